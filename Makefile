@@ -1,0 +1,50 @@
+# Tessera — every target sets itself up: a fresh machine needs only Python 3.11 and PyPI.
+PYTHON ?= python3.11
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.synced
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: help run test test-fast lint fmt bench migrations-check migrate clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/ —/'
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==0.13.9
+
+$(STAMP): uv.lock pyproject.toml | $(UV)
+	$(UV) sync --frozen --quiet
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+run: $(STAMP)  ## serve on http://127.0.0.1:8000 (SQLite, no Redis), demo tenant on first start
+	$(VENV)/bin/tessera migrate --no-input -v 0
+	$(VENV)/bin/tessera bootstrap-demo
+	$(VENV)/bin/tessera serve
+
+test: $(STAMP)  ## the whole suite (PostgreSQL + Redis when TESSERA_TEST_DATABASE_URL / TESSERA_TEST_REDIS_URL are set)
+	$(VENV)/bin/pytest -n 2 --dist loadgroup -q -p no:cacheprovider
+	$(VENV)/bin/pytest -q -p no:cacheprovider tests/engine --cov=tessera.engine --cov-branch --cov-report=term-missing:skip-covered --cov-fail-under=100
+
+lint: $(STAMP)  ## ruff lint + format check, mypy on the engine
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/mypy src/tessera/engine
+
+fmt: $(STAMP)  ## format and autofix
+	$(VENV)/bin/ruff format src tests benchmarks
+	$(VENV)/bin/ruff check --fix src tests benchmarks
+
+bench: $(STAMP)  ## run the benchmarks and print the numbers (see docs/benchmarks.md)
+	$(PY) -m benchmarks
+
+migrations-check: $(STAMP)  ## fail when a model change has no migration
+	$(VENV)/bin/tessera makemigrations --check --dry-run
+
+clean:  ## remove the virtualenvs and local data
+	rm -rf $(VENV) $(TOOLS) var

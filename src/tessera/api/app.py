@@ -1,0 +1,113 @@
+"""The django-ninja API under /api/v1: one instance, its error handlers and its routers."""
+
+from __future__ import annotations
+
+from django.core.exceptions import RequestDataTooBig
+from django.http import Http404
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
+
+from tessera import __version__
+from tessera.api.problems import internal_error_response, problem, problem_response
+from tessera.errors import TesseraError
+
+api = NinjaAPI(
+    title="Tessera",
+    version=__version__,
+    description=(
+        "Multi-tenant identity and access management. Every error is "
+        "`application/problem+json` (RFC 9457)."
+    ),
+    urls_namespace="api",
+    openapi_url="/openapi.json",
+    docs_url="/docs",
+)
+
+
+def _validation_errors(exc: ValidationError) -> list[dict]:
+    errors = []
+    for err in exc.errors:
+        loc = [str(p) for p in err.get("loc", ())]
+        if loc and loc[0] in {"body", "query", "path", "header", "cookie", "form"}:
+            loc = loc[1:]
+        if loc and loc[0] in {"payload", "data", "body"}:
+            loc = loc[1:]
+        errors.append(
+            {
+                "field": ".".join(loc) or "body",
+                "message": err.get("msg", "invalid"),
+                "code": err.get("type", "invalid"),
+            }
+        )
+    return errors
+
+
+@api.exception_handler(TesseraError)
+def _tessera_error(request, exc: TesseraError):
+    return problem_response(request, exc)
+
+
+@api.exception_handler(ValidationError)
+def _validation_error(request, exc: ValidationError):
+    return problem(
+        request,
+        status=422,
+        title="Validation failed",
+        detail="The request does not match the schema.",
+        code="validation_failed",
+        errors=_validation_errors(exc),
+    )
+
+
+@api.exception_handler(AuthenticationError)
+def _authentication_error(request, exc):
+    return problem(
+        request,
+        status=401,
+        title="Authentication required",
+        detail="Send a valid access token, API key or session cookie.",
+        code="not_authenticated",
+        headers={"WWW-Authenticate": 'Bearer realm="tessera"'},
+    )
+
+
+@api.exception_handler(AuthorizationError)
+def _authorization_error(request, exc):
+    return problem(
+        request, status=403, title="Forbidden", detail=str(exc), code="permission_denied"
+    )
+
+
+@api.exception_handler(HttpError)
+def _http_error(request, exc: HttpError):
+    if isinstance(exc.__cause__, RequestDataTooBig):
+        return problem(
+            request,
+            status=413,
+            title="Payload too large",
+            detail="The request body exceeds the size limit.",
+            code="payload_too_large",
+        )
+    status = exc.status_code
+    code = "malformed_body" if status == 400 else "http_error"
+    return problem(request, status=status, title=str(exc), detail=str(exc), code=code)
+
+
+@api.exception_handler(Http404)
+def _not_found(request, exc):
+    return problem(request, status=404, title="Not found", detail="Not found.", code="not_found")
+
+
+@api.exception_handler(Exception)
+def _unexpected(request, exc):
+    return internal_error_response(request, exc)
+
+
+def _register_routers() -> None:
+    from tessera.api.routers import ROUTERS
+
+    for prefix, router in ROUTERS:
+        api.add_router(prefix, router)
+
+
+_register_routers()

@@ -1,0 +1,26 @@
+"""`tessera serve`: the ASGI app under uvicorn."""
+
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Serve Tessera with uvicorn (HTTP and WebSocket)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--workers", type=int, default=1)
+        parser.add_argument("--log-level", default="info")
+
+    def handle(self, *args, host, port, workers, log_level, **options):
+        import uvicorn
+
+        uvicorn.run(
+            "tessera.asgi:application",
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=log_level,
+            proxy_headers=False,
+            server_header=False,
+        )

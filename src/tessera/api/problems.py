@@ -1,0 +1,83 @@
+"""The one mapping from errors to RFC 9457 problem+json responses."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from django.http import HttpResponse
+
+from tessera.errors import TesseraError
+
+logger = logging.getLogger("tessera.api")
+
+PROBLEM_TYPE_BASE = "https://tessera.dev/problems/"
+CONTENT_TYPE = "application/problem+json"
+
+
+def problem_body(
+    *,
+    status: int,
+    title: str,
+    detail: str,
+    code: str,
+    errors: list[dict[str, Any]] | None = None,
+    request=None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE_BASE + code,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if errors:
+        body["errors"] = errors
+    if request is not None:
+        body["instance"] = request.path
+        rid = getattr(request, "request_id", None)
+        if rid:
+            body["request_id"] = rid
+    return body
+
+
+def problem(
+    request, *, status: int, title: str, detail: str, code: str, errors=None, headers=None
+) -> HttpResponse:
+    body = problem_body(
+        status=status, title=title, detail=detail, code=code, errors=errors, request=request
+    )
+    response = HttpResponse(json.dumps(body), status=status, content_type=CONTENT_TYPE)
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
+
+
+def problem_response(request, exc: TesseraError) -> HttpResponse:
+    headers = {}
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
+    if exc.status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="tessera"'
+    return problem(
+        request,
+        status=exc.status,
+        title=exc.title,
+        detail=exc.detail,
+        code=exc.code,
+        errors=exc.errors,
+        headers=headers,
+    )
+
+
+def internal_error_response(request, exc: BaseException) -> HttpResponse:
+    logger.error("unhandled error on %s %s", request.method, request.path, exc_info=exc)
+    return problem(
+        request,
+        status=500,
+        title="Internal error",
+        detail="Something went wrong on our side. Quote the request id when reporting it.",
+        code="internal_error",
+    )

@@ -1,0 +1,110 @@
+"""Append-only, hash-chained audit events (one chain per tenant, one for platform events)."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+
+
+class AuditEventType(models.TextChoices):
+    LOGIN = "LOGIN"
+    LOGIN_FAILED = "LOGIN_FAILED"
+    LOGOUT = "LOGOUT"
+    SESSION_REVOKED = "SESSION_REVOKED"
+    TOKEN_REUSE_DETECTED = "TOKEN_REUSE_DETECTED"
+    PASSWORD_CHANGE = "PASSWORD_CHANGE"
+    PASSWORD_RESET = "PASSWORD_RESET"
+    ACCOUNT_LOCKED = "ACCOUNT_LOCKED"
+    MFA_ENABLED = "MFA_ENABLED"
+    MFA_DISABLED = "MFA_DISABLED"
+    BACKUP_CODE_USED = "BACKUP_CODE_USED"
+    PROFILE_UPDATE = "PROFILE_UPDATE"
+    USER_CREATED = "USER_CREATED"
+    USER_DEACTIVATED = "USER_DEACTIVATED"
+    USER_REACTIVATED = "USER_REACTIVATED"
+    MEMBERSHIP_REMOVED = "MEMBERSHIP_REMOVED"
+    ROLE_CREATED = "ROLE_CREATED"
+    ROLE_UPDATED = "ROLE_UPDATED"
+    ROLE_DELETED = "ROLE_DELETED"
+    ROLE_ASSIGNED = "ROLE_ASSIGNED"
+    ROLE_REMOVED = "ROLE_REMOVED"
+    PERMISSION_CHANGE = "PERMISSION_CHANGE"
+    GRANT_CREATED = "GRANT_CREATED"
+    GRANT_REVOKED = "GRANT_REVOKED"
+    DELEGATION_CREATED = "DELEGATION_CREATED"
+    DELEGATION_APPROVED = "DELEGATION_APPROVED"
+    DELEGATION_REVOKED = "DELEGATION_REVOKED"
+    API_KEY_CREATED = "API_KEY_CREATED"
+    API_KEY_REVOKED = "API_KEY_REVOKED"
+    TENANT_CREATED = "TENANT_CREATED"
+    TENANT_UPDATED = "TENANT_UPDATED"
+    TENANT_DEACTIVATED = "TENANT_DEACTIVATED"
+    TENANT_SETTINGS_CHANGED = "TENANT_SETTINGS_CHANGED"
+    SIGNING_KEY_ROTATED = "SIGNING_KEY_ROTATED"
+    DATA_EXPORTED = "DATA_EXPORTED"
+    DATA_ERASED = "DATA_ERASED"
+    SUSPICIOUS_ACTIVITY = "SUSPICIOUS_ACTIVITY"
+
+
+class ActorType(models.TextChoices):
+    USER = "user"
+    API_KEY = "api_key"
+    SYSTEM = "system"
+
+
+class AuditChain(models.Model):
+    """The head of one hash chain; locked while an event is appended so the chain stays linear."""
+
+    key = models.CharField(max_length=64, primary_key=True)
+    last_hash = models.CharField(max_length=64, default="")
+    length = models.PositiveBigIntegerField(default=0)
+
+
+class AuditEventQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise PermissionError("audit events are append-only")
+
+    def delete(self):
+        raise PermissionError("audit events are append-only")
+
+
+class AuditEvent(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    seq = models.PositiveBigIntegerField(help_text="position in its chain, from 1")
+    chain = models.CharField(max_length=64, db_index=True)
+    tenant = models.ForeignKey(
+        "tenancy.Tenant", null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False
+    )
+    actor_type = models.CharField(max_length=16, choices=ActorType.choices)
+    actor_user_id = models.UUIDField(null=True, blank=True, db_index=True)
+    actor_membership_id = models.UUIDField(null=True, blank=True)
+    actor_api_key_id = models.UUIDField(null=True, blank=True)
+    type = models.CharField(max_length=40, choices=AuditEventType.choices, db_index=True)
+    resource_type = models.CharField(max_length=64, blank=True)
+    resource_id = models.CharField(max_length=128, blank=True)
+    changes = models.JSONField(null=True, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=512, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+    risk_score = models.PositiveSmallIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["chain", "seq"], name="audit_event_chain_seq_unique")
+        ]
+        indexes = [models.Index(fields=["tenant", "-created_at"])]
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise PermissionError("audit events are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("audit events are append-only")

@@ -1,0 +1,19 @@
+"""Authenticates every request once and leaves `request.principal` (or None)."""
+
+from __future__ import annotations
+
+from tessera.api.problems import problem_response
+from tessera.authn.request_auth import authenticate_request
+from tessera.errors import TesseraError
+
+
+class PrincipalMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            request.principal = authenticate_request(request)
+        except TesseraError as exc:
+            return problem_response(request, exc)
+        return self.get_response(request)

@@ -1,0 +1,29 @@
+"""Who is calling: the authenticated principal a request carries after PrincipalMiddleware."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(slots=True)
+class Principal:
+    user: Any  # tessera.identity.models.User (or a lazy stand-in with .pk/.id)
+    auth_method: str  # "access_token" | "session_cookie" | "api_key" | "admin_session"
+    session_id: Any = None
+    tenant_id: Any = None  # the tenant the credential is bound to (token `tid`, API key), if any
+    membership_id: Any = None
+    api_key_id: Any = None
+    scopes: frozenset[str] | None = None  # API-key scopes (None = unrestricted)
+    token_claims: dict[str, Any] = field(default_factory=dict)
+    mfa_verified_at: datetime | None = None
+    risk_score: int = 0
+    password_change_required: bool = False
+    mfa_setup_required: bool = False
+    tenant_version: int = 0
+    membership_version: int = 0
+
+    @property
+    def user_id(self):
+        return self.user.pk

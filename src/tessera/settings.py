@@ -1,0 +1,198 @@
+"""Django settings, read from TESSERA_* environment variables with safe laptop defaults."""
+
+from __future__ import annotations
+
+import os
+
+import dj_database_url
+
+from tessera.config import (
+    ConfigurationError,
+    check_production,
+    env_bool,
+    env_int,
+    secret_key,
+    var_dir,
+)
+
+ENV = os.environ.get("TESSERA_ENV", "development").strip().lower()
+if ENV not in {"development", "production", "test"}:
+    raise ConfigurationError(f"TESSERA_ENV must be development, production or test, not {ENV!r}")
+PRODUCTION = ENV == "production"
+DEBUG = env_bool("TESSERA_DEBUG", default=False)
+SECURE_COOKIES = env_bool("TESSERA_SECURE_COOKIES", default=PRODUCTION)
+if PRODUCTION:
+    check_production(debug=DEBUG, cookies_secure=SECURE_COOKIES)
+
+VAR_DIR = var_dir()
+SECRET_KEY = secret_key(production=PRODUCTION)
+
+BASE_DOMAIN = os.environ.get("TESSERA_BASE_DOMAIN", "").strip().lower() or None
+ALLOWED_HOSTS = [
+    h.strip() for h in os.environ.get("TESSERA_ALLOWED_HOSTS", "").split(",") if h.strip()
+] or (["localhost", "127.0.0.1", "[::1]", "testserver"] if not PRODUCTION else [])
+if BASE_DOMAIN:
+    ALLOWED_HOSTS += [BASE_DOMAIN, f".{BASE_DOMAIN}"]
+CSRF_TRUSTED_ORIGINS = [
+    o.strip() for o in os.environ.get("TESSERA_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
+]
+
+INSTALLED_APPS = [
+    "tessera.admin_site.TesseraAdminConfig",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "ninja",
+    "channels",
+    "tessera.api",
+    "tessera.identity",
+    "tessera.tenancy",
+    "tessera.access",
+    "tessera.authn",
+    "tessera.audit",
+]
+
+MIDDLEWARE = [
+    "tessera.api.request_id.RequestIdMiddleware",
+    "tessera.api.fallback.ProblemFallbackMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "tessera.authn.middleware.PrincipalMiddleware",
+    "tessera.tenancy.middleware.TenantMiddleware",
+]
+
+ROOT_URLCONF = "tessera.urls"
+ASGI_APPLICATION = "tessera.asgi.application"
+WSGI_APPLICATION = None
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASE_URL = os.environ.get("TESSERA_DATABASE_URL", "").strip()
+DATABASES = {
+    "default": dj_database_url.parse(DATABASE_URL, conn_max_age=600, conn_health_checks=True)
+    if DATABASE_URL
+    else {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": str(VAR_DIR / "tessera.sqlite3"),
+        "OPTIONS": {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        },
+    }
+}
+
+REDIS_URL = os.environ.get("TESSERA_REDIS_URL", "").strip() or None
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": os.environ.get("TESSERA_REDIS_PREFIX", "tessera"),
+        }
+    }
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL]},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+AUTH_USER_MODEL = "identity.User"
+AUTHENTICATION_BACKENDS = ["tessera.identity.backends.EmailBackend"]
+PASSWORD_HASHERS = [
+    "tessera.identity.hashers.TesseraArgon2PasswordHasher",
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+# Test runs may ask for cheaper Argon2 parameters; production never does.
+ARGON2_TIME_COST = env_int("TESSERA_ARGON2_TIME_COST", 3)
+ARGON2_MEMORY_COST = env_int("TESSERA_ARGON2_MEMORY_COST", 65536)
+ARGON2_PARALLELISM = env_int("TESSERA_ARGON2_PARALLELISM", 1)
+if PRODUCTION and (ARGON2_TIME_COST < 2 or ARGON2_MEMORY_COST < 19456):
+    raise ConfigurationError("Argon2 parameters below the OWASP minimum (m=19 MiB, t=2)")
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("TESSERA_MAX_BODY_BYTES", 1_048_576)
+
+# Cookies and transport security.
+SESSION_COOKIE_SECURE = SECURE_COOKIES
+CSRF_COOKIE_SECURE = SECURE_COOKIES
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+if PRODUCTION:
+    SECURE_SSL_REDIRECT = env_bool("TESSERA_SSL_REDIRECT", default=True)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = env_int("TESSERA_HSTS_SECONDS", 31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+
+EMAIL_BACKEND = os.environ.get(
+    "TESSERA_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+)
+DEFAULT_FROM_EMAIL = os.environ.get("TESSERA_EMAIL_FROM", "tessera@localhost")
+PUBLIC_URL = os.environ.get("TESSERA_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# Tokens.
+JWT_ISSUER = os.environ.get("TESSERA_JWT_ISSUER", PUBLIC_URL)
+JWT_AUDIENCE = os.environ.get("TESSERA_JWT_AUDIENCE", "tessera")
+ACCESS_TOKEN_TTL = env_int("TESSERA_ACCESS_TOKEN_TTL", 900)
+REFRESH_TOKEN_TTL = env_int("TESSERA_REFRESH_TOKEN_TTL", 30 * 86400)
+
+# Rate limits (the `limits` library); deployments and benchmarks may raise them.
+RATE_LIMIT_API = os.environ.get("TESSERA_RATE_LIMIT_API", "600/minute")
+RATE_LIMIT_BULK = os.environ.get("TESSERA_RATE_LIMIT_BULK", "10/minute")
+RATE_LIMIT_IP_FAILURES = os.environ.get("TESSERA_RATE_LIMIT_IP_FAILURES", "20/5minutes")
+IP_BLOCK_SECONDS = env_int("TESSERA_IP_BLOCK_SECONDS", 1800)
+TRUSTED_PROXY_COUNT = env_int("TESSERA_TRUSTED_PROXIES", 0)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}
+    },
+    "filters": {"request_id": {"()": "tessera.api.request_id.RequestIdLogFilter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["request_id"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": os.environ.get("TESSERA_LOG_LEVEL", "INFO")},
+    "loggers": {"django.request": {"level": "ERROR", "propagate": True}},
+}

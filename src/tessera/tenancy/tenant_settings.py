@@ -1,0 +1,86 @@
+"""The schema of a tenant's `settings` JSON, with defaults (NIST SP 800-63B-4 / OWASP ASVS 5)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from tessera.errors import ValidationFailed, field_error
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class PasswordPolicy(_Strict):
+    min_length: int = Field(15, ge=8, le=128)
+    max_length: int = Field(128, ge=64, le=128)
+    blocklist: bool = True
+    require_classes: int = Field(0, ge=0, le=4, description="distinct character classes required")
+    min_unique_chars: int = Field(0, ge=0, le=64)
+    history: int = Field(0, ge=0, le=24, description="last N passwords that cannot be reused")
+    max_age_days: int = Field(0, ge=0, le=3650, description="0 = passwords never expire")
+
+    @model_validator(mode="after")
+    def _bounds(self) -> PasswordPolicy:
+        if self.min_length > self.max_length:
+            raise ValueError("min_length cannot exceed max_length")
+        return self
+
+
+class LockoutPolicy(_Strict):
+    max_failures: int = Field(5, ge=1, le=100)
+    lockout_minutes: int = Field(15, ge=1, le=1440)
+
+
+class SessionPolicy(_Strict):
+    max_sessions: int = Field(5, ge=1, le=100)
+    idle_timeout_minutes: int = Field(24 * 60, ge=5, le=30 * 24 * 60)
+    absolute_lifetime_minutes: int = Field(7 * 24 * 60, ge=15, le=90 * 24 * 60)
+
+
+class MfaPolicy(_Strict):
+    required: Literal["off", "all", "roles"] = "off"
+    required_roles: list[str] = Field(default_factory=list)
+    allow_trusted_devices: bool = True
+
+
+class DelegationPolicy(_Strict):
+    require_approval: bool = False
+    max_days: int = Field(90, ge=1, le=366)
+
+
+class TenantSettings(_Strict):
+    password: PasswordPolicy = Field(default_factory=PasswordPolicy)
+    lockout: LockoutPolicy = Field(default_factory=LockoutPolicy)
+    sessions: SessionPolicy = Field(default_factory=SessionPolicy)
+    mfa: MfaPolicy = Field(default_factory=MfaPolicy)
+    delegation: DelegationPolicy = Field(default_factory=DelegationPolicy)
+
+
+def parse_tenant_settings(data: dict[str, Any] | None) -> TenantSettings:
+    """Validate (and fill defaults into) a settings document; ValidationFailed lists each error."""
+    try:
+        return TenantSettings.model_validate(data or {})
+    except ValidationError as exc:
+        raise ValidationFailed(
+            "Invalid tenant settings",
+            errors=[
+                field_error(
+                    "settings." + ".".join(str(p) for p in err["loc"]), err["msg"], err["type"]
+                )
+                for err in exc.errors()
+            ],
+        ) from None
+
+
+def merge_tenant_settings(current: dict[str, Any], patch: dict[str, Any]) -> TenantSettings:
+    """Apply a partial update (nested objects merged key by key) and validate the result."""
+    merged = {**current}
+    for key, value in (patch or {}).items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = value
+    return parse_tenant_settings(merged)
