@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "tessera.access",
     "tessera.authn",
     "tessera.audit",
+    "tessera.realtime",
 ]
 
 MIDDLEWARE = [
@@ -143,6 +144,10 @@ STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("TESSERA_MAX_BODY_BYTES", 1_048_576)
+# compiled policies: members kept per process, and seconds in the shared cache (memory only; see
+# docs/decisions/0003-policy-cache.md — versions, not TTLs, keep them current)
+POLICY_CACHE_SIZE = env_int("TESSERA_POLICY_CACHE_SIZE", 10_000)
+POLICY_CACHE_TTL = env_int("TESSERA_POLICY_CACHE_TTL", 86_400)
 
 # Cookies and transport security.
 SESSION_COOKIE_SECURE = SECURE_COOKIES

@@ -27,3 +27,7 @@ if os.environ.get("TESSERA_TEST_REDIS_URL"):
     os.environ["TESSERA_REDIS_URL"] = f"{base}/{index}"
 
 from tessera.settings import *  # noqa: E402,F403
+
+# Connections opened by worker threads (Channels consumers, live servers) close after each unit
+# of work, so the test database can be dropped at the end.
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405

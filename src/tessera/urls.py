@@ -3,13 +3,14 @@
 from django.contrib import admin
 from django.urls import path
 
-from tessera.api import health
+from tessera.api import health, jwks
 from tessera.api.app import api
 from tessera.api.problems import internal_error_response, problem
 
 urlpatterns = [
     path("healthz", health.healthz),
     path("readyz", health.readyz),
+    path(".well-known/jwks.json", jwks.jwks),
     path("api/", api.urls),
     path("admin/", admin.site.urls),
 ]

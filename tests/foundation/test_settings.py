@@ -17,7 +17,8 @@ def run_settings(env: dict[str, str], *args: str) -> subprocess.CompletedProcess
     base.update({"TESSERA_VAR_DIR": "/tmp/tessera-settings-test", "PYTHONPATH": "src", **env})
     code = args or (
         "-c",
-        "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='tessera.settings'; django.setup()",
+        "import os, django; os.environ['DJANGO_SETTINGS_MODULE'] = 'tessera.settings'; "
+        "django.setup()",
     )
     return subprocess.run(
         [sys.executable, *code], env=base, capture_output=True, text=True, timeout=60

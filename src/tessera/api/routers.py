@@ -3,3 +3,30 @@
 from __future__ import annotations
 
 ROUTERS: list[tuple[str, object]] = []
+
+from tessera.api.authz import router as authz_router  # noqa: E402
+
+ROUTERS.append(("v1/authz", authz_router))
+
+from tessera.api.auth import router as auth_router  # noqa: E402
+
+ROUTERS.append(("v1/auth", auth_router))
+
+from tessera.api.delegations import router as delegations_router  # noqa: E402
+from tessera.api.grants import router as grants_router  # noqa: E402
+from tessera.api.roles import permissions_router, roles_router  # noqa: E402
+from tessera.api.tenant import router as tenant_router  # noqa: E402
+from tessera.api.tenants import router as tenants_router  # noqa: E402
+from tessera.api.users import router as users_router  # noqa: E402
+
+ROUTERS.append(("v1/tenants", tenants_router))
+ROUTERS.append(("v1/tenant", tenant_router))
+ROUTERS.append(("v1/users", users_router))
+ROUTERS.append(("v1/roles", roles_router))
+ROUTERS.append(("v1/permissions", permissions_router))
+ROUTERS.append(("v1/grants", grants_router))
+ROUTERS.append(("v1/delegations", delegations_router))
+
+from tessera.api.audit import router as audit_router  # noqa: E402
+
+ROUTERS.append(("v1/audit-events", audit_router))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tessera.api.problems import problem_response
-from tessera.authn.request_auth import authenticate_request
+from tessera.authn.request_auth import SESSION_COOKIE, authenticate_request
 from tessera.errors import TesseraError
 
 
@@ -16,4 +16,7 @@ class PrincipalMiddleware:
             request.principal = authenticate_request(request)
         except TesseraError as exc:
             return problem_response(request, exc)
-        return self.get_response(request)
+        response = self.get_response(request)
+        if getattr(request, "session_cookie_dead", False):
+            response.delete_cookie(SESSION_COOKIE, path="/", samesite="Lax")
+        return response

@@ -1,4 +1,8 @@
-"""Server-side sessions: one per login, listable and revocable."""
+"""Server-side sessions, their rotating refresh tokens, password-reset tokens and signing keys.
+
+Secrets are never stored: refresh and reset tokens by their SHA-256 only, the signing keys'
+private halves encrypted (AES-GCM under a key derived from SECRET_KEY, see tessera.authn.keys).
+"""
 
 from __future__ import annotations
 
@@ -30,6 +34,9 @@ class Session(models.Model):
     last_activity_at = models.DateTimeField()
     expires_at = models.DateTimeField(help_text="idle expiry; moves with activity")
     absolute_expires_at = models.DateTimeField()
+    idle_seconds = models.PositiveIntegerField(
+        default=24 * 3600, help_text="idle timeout of this session (from the tenant at login)"
+    )
     ip = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=512, blank=True)
     device_info = models.JSONField(default=dict, blank=True)
@@ -50,3 +57,72 @@ class Session(models.Model):
 
     def __str__(self) -> str:
         return f"session {self.pk} of {self.user_id}"
+
+
+class RefreshToken(models.Model):
+    """One link of a session's refresh-token chain; the raw token is shown once, then only hashed.
+
+    Presenting a token whose `spent_at` is set (it was already exchanged) revokes the session.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="refresh_tokens")
+    token_hash = models.CharField(max_length=64, unique=True, help_text="SHA-256, hex")
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    spent_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    replaced_by = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replaces"
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["expires_at"])]
+
+    def __str__(self) -> str:
+        return f"refresh token {self.pk} of session {self.session_id}"
+
+
+class PasswordResetToken(models.Model):
+    """A single-use password-reset link (1 hour); only the token's SHA-256 is stored."""
+
+    id = models.BigAutoField(primary_key=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="password_reset_tokens"
+    )
+    token_hash = models.CharField(max_length=64, unique=True, help_text="SHA-256, hex")
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["expires_at"])]
+
+    def __str__(self) -> str:
+        return f"password reset {self.pk} of {self.user_id}"
+
+
+class SigningKey(models.Model):
+    """A JWT signing key pair: one is current; retired ones verify while their tokens live."""
+
+    kid = models.CharField(max_length=64, primary_key=True, help_text="RFC 7638 thumbprint")
+    alg = models.CharField(max_length=16, default="EdDSA")
+    public_key = models.TextField(help_text="the public key as JWK `x` (base64url)")
+    private_key_encrypted = models.TextField(help_text="AES-GCM, key derived from SECRET_KEY")
+    is_current = models.BooleanField(default=False)
+    created_at = models.DateTimeField()
+    retired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_current"],
+                condition=models.Q(is_current=True),
+                name="authn_signingkey_one_current",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.alg} key {self.kid}"

@@ -23,6 +23,11 @@ class Principal:
     mfa_setup_required: bool = False
     tenant_version: int = 0
     membership_version: int = 0
+    # Set when the credential is bound to a tenant and `access_state` proved this request that the
+    # membership and tenant are active: lazy objects (their ids known, the rows loaded on first
+    # use), so tenant resolution needs no query of its own.
+    membership: Any = None
+    tenant: Any = None
 
     @property
     def user_id(self):

@@ -1,17 +1,202 @@
 """Turning a request's credentials into a Principal.
 
-Credentials, in order: `Authorization: Bearer <token>` (an access JWT), then the browser session
-(the Django admin's login of a platform administrator). A credential that is present but invalid
-is refused (401) rather than ignored.
+Credentials, in order: `Authorization: Bearer <access JWT>`, then (under /api/) the session cookie
+set by a login with `"cookie": true`, then the browser session of the Django admin (a platform
+administrator).
+A credential that is present but invalid is refused (401) rather than ignored.
+
+For tokens and cookies the claims only say who and where: `tessera.authn.state.access_state` is
+asked once per request (one Redis round trip, or one indexed query without Redis) whether the
+session is still live and bound to that membership, and whether the membership and tenant are
+active — so logout, revocation and deactivation hold on the very next request in every process.
+Its answer (policy versions, MFA time, risk score) travels on the Principal. The idle expiry
+moves with activity, written at most once a minute per session.
+
+Sessions that must change their password may only call `PASSWORD_CHANGE_PATHS` (403
+`password_change_required` elsewhere). Unsafe methods authenticated by the cookie need Django's
+CSRF token (`X-CSRFToken` header matching the `csrftoken` cookie); without it the cookie does not
+authenticate the request (`request.csrf_failed`; endpoints that need a caller answer 403).
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.core import signing
+from django.middleware.csrf import CsrfViewMiddleware
+from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
+
+from tessera.authn.errors import CsrfFailed, PasswordChangeRequired, SessionEnded, TokenInvalid
 from tessera.authn.principal import Principal
+from tessera.authn.state import access_state
+from tessera.authn.tokens import access_token_verify
+from tessera.errors import NotAuthenticated
+
+SESSION_COOKIE = "tessera_session"
+_COOKIE_SALT = "tessera.authn.session-cookie"
+ACTIVITY_WRITE_INTERVAL = timedelta(seconds=60)
+PASSWORD_CHANGE_PATHS = frozenset(
+    {"/api/v1/auth/me", "/api/v1/auth/password/change", "/api/v1/auth/logout"}
+)
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+API_PREFIX = "/api/"
+
+
+class KnownIdLazyObject(SimpleLazyObject):
+    """A lazily loaded model row whose ids are known up front: reading them loads nothing."""
+
+    def __init__(self, func, **known):
+        self.__dict__["_known"] = known
+        super().__init__(func)
+
+    def __getattribute__(self, name):
+        if name in ("pk", "id", "tenant_id", "user_id"):
+            known = object.__getattribute__(self, "__dict__").get("_known", {})
+            if name in known:
+                return known[name]
+        return super().__getattribute__(name)
+
+
+def _lazy_user(user_id):
+    from tessera.identity.models import User
+
+    return KnownIdLazyObject(lambda: User.objects.get(pk=user_id), pk=user_id, id=user_id)
+
+
+def _lazy_membership(membership_id, tenant_id, user_id):
+    from tessera.tenancy.models import Membership
+
+    def load():
+        return Membership.objects.select_related("tenant").get(pk=membership_id)
+
+    return KnownIdLazyObject(
+        load, pk=membership_id, id=membership_id, tenant_id=tenant_id, user_id=user_id
+    )
+
+
+def session_cookie_value(*, session_id, user_id, tenant_id, membership_id) -> str:
+    """The signed cookie naming the session, its user and the membership it is bound to."""
+    raw = f"{session_id}:{user_id}:{tenant_id or ''}:{membership_id or ''}"
+    return signing.Signer(salt=_COOKIE_SALT).sign(raw)
+
+
+def cookie_claims(value: str) -> tuple[str, str, str | None, str | None]:
+    """(session, user, tenant, membership) ids of a session cookie; TokenInvalid if forged."""
+    try:
+        raw = signing.Signer(salt=_COOKIE_SALT).unsign(value)
+        sid, uid, tid, mid = raw.split(":")
+    except (signing.BadSignature, ValueError):
+        raise TokenInvalid("The session cookie is invalid") from None
+    return sid, uid, tid or None, mid or None
+
+
+def _check_csrf(request) -> None:
+    middleware = CsrfViewMiddleware(lambda r: None)
+    request.csrf_processing_done = False
+    middleware.process_request(request)
+    if middleware.process_view(request, _csrf_protected_view, (), {}) is not None:
+        raise CsrfFailed("CSRF verification failed: send the X-CSRFToken header")
+
+
+def _csrf_protected_view(request):  # pragma: no cover - never called, only inspected
+    return None
+
+
+def _principal(request, *, method: str, sid, tid, mid, user_id, claims) -> Principal:
+    now = timezone.now()
+    state = access_state(session_id=sid, tenant_id=tid, membership_id=mid, now=now)
+    if not state.session_ok:
+        raise SessionEnded("The session has ended; sign in again")
+    if mid is not None and not state.membership_ok:
+        raise SessionEnded("The membership behind this credential is no longer active")
+    if state.last_activity_at is not None and now - state.last_activity_at >= (
+        ACTIVITY_WRITE_INTERVAL
+    ):
+        from tessera.authn.services import session_touch
+
+        session_touch(session_id=sid, tenant_id=tid, idle_seconds=state.idle_seconds, now=now)
+    membership = tenant = None
+    if mid is not None:
+        membership = _lazy_membership(mid, tid, user_id)
+        tenant = KnownIdLazyObject(lambda: membership.tenant, pk=tid, id=tid)
+    return Principal(
+        user=_lazy_user(user_id),
+        auth_method=method,
+        session_id=sid,
+        tenant_id=tid,
+        membership_id=mid,
+        token_claims=claims,
+        mfa_verified_at=state.mfa_verified_at,
+        risk_score=state.risk_score or 0,
+        password_change_required=bool(state.password_change_required),
+        tenant_version=state.tenant_version,
+        membership_version=state.membership_version,
+        membership=membership,
+        tenant=tenant,
+    )
+
+
+def _from_bearer(request, token: str) -> Principal:
+    if token.startswith("tsk_"):
+        # API keys arrive with the API-key issue; until then they are not a credential.
+        raise TokenInvalid("API keys are not accepted")
+    claims = access_token_verify(token)
+    return _principal(
+        request,
+        method="access_token",
+        sid=claims["sid"],
+        tid=claims.get("tid"),
+        mid=claims.get("mid"),
+        user_id=claims["sub"],
+        claims=claims,
+    )
+
+
+def _from_cookie(request, value: str) -> Principal:
+    sid, uid, tid, mid = cookie_claims(value)
+    if request.method not in SAFE_METHODS:
+        _check_csrf(request)
+    return _principal(
+        request, method="session_cookie", sid=sid, tid=tid, mid=mid, user_id=uid, claims={}
+    )
+
+
+def _session_cookie(request) -> str | None:
+    """The login's session cookie, for API requests only (the admin UI has its own session)."""
+    if not request.path_info.startswith(API_PREFIX):
+        return None
+    return request.COOKIES.get(SESSION_COOKIE)
 
 
 def authenticate_request(request) -> Principal | None:
-    user = getattr(request, "user", None)
-    if user is not None and user.is_authenticated and user.is_active:
-        return Principal(user=user, auth_method="admin_session")
-    return None
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    cookie = _session_cookie(request)
+    if header:
+        scheme, _, credential = header.strip().partition(" ")
+        if scheme.lower() != "bearer" or not credential.strip():
+            raise TokenInvalid("Use `Authorization: Bearer <access token>`")
+        principal = _from_bearer(request, credential.strip())
+    else:
+        principal = None
+        if cookie:
+            # Browsers send cookies unasked: a dead cookie or a failed CSRF check leaves the request
+            # unauthenticated (so login still works) instead of failing it; the middleware clears a
+            # dead cookie, and the API's auth classes answer 403 `csrf_failed` where a caller is
+            # required.
+            try:
+                principal = _from_cookie(request, cookie)
+            except CsrfFailed:
+                request.csrf_failed = True
+            except NotAuthenticated:
+                request.session_cookie_dead = True
+        if principal is None:
+            user = getattr(request, "user", None)
+            if user is not None and user.is_authenticated and user.is_active:
+                return Principal(user=user, auth_method="admin_session")
+            return None
+    if principal.password_change_required and request.path_info not in PASSWORD_CHANGE_PATHS:
+        raise PasswordChangeRequired(
+            "Change your password first (POST /api/v1/auth/password/change)"
+        )
+    return principal

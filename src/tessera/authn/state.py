@@ -2,19 +2,28 @@
 
 Every authenticated request asks `access_state`. With Redis configured it is one `MGET` over
 three keys (session, tenant version, membership version), filled from the database on a miss
-and deleted after any commit that changes them. Without Redis it is one indexed database query,
+and rewritten after any commit that changes them. Without Redis it is one indexed database query,
 so several server processes never disagree (an in-process cache could not be invalidated
-across processes).
+across processes). That query is compiled once per connection (`_PreparedRow`): on this hot path
+the ORM's per-call SQL compilation would cost several times the query itself. Likewise the Redis
+read goes through one process-wide client (`_redis_get_many`; Django's cache builds a new client
+object on every call) with the cache's own key function and serializer; writes and deletes go
+through the Django cache.
 """
 
 from __future__ import annotations
 
+import threading
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.core.cache.backends.redis import RedisSerializer
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db.models import QuerySet
 
 from tessera.authn.models import Session
 from tessera.tenancy.models import Membership, MembershipStatus, Tenant
@@ -31,9 +40,26 @@ class AccessState:
     mfa_verified_at: datetime | None = None
     risk_score: int = 0
     password_change_required: bool = False
+    last_activity_at: datetime | None = None
+    idle_seconds: int = 0
 
 
 DENIED = AccessState(False, False, 0, 0)
+
+# The session tuple (read from the database, cached in Redis): its positions.
+_S_FIELDS = (
+    "revoked_at",
+    "expires_at",
+    "absolute_expires_at",
+    "user__is_active",
+    "mfa_verified_at",
+    "risk_score",
+    "password_change_required",
+    "membership_id",
+    "last_activity_at",
+    "idle_seconds",
+)
+_S_MEMBERSHIP = 7
 
 
 def _session_key(tenant_id, session_id) -> str:
@@ -52,25 +78,115 @@ def _uses_redis() -> bool:
     return bool(settings.REDIS_URL)
 
 
-def _session_row(session_id):
-    return (
-        Session.objects.filter(pk=session_id)
+_redis_lock = threading.Lock()
+_redis_client: tuple[str, object] | None = None
+_serializer = RedisSerializer()
+
+
+def _redis_get_many(keys: list[str]) -> dict:
+    """`cache.get_many` in one MGET, through a client kept for the process."""
+    global _redis_client
+    entry = _redis_client
+    if entry is None or entry[0] != settings.REDIS_URL:
+        import redis
+
+        with _redis_lock:
+            entry = (settings.REDIS_URL, redis.Redis.from_url(settings.REDIS_URL))
+            _redis_client = entry
+    raw = entry[1].mget([cache.make_and_validate_key(key) for key in keys])
+    return {
+        key: _serializer.loads(value)
+        for key, value in zip(keys, raw, strict=True)
+        if value is not None
+    }
+
+
+class _PreparedRow:
+    """A one-row read by primary key whose SQL is compiled once per database connection.
+
+    `build(pk)` returns the queryset; its compiled SQL, parameter and converters are kept per
+    thread for the connection it was compiled for, and each call only executes it.
+    """
+
+    _PLACEHOLDER = uuid.UUID(int=0)
+
+    def __init__(self, model, build: Callable[[uuid.UUID], QuerySet]) -> None:
+        self.model = model
+        self.build = build
+        self._local = threading.local()
+
+    def _prepared(self, connection):
+        entry = getattr(self._local, "entry", None)
+        if entry is None or entry[0] is not connection:
+            compiler = self.build(self._PLACEHOLDER).query.get_compiler(connection=connection)
+            sql, params = compiler.as_sql()
+            if len(params) != 1:
+                raise RuntimeError("a prepared row read takes exactly one parameter")
+            fields = [column[0] for column in compiler.select[: compiler.col_count]]
+            entry = (connection, sql, compiler, compiler.get_converters(fields))
+            self._local.entry = entry
+        return entry
+
+    def fetch(self, pk) -> tuple | None:
+        try:
+            key = pk if isinstance(pk, uuid.UUID) else uuid.UUID(str(pk))
+        except ValueError:
+            return None
+        connection = connections[DEFAULT_DB_ALIAS]
+        _, sql, compiler, converters = self._prepared(connection)
+        param = self.model._meta.pk.get_db_prep_value(key, connection)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [param])
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        if converters:
+            row = next(iter(compiler.apply_converters([row], converters)))
+        return tuple(row)
+
+
+_SESSION_ROW = _PreparedRow(
+    Session,
+    lambda pk: Session.objects.filter(pk=pk).values_list(*_S_FIELDS).order_by()[:1],
+)
+_SESSION_STATE_ROW = _PreparedRow(
+    Session,
+    lambda pk: (
+        Session.objects.filter(pk=pk)
         .values_list(
-            "revoked_at",
-            "expires_at",
-            "absolute_expires_at",
-            "user__is_active",
-            "mfa_verified_at",
-            "risk_score",
-            "password_change_required",
+            *_S_FIELDS,
+            "membership__status",
+            "membership__version",
+            "tenant__policy_version",
+            "tenant__is_active",
+            "tenant_id",
         )
-        .first()
-    )
+        .order_by()[:1]
+    ),
+)
 
 
-def _session_ok(row, now: datetime) -> bool:
+def _session_row(session_id):
+    return _SESSION_ROW.fetch(session_id)
+
+
+def _session_ok(row, now: datetime, membership_id) -> bool:
+    """Live, and bound to the membership the credential names (None for tenant-less sessions)."""
     revoked_at, expires_at, absolute_expires_at, user_active = row[:4]
+    bound = row[_S_MEMBERSHIP]
+    if (str(bound) if bound else None) != (str(membership_id) if membership_id else None):
+        return False
     return revoked_at is None and user_active and now < expires_at and now < absolute_expires_at
+
+
+def _session_extras(row) -> dict:
+    return {
+        "mfa_verified_at": row[4],
+        "risk_score": row[5],
+        "password_change_required": row[6],
+        "last_activity_at": row[8],
+        "idle_seconds": row[9],
+    }
 
 
 def access_state(*, session_id, tenant_id, membership_id, now: datetime) -> AccessState:
@@ -82,38 +198,20 @@ def access_state(*, session_id, tenant_id, membership_id, now: datetime) -> Acce
 
 def _access_state_db(session_id, tenant_id, membership_id, now) -> AccessState:
     if session_id is not None:
-        row = (
-            Session.objects.filter(pk=session_id)
-            .values_list(
-                "revoked_at",
-                "expires_at",
-                "absolute_expires_at",
-                "user__is_active",
-                "mfa_verified_at",
-                "risk_score",
-                "password_change_required",
-                "membership__status",
-                "membership__version",
-                "tenant__policy_version",
-                "tenant__is_active",
-                "membership_id",
-            )
-            .first()
-        )
+        row = _SESSION_STATE_ROW.fetch(session_id)
         if row is None:
             return DENIED
+        session_ok = _session_ok(row, now, membership_id)
         if membership_id is None:
-            return AccessState(_session_ok(row, now), False, 0, 0, row[4], row[5], row[6])
-        if str(row[11]) != str(membership_id):
+            return AccessState(session_ok, False, 0, 0, **_session_extras(row))
+        if str(row[14]) != str(tenant_id):
             return DENIED
         return AccessState(
-            session_ok=_session_ok(row, now),
-            membership_ok=row[7] == MembershipStatus.ACTIVE and bool(row[10]),
-            tenant_version=row[9] or 0,
-            membership_version=row[8] or 0,
-            mfa_verified_at=row[4],
-            risk_score=row[5],
-            password_change_required=row[6],
+            session_ok=session_ok,
+            membership_ok=row[10] == MembershipStatus.ACTIVE and bool(row[13]),
+            tenant_version=row[12] or 0,
+            membership_version=row[11] or 0,
+            **_session_extras(row),
         )
     row = (
         Membership.objects.filter(pk=membership_id, tenant_id=tenant_id)
@@ -128,72 +226,93 @@ def _access_state_db(session_id, tenant_id, membership_id, now) -> AccessState:
     return AccessState(True, ok, row[2], row[1])
 
 
+def _load_session(session_id) -> tuple:
+    row = _session_row(session_id)
+    return tuple(row) if row is not None else ("missing",)
+
+
+def _load_tenant(tenant_id) -> tuple:
+    row = Tenant.objects.filter(pk=tenant_id).values_list("policy_version", "is_active").first()
+    return (row[0], row[1]) if row else (0, False)
+
+
+def _load_membership(tenant_id, membership_id) -> tuple:
+    row = (
+        Membership.objects.filter(pk=membership_id, tenant_id=tenant_id)
+        .values_list("version", "status", "user__is_active")
+        .first()
+    )
+    return (row[0], row[1] == MembershipStatus.ACTIVE and row[2]) if row else (0, False)
+
+
+def _fill(missing: dict) -> None:
+    """Cache what a reader loaded — only where no writer has put a fresher value (SET NX).
+
+    A reader may have loaded its row before a concurrent change committed; the writer sets the
+    post-commit value (see `_refresh_after_commit`), and NX keeps the reader from overwriting it.
+    """
+    for key, value in missing.items():
+        cache.add(key, value, STATE_TTL)
+
+
 def _access_state_redis(session_id, tenant_id, membership_id, now) -> AccessState:
     keys = []
     if session_id is not None:
         keys.append(_session_key(tenant_id, session_id))
     if membership_id is not None:
         keys += [_tenant_key(tenant_id), _membership_key(tenant_id, membership_id)]
-    found = cache.get_many(keys)
+    found = _redis_get_many(keys)
     missing = {}
     if session_id is not None:
         sess = found.get(keys[0])
         if sess is None:
-            row = _session_row(session_id)
-            sess = tuple(row) if row is not None else ("missing",)
-            missing[keys[0]] = sess
+            sess = missing[keys[0]] = _load_session(session_id)
         if sess == ("missing",):
+            _fill(missing)
             return DENIED
-        session_ok = _session_ok(sess, now)
-        extras = (sess[4], sess[5], sess[6])
+        session_ok = _session_ok(sess, now, membership_id)
+        extras = _session_extras(sess)
     else:
-        session_ok, extras = True, (None, 0, False)
+        session_ok, extras = True, {}
     if membership_id is None:
-        if missing:
-            cache.set_many(missing, STATE_TTL)
-        return AccessState(session_ok, False, 0, 0, *extras)
+        _fill(missing)
+        return AccessState(session_ok, False, 0, 0, **extras)
     tver = found.get(_tenant_key(tenant_id))
     if tver is None:
-        trow = (
-            Tenant.objects.filter(pk=tenant_id).values_list("policy_version", "is_active").first()
-        )
-        tver = (trow[0], trow[1]) if trow else (0, False)
-        missing[_tenant_key(tenant_id)] = tver
+        tver = missing[_tenant_key(tenant_id)] = _load_tenant(tenant_id)
     mver = found.get(_membership_key(tenant_id, membership_id))
     if mver is None:
-        mrow = (
-            Membership.objects.filter(pk=membership_id, tenant_id=tenant_id)
-            .values_list("version", "status", "user__is_active")
-            .first()
+        mver = missing[_membership_key(tenant_id, membership_id)] = _load_membership(
+            tenant_id, membership_id
         )
-        mver = (mrow[0], mrow[1] == MembershipStatus.ACTIVE and mrow[2]) if mrow else (0, False)
-        missing[_membership_key(tenant_id, membership_id)] = mver
-    if missing:
-        cache.set_many(missing, STATE_TTL)
+    _fill(missing)
     return AccessState(
         session_ok=session_ok,
         membership_ok=bool(mver[1]) and bool(tver[1]),
         tenant_version=tver[0],
         membership_version=mver[0],
-        mfa_verified_at=extras[0],
-        risk_score=extras[1],
-        password_change_required=extras[2],
+        **extras,
     )
 
 
-def _delete_after_commit(*keys: str) -> None:
+def _refresh_after_commit(key: str, load: Callable[[], tuple]) -> None:
+    """Drop the cached state now, and after commit store the committed value (plain SET).
+
+    Readers fill with SET NX, so a reader that loaded the old row before the commit can never
+    overwrite the value written here: the next request in any process sees the change.
+    """
     if not _uses_redis():
         return
-    cache.delete_many(list(keys))  # now, and again after commit so no reader refills stale data
-    transaction.on_commit(lambda: cache.delete_many(list(keys)))
+    cache.delete(key)
+    transaction.on_commit(lambda: cache.set(key, load(), STATE_TTL))
 
 
 def state_invalidate_session(*, tenant_id, session_id) -> None:
-    _delete_after_commit(_session_key(tenant_id, session_id))
+    _refresh_after_commit(_session_key(tenant_id, session_id), lambda: _load_session(session_id))
 
 
 def state_invalidate_tenant(*, tenant_id) -> None:
-    _delete_after_commit(_tenant_key(tenant_id))
+    _refresh_after_commit(_tenant_key(tenant_id), lambda: _load_tenant(tenant_id))
 
 
 def state_invalidate_membership(*, membership_id, tenant_id=None) -> None:
@@ -201,4 +320,7 @@ def state_invalidate_membership(*, membership_id, tenant_id=None) -> None:
         tenant_id = (
             Membership.objects.filter(pk=membership_id).values_list("tenant_id", flat=True).first()
         )
-    _delete_after_commit(_membership_key(tenant_id, membership_id))
+    _refresh_after_commit(
+        _membership_key(tenant_id, membership_id),
+        lambda: _load_membership(tenant_id, membership_id),
+    )

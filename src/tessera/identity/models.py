@@ -94,3 +94,57 @@ class User(AbstractBaseUser):
 
     def has_module_perms(self, app_label: str) -> bool:
         return self.is_staff
+
+
+class PasswordHistory(models.Model):
+    """A password hash the user had before, kept for the tenant "history of the last N" rule."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="password_history")
+    password = models.CharField(max_length=256, help_text="the former hash, never a raw password")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"password of {self.user_id} until {self.created_at:%Y-%m-%d}"
+
+
+class TotpFactor(models.Model):
+    """A user's TOTP authenticator (one per user): pending until a code confirms it.
+
+    The secret is sealed at rest (AES-GCM, tessera.crypto; the row id is the associated data) and
+    never shown again after setup. `last_used_step` is the time step of the last accepted code:
+    a code of that step or an earlier one is a replay.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="totp_factor")
+    secret_encrypted = models.TextField(help_text="AES-GCM under a key derived from SECRET_KEY")
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    last_used_step = models.BigIntegerField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        state = "active" if self.confirmed_at else "pending"
+        return f"TOTP of {self.user_id} ({state})"
+
+
+class BackupCode(models.Model):
+    """A single-use recovery code, stored only as a keyed hash (HMAC-SHA256, see identity.mfa)."""
+
+    id = models.BigAutoField(primary_key=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="backup_codes")
+    code_hash = models.CharField(max_length=64, help_text="HMAC-SHA256, hex")
+    created_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "code_hash"], name="identity_backup_code_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"backup code {self.pk} of {self.user_id}"

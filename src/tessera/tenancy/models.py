@@ -85,7 +85,13 @@ class Membership(models.Model):
                 name="tenancy_membership_employee_id_unique",
             ),
         ]
-        indexes = [models.Index(fields=["tenant", "status"])]
+        indexes = [
+            models.Index(fields=["tenant", "status"]),
+            # keyset pagination of a tenant's members (tessera.tenancy.member_selectors)
+            models.Index(
+                fields=["tenant", "created_at", "id"], name="tenancy_member_tenant_created"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.user_id}@{self.tenant_id}"

@@ -15,6 +15,15 @@ def resolve_tenant(*, principal, hint: str | None) -> tuple[Tenant | None, Membe
     """
     bound = getattr(principal, "tenant_id", None) if principal is not None else None
     if bound is not None:
+        verified_tenant = getattr(principal, "tenant", None)
+        if verified_tenant is not None and getattr(principal, "membership", None) is not None:
+            # tessera.authn proved this request that the membership and its tenant are active;
+            # both are lazy rows, loaded only if a view reads them
+            if hint and hint.lower() != str(bound).lower() and hint.lower() != verified_tenant.slug:
+                raise NotAMember(
+                    "The credential is bound to another tenant; use /api/v1/auth/switch-tenant"
+                )
+            return verified_tenant, principal.membership
         membership = getattr(principal, "membership", None)
         if membership is None:
             membership = (

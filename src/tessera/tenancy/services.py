@@ -10,6 +10,7 @@ from django.db.models import F
 from tessera.audit.models import AuditEventType
 from tessera.audit.services import Actor, audit_record
 from tessera.errors import Conflict, ValidationFailed, field_error
+from tessera.realtime.notify import notify_membership_changed, notify_permissions_changed
 from tessera.tenancy.errors import ManagerInvalid, MembershipExists
 from tessera.tenancy.models import Membership, MembershipStatus, Tenant, slug_validator
 from tessera.tenancy.tenant_settings import TenantSettings, parse_tenant_settings
@@ -32,14 +33,19 @@ def tenant_policy_bump(*, tenant_id) -> None:
     from tessera.authn.state import state_invalidate_tenant
 
     state_invalidate_tenant(tenant_id=tenant_id)
+    notify_permissions_changed(tenant_id=tenant_id)
 
 
 def membership_version_bump(*, membership_id) -> None:
     """Invalidate the compiled policy of one member (call inside the changing transaction)."""
     Membership.objects.filter(pk=membership_id).update(version=F("version") + 1)
+    row = Membership.objects.filter(pk=membership_id).values_list("tenant_id", "user_id").first()
+    if row is None:
+        return
     from tessera.authn.state import state_invalidate_membership
 
-    state_invalidate_membership(membership_id=membership_id)
+    state_invalidate_membership(membership_id=membership_id, tenant_id=row[0])
+    notify_permissions_changed(tenant_id=row[0], user_id=row[1])
 
 
 def tenant_create(
@@ -178,4 +184,7 @@ def membership_set_status(*, membership: Membership, status: str) -> Membership:
         Membership.objects.filter(pk=membership.pk).update(status=status)
         membership.status = status
         membership_version_bump(membership_id=membership.pk)
+        notify_membership_changed(
+            tenant_id=membership.tenant_id, user_id=membership.user_id, status=status
+        )
     return membership

@@ -1,0 +1,142 @@
+"""Member search at 100,000 members on PostgreSQL: `GET /api/v1/users?q=…&limit=50` vs the admin.
+
+Seeds a tenant with 100,000 members (`tessera seed-members`, timed) in the database named by
+TESSERA_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/tessera_bench, created when
+missing), then measures, in-process through the whole middleware stack, the API's member search
+and the Django admin's user changelist searching the same terms. Target: API p50 ≤ 30 ms.
+
+The measurement runs in a child process so that its Django settings (database, raised rate
+limits) cannot collide with other benchmarks run by `python -m benchmarks`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/tessera_bench"
+MEMBERS = int(os.environ.get("TESSERA_BENCH_MEMBERS", "100000"))
+ROUNDS = int(os.environ.get("TESSERA_BENCH_ROUNDS", "60"))
+TERMS = ("smith", "ada", "berg", "nadia.wong", "12345", "qa-nobody")
+TENANT = "bench-users"
+ADMIN_EMAIL = "bench-admin@bench.example"
+
+NOTES = (
+    f"{MEMBERS:,} members in one tenant on PostgreSQL; in-process requests through the full "
+    "middleware stack (Django test client, session login, X-Tenant header), search terms "
+    f"{', '.join(TERMS)} round-robin, {ROUNDS} requests per term after a warm-up. "
+    "`ratio` = admin changelist p50 / API p50. Target: API p50 ≤ 30 ms."
+)
+
+
+def _ensure_database(url: str) -> None:
+    import dj_database_url
+    import psycopg
+    from psycopg import sql
+
+    cfg = dj_database_url.parse(url)
+    params = {
+        "host": cfg.get("HOST") or "127.0.0.1",
+        "port": cfg.get("PORT") or 5432,
+        "user": cfg.get("USER") or "postgres",
+        "password": cfg.get("PASSWORD") or None,
+    }
+    with psycopg.connect(dbname="postgres", autocommit=True, **params) as conn:
+        exists = conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [cfg["NAME"]]
+        ).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(cfg["NAME"])))
+
+
+def _percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    p50 = statistics.median(ordered)
+    p99 = ordered[min(len(ordered) - 1, int(round(0.99 * (len(ordered) - 1))))]
+    return p50 * 1000, p99 * 1000
+
+
+def _child() -> dict:
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+
+    from tessera.tenancy.bootstrap import bootstrap
+    from tessera.tenancy.models import Membership
+
+    call_command("migrate", verbosity=0, interactive=False)
+    result = bootstrap(
+        tenant_slug=TENANT, tenant_name="Bench users", admin_email=ADMIN_EMAIL, admin_password=None
+    )
+    tenant, admin = result.tenant, result.user
+    numbers: dict[str, float | int] = {}
+    have = Membership.objects.filter(tenant=tenant).count() - 1
+    if have < MEMBERS:
+        started = time.perf_counter()
+        call_command("seed-members", tenant=TENANT, count=MEMBERS - have, verbosity=0)
+        numbers["seed_seconds"] = round(time.perf_counter() - started, 1)
+        numbers["seeded_members"] = MEMBERS - have
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+    numbers["members"] = Membership.objects.filter(tenant=tenant).count()
+
+    client = Client()
+    client.force_login(admin)
+    headers = {"X-Tenant": TENANT}
+
+    def measure(path: str, extra: dict) -> list[float]:
+        for term in TERMS:  # warm-up
+            assert client.get(path, {"q": term, **extra}, headers=headers).status_code == 200
+        samples = []
+        for i in range(ROUNDS * len(TERMS)):
+            term = TERMS[i % len(TERMS)]
+            started = time.perf_counter()
+            response = client.get(path, {"q": term, **extra}, headers=headers)
+            samples.append(time.perf_counter() - started)
+            assert response.status_code == 200, (path, response.status_code)
+        return samples
+
+    api = measure("/api/v1/users", {"limit": 50})
+    admin_ui = measure("/admin/identity/user/", {})
+    numbers["api_p50_ms"], numbers["api_p99_ms"] = (round(v, 2) for v in _percentiles(api))
+    numbers["admin_p50_ms"], numbers["admin_p99_ms"] = (round(v, 2) for v in _percentiles(admin_ui))
+    numbers["ratio_admin_over_api_p50"] = round(numbers["admin_p50_ms"] / numbers["api_p50_ms"], 2)
+    return numbers
+
+
+def run() -> dict:
+    url = os.environ.get("TESSERA_DATABASE_URL", DEFAULT_URL)
+    _ensure_database(url)
+    env = {
+        **os.environ,
+        "TESSERA_DATABASE_URL": url,
+        "DJANGO_SETTINGS_MODULE": "tessera.settings",
+        "TESSERA_RATE_LIMIT_API": "1000000/minute",
+        "TESSERA_LOG_LEVEL": "WARNING",
+    }
+    env.pop("TESSERA_ENV", None)
+    out = subprocess.run(
+        [sys.executable, "-m", "benchmarks.bench_users", "--child"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    numbers = json.loads(out.stdout.strip().splitlines()[-1])
+    for key, value in numbers.items():
+        print(f"  {key}: {value}")
+    return numbers
+
+
+if __name__ == "__main__":
+    if "--child" in sys.argv:
+        print(json.dumps(_child()))
+    else:
+        run()

@@ -1,0 +1,1 @@
+"""A tiny document service protected by Tessera (Django). See settings.py for configuration."""

@@ -1,0 +1,127 @@
+"""Reads of access data: the permission catalog, roles, members' roles and effective permissions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from tessera.access.models import (
+    Delegation,
+    DelegationStatus,
+    Grant,
+    Permission,
+    Role,
+    RoleAssignment,
+)
+from tessera.access.policy import member_policy
+from tessera.engine import effective_permissions
+from tessera.errors import NotFound
+from tessera.tenancy.models import Membership, Tenant
+
+
+def permission_list(*, tenant: Tenant) -> QuerySet[Permission]:
+    """The catalog as the tenant sees it: the system entries and the tenant's own."""
+    return Permission.objects.filter(Q(tenant__isnull=True) | Q(tenant=tenant)).order_by(
+        "permission"
+    )
+
+
+def role_list(*, tenant: Tenant) -> QuerySet[Role]:
+    return Role.objects.filter(tenant=tenant).prefetch_related("parents", "rules").order_by("slug")
+
+
+def role_get(*, tenant: Tenant, slug: str) -> Role:
+    """One role of the tenant by slug; 404 otherwise (also for another tenant's role)."""
+    role = Role.objects.filter(tenant=tenant, slug=str(slug or "").lower()[:64]).first()
+    if role is None:
+        raise NotFound(f"No role {slug!r}", code="role_not_found")
+    return role
+
+
+def role_holder_count(*, role: Role, now: datetime | None = None) -> int:
+    now = now or timezone.now()
+    return (
+        RoleAssignment.objects.filter(role=role)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .count()
+    )
+
+
+def roles_of_membership(
+    *, membership: Membership, now: datetime | None = None
+) -> QuerySet[RoleAssignment]:
+    """The member's unexpired role assignments, with their roles."""
+    now = now or timezone.now()
+    return (
+        RoleAssignment.objects.filter(membership=membership)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .select_related("role")
+        .order_by("role__slug")
+    )
+
+
+def role_slugs_of_membership(*, membership: Membership, now: datetime | None = None) -> list[str]:
+    return [a.role.slug for a in roles_of_membership(membership=membership, now=now)]
+
+
+def grant_list(*, tenant: Tenant) -> QuerySet[Grant]:
+    return Grant.objects.filter(tenant=tenant).select_related("membership", "role")
+
+
+def grant_get(*, tenant: Tenant, grant_id) -> Grant:
+    try:
+        grant = grant_list(tenant=tenant).filter(pk=grant_id).first()
+    except (ValueError, ValidationError):  # a malformed id
+        grant = None
+    if grant is None:
+        raise NotFound("No such grant", code="grant_not_found")
+    return grant
+
+
+def delegation_list(*, tenant: Tenant) -> QuerySet[Delegation]:
+    return Delegation.objects.filter(tenant=tenant).select_related(
+        "delegator__user", "delegate__user", "role"
+    )
+
+
+def delegation_get(*, tenant: Tenant, delegation_id) -> Delegation:
+    try:
+        delegation = delegation_list(tenant=tenant).filter(pk=delegation_id).first()
+    except (ValueError, ValidationError):  # a malformed id
+        delegation = None
+    if delegation is None:
+        raise NotFound("No such delegation", code="delegation_not_found")
+    return delegation
+
+
+def delegations_active_for(*, membership: Membership, now: datetime | None = None):
+    now = now or timezone.now()
+    return delegation_list(tenant=membership.tenant).filter(
+        delegate=membership, status=DelegationStatus.ACTIVE, ends_at__gt=now
+    )
+
+
+def effective_permissions_of(
+    *, membership: Membership, now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Every rule and grant in force for the member now, with its source (role path, override,
+    grant or delegation): the engine's `effective_permissions` on the member's compiled policy.
+
+    Each entry: `{permission, effect, scope, condition, source: {kind, path, via, source_id,
+    index}, not_before, not_after, resource}`.
+    """
+    now = now or timezone.now()
+    compiled = member_policy(membership, now=now)
+    return [entry.to_json() for entry in effective_permissions(compiled.policy, now)]
+
+
+def permission_names_of(*, membership: Membership, now: datetime | None = None) -> list[str]:
+    """The distinct permissions the member's allow rules in force name (for `me`)."""
+    entries = effective_permissions_of(membership=membership, now=now)
+    return sorted(
+        {e["permission"] for e in entries if e["effect"] == "allow" and e["resource"] is None}
+    )

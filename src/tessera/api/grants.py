@@ -1,0 +1,162 @@
+"""/api/v1/grants: object-level grants — one permission on one resource, to a member or a role."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from ninja import Query, Router, Schema, Status
+
+from tessera.access.guard import requires
+from tessera.access.models import Grant
+from tessera.access.selectors import grant_get, grant_list, role_get
+from tessera.access.services import grant_create, grant_delete
+from tessera.api.context import actor_from_request
+from tessera.api.pagination import clamp_limit, decode_cursor, encode_cursor
+from tessera.api.security import principal_auth
+from tessera.errors import NotFound, ValidationFailed, field_error
+from tessera.tenancy.selectors import membership_get
+
+router = Router(tags=["grants"], auth=principal_auth)
+
+
+class GrantSubject(Schema):
+    user_id: str | None = None
+    role: str | None = None
+
+
+class GrantIn(Schema):
+    subject: GrantSubject
+    permission: str
+    resource_type: str
+    resource_id: str
+    expires_at: datetime | None = None
+
+
+class GrantOut(Schema):
+    id: str
+    subject: dict[str, Any]
+    permission: str
+    resource_type: str
+    resource_id: str
+    expires_at: datetime | None
+    granted_by: str | None
+    created_at: datetime
+
+
+class GrantPage(Schema):
+    items: list[GrantOut]
+    next_cursor: str | None
+
+
+class GrantFilters(Schema):
+    resource_type: str | None = None
+    resource_id: str | None = None
+    user_id: str | None = None
+    role: str | None = None
+    permission: str | None = None
+
+
+def grant_as_dict(grant: Grant) -> dict[str, Any]:
+    if grant.membership_id is not None:
+        subject = {"user_id": str(grant.membership.user_id)}
+    else:
+        subject = {"role": grant.role.slug}
+    return {
+        "id": str(grant.pk),
+        "subject": subject,
+        "permission": grant.permission,
+        "resource_type": grant.resource_type,
+        "resource_id": grant.resource_id,
+        "expires_at": grant.expires_at,
+        "granted_by": str(grant.granted_by.user_id) if grant.granted_by_id else None,
+        "created_at": grant.created_at,
+    }
+
+
+def _subject(request, subject: GrantSubject):
+    """(membership, role) named by the subject; 422 naming the field when unknown."""
+    if (subject.user_id is None) == (subject.role is None):
+        raise ValidationFailed(
+            "Invalid subject",
+            errors=[field_error("subject", "Give exactly one of user_id or role.", "required")],
+        )
+    if subject.user_id is not None:
+        membership = membership_get(tenant=request.tenant, user_id=subject.user_id)
+        if membership is None:
+            raise ValidationFailed(
+                "Unknown member",
+                errors=[
+                    field_error("subject.user_id", "Not a member of this tenant.", "not_found")
+                ],
+            )
+        return membership, None
+    try:
+        return None, role_get(tenant=request.tenant, slug=subject.role)
+    except NotFound:
+        raise ValidationFailed(
+            "Unknown role",
+            errors=[field_error("subject.role", "No such role in this tenant.", "not_found")],
+        ) from None
+
+
+@router.get("", response=GrantPage, summary="The tenant's object-level grants, newest first")
+@requires("grant:read")
+def list_grants(request, filters: Query[GrantFilters], limit: int = 50, cursor: str | None = None):
+    qs = grant_list(tenant=request.tenant).select_related("membership", "role", "granted_by")
+    if filters.resource_type:
+        qs = qs.filter(resource_type=filters.resource_type)
+    if filters.resource_id:
+        qs = qs.filter(resource_id=filters.resource_id)
+    if filters.permission:
+        qs = qs.filter(permission=filters.permission)
+    if filters.role:
+        qs = qs.filter(role__slug=filters.role)
+    if filters.user_id:
+        try:
+            qs = qs.filter(membership__user_id=uuid.UUID(filters.user_id))
+        except ValueError:
+            qs = qs.none()
+    position = decode_cursor(cursor)
+    if position is not None:
+        try:
+            at, last = datetime.fromisoformat(position["c"]), uuid.UUID(position["i"])
+        except (KeyError, TypeError, ValueError):
+            raise ValidationFailed(
+                "Invalid cursor", errors=[field_error("cursor", "Not a cursor this API issued.")]
+            ) from None
+        qs = qs.filter(created_at__lte=at).exclude(created_at=at, id__gte=last)
+    limit = clamp_limit(limit)
+    rows = list(qs.order_by("-created_at", "-id")[: limit + 1])
+    following = None
+    if len(rows) > limit:
+        tail = rows[limit - 1]
+        following = encode_cursor({"c": tail.created_at.isoformat(), "i": str(tail.pk)})
+    return {"items": [grant_as_dict(g) for g in rows[:limit]], "next_cursor": following}
+
+
+@router.post("", response={201: GrantOut}, summary="Grant one permission on one resource")
+@requires("grant:create")
+def create_grant(request, payload: GrantIn):
+    membership, role = _subject(request, payload.subject)
+    grant = grant_create(
+        tenant=request.tenant,
+        permission=payload.permission,
+        resource_type=payload.resource_type,
+        resource_id=payload.resource_id,
+        membership=membership,
+        role=role,
+        expires_at=payload.expires_at,
+        granted_by=request.membership,
+        actor=actor_from_request(request),
+    )
+    return Status(201, grant_as_dict(grant_get(tenant=request.tenant, grant_id=grant.pk)))
+
+
+@router.delete("/{grant_id}", response={204: None}, summary="Revoke a grant")
+@requires("grant:delete")
+def delete_grant(request, grant_id: str):
+    grant = grant_get(tenant=request.tenant, grant_id=grant_id)
+    grant_delete(grant=grant, actor=actor_from_request(request))
+    return Status(204, None)

@@ -1,0 +1,71 @@
+"""How API endpoints require a caller: the ninja auth classes and `require_member`.
+
+Authentication itself happens once per request in `tessera.authn.middleware` (which leaves
+`request.principal`); these classes only answer that principal to ninja (None → 401) and document
+the two ways to send credentials in the OpenAPI document: a Bearer access token, or the session
+cookie set by `POST /api/v1/auth/login` with `"cookie": true` (unsafe methods then need the CSRF
+header).
+"""
+
+from __future__ import annotations
+
+from ninja.security import APIKeyCookie, HttpBearer
+
+from tessera.authn.errors import CsrfFailed
+from tessera.authn.request_auth import SESSION_COOKIE
+from tessera.errors import NotAuthenticated, PermissionDenied
+
+
+def _principal_or_none(request):
+    principal = getattr(request, "principal", None)
+    if principal is None and getattr(request, "csrf_failed", False):
+        raise CsrfFailed("CSRF verification failed: send the X-CSRFToken header")
+    return principal
+
+
+class BearerAuth(HttpBearer):
+    """`Authorization: Bearer <access token>` (a JWT from /api/v1/auth/login)."""
+
+    openapi_bearerFormat = "JWT"
+
+    def __call__(self, request):
+        return _principal_or_none(request)
+
+    def authenticate(self, request, token):  # pragma: no cover - __call__ answers
+        return getattr(request, "principal", None)
+
+
+class SessionCookieAuth(APIKeyCookie):
+    """The `tessera_session` cookie (login with `"cookie": true`); unsafe methods need CSRF."""
+
+    param_name = SESSION_COOKIE
+
+    def __init__(self) -> None:
+        super().__init__(csrf=False)  # CSRF is enforced by tessera.authn.request_auth
+
+    def __call__(self, request):
+        return _principal_or_none(request)
+
+    def authenticate(self, request, key):  # pragma: no cover - __call__ answers
+        return getattr(request, "principal", None)
+
+
+principal_auth = [BearerAuth(), SessionCookieAuth()]
+"""`Router(auth=principal_auth)`: the request's principal, or 401."""
+
+
+class TenantRequired(PermissionDenied):
+    code = "tenant_required"
+
+
+def require_member(request):
+    """The caller's active membership in the request's tenant (401 without a caller, 403 without
+    a tenant: send a tenant-bound token or the `X-Tenant` header)."""
+    if getattr(request, "principal", None) is None:
+        raise NotAuthenticated("Authentication required")
+    membership = getattr(request, "membership", None)
+    if membership is None:
+        raise TenantRequired(
+            "Act in a tenant you are an active member of (a tenant-bound token or X-Tenant)"
+        )
+    return membership

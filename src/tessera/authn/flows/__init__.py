@@ -1,0 +1,1 @@
+"""Multi-step authentication flows (login → optional second factor → session), apart from HTTP."""

@@ -1,0 +1,294 @@
+"""The password login flow: credentials → extra steps (MFA) → a session with its tokens.
+
+    login_password()                       the first step, for POST /api/v1/auth/login
+      ├─ IP blocked / account locked ─────→ TooManyAttempts (429, one body for every account)
+      ├─ wrong credentials (any reason) ──→ InvalidCredentials (401, one body, one hash's time)
+      ├─ not a member of the named tenant → NotAMember (403)
+      ├─ a step in STEPS answers ─────────→ LoginPending (e.g. {mfa_required, mfa_token})
+      └─ login_complete() ────────────────→ LoginSuccess (session, access + refresh tokens)
+
+Unknown email, wrong password, inactive user, service account, user without a password: the same
+401 after verifying a password hash (a dummy one when there is no real one), so neither the answer
+nor its time tells them apart. Locked and unknown emails answer the same 429, since the failure
+counters are kept on the submitted email whether or not an account has it.
+
+Extension point for the MFA issue: a step is `(LoginAttempt) -> LoginPending | None`, appended to
+`STEPS`. Returning a LoginPending ends this request there (the step keeps what it needs, e.g. in a
+signed `mfa_token`); the step's own endpoint later calls `login_complete(attempt, ...)` with
+`auth_method=AuthMethod.PASSWORD_MFA` and `mfa_verified_at`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from django.contrib.auth.hashers import check_password, make_password
+from django.db import transaction
+from django.utils import timezone
+
+from tessera.audit.models import ActorType, AuditEventType
+from tessera.audit.services import Actor, audit_record
+from tessera.authn import lockout
+from tessera.authn.errors import (
+    INVALID_CREDENTIALS_DETAIL,
+    TOO_MANY_ATTEMPTS_DETAIL,
+    InvalidCredentials,
+    TooManyAttempts,
+)
+from tessera.authn.models import AuthMethod
+from tessera.authn.services import IssuedTokens, session_create, session_tokens_issue
+from tessera.errors import ValidationFailed
+from tessera.identity.emails import normalize_email
+from tessera.identity.models import User
+from tessera.identity.passwords import password_expired, policy_for_user
+from tessera.tenancy.errors import NotAMember
+from tessera.tenancy.models import Membership, MembershipStatus, Tenant
+
+
+@dataclass(slots=True)
+class LoginAttempt:
+    """A login whose password has been verified, on its way to a session."""
+
+    user: User
+    tenant: Tenant | None
+    membership: Membership | None
+    actor: Actor
+    password_verified_at: datetime
+    password_change_required: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class LoginSuccess:
+    tokens: IssuedTokens
+    user: User
+    tenant: Tenant | None
+    membership: Membership | None
+    password_change_required: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LoginPending:
+    """The login needs one more step (`step`, e.g. "mfa") before a session is created."""
+
+    step: str
+    token: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+LoginStep = Callable[[LoginAttempt], LoginPending | None]
+
+STEPS: list[LoginStep] = []
+"""Steps between a verified password and the session, in order (the MFA challenge goes here)."""
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    """A hash of a random password with the current hasher: verifying against it costs the same."""
+    return make_password(secrets.token_urlsafe(24))
+
+
+def _normalized(email: str) -> str:
+    try:
+        return normalize_email(email)
+    except ValidationFailed:
+        return (email or "").strip().lower()[:254]
+
+
+def _tenant_named(hint: str | None) -> Tenant | None:
+    if not hint:
+        return None
+    hint = hint.strip().lower()
+    query = Tenant.objects.filter(is_active=True)
+    try:
+        return query.filter(pk=uuid.UUID(hint)).first()
+    except ValueError:
+        return query.filter(slug=hint).first()
+
+
+def _verify(user: User | None, password: str) -> bool:
+    """Check the password, spending one hash verification whatever the account's state."""
+    usable = (
+        user is not None
+        and user.is_active
+        and not user.is_service_account
+        and user.has_usable_password()
+    )
+    if not usable:
+        check_password(password, _dummy_hash())
+        return False
+    # no rehash on login: the setter would write outside the flow's transaction
+    return check_password(password, user.password)
+
+
+def _failed(*, email: str, user: User | None, tenant, actor: Actor, reason: str) -> None:
+    outcome = lockout.login_failed(email=email, tenant=tenant, ip=actor.ip)
+    tenant_id = tenant.pk if tenant is not None else None
+    user_id = user.pk if user is not None else None
+    with transaction.atomic():
+        audit_record(
+            type=AuditEventType.LOGIN_FAILED,
+            actor=actor,
+            tenant_id=tenant_id,
+            resource_type="user" if user_id else "",
+            resource_id=user_id or "",
+            changes={"reason": reason},
+        )
+        if outcome.account_locked:
+            audit_record(
+                type=AuditEventType.ACCOUNT_LOCKED,
+                actor=actor,
+                tenant_id=tenant_id,
+                resource_type="user" if user_id else "",
+                resource_id=user_id or "",
+                changes={"scope": "account"},
+                risk_score=60,
+            )
+        if outcome.ip_blocked:
+            audit_record(
+                type=AuditEventType.SUSPICIOUS_ACTIVITY,
+                actor=actor,
+                tenant_id=tenant_id,
+                changes={"scope": "ip", "reason": "too many failed logins from this address"},
+                risk_score=70,
+            )
+
+
+def _membership_for(user: User, tenant: Tenant | None, hint: str | None):
+    """(tenant, membership) the session is bound to; 403 when a named tenant is not the user's."""
+    if hint:
+        membership = None
+        if tenant is not None:
+            membership = (
+                Membership.objects.filter(
+                    user_id=user.pk, tenant=tenant, status=MembershipStatus.ACTIVE
+                )
+                .select_related("tenant")
+                .first()
+            )
+        if membership is None:
+            raise NotAMember("You are not an active member of this tenant")
+        return membership.tenant, membership
+    active = list(
+        Membership.objects.filter(
+            user_id=user.pk, status=MembershipStatus.ACTIVE, tenant__is_active=True
+        ).select_related("tenant")[:2]
+    )
+    if len(active) == 1:
+        return active[0].tenant, active[0]
+    return None, None
+
+
+def login_password(
+    *, email: str, password: str, tenant: str | None = None, actor: Actor | None = None
+) -> LoginSuccess | LoginPending:
+    """The first step of a login. See the module docstring for the answers."""
+    actor = actor or Actor.system()
+    normalized = _normalized(email)
+    named = _tenant_named(tenant)
+    wait = lockout.login_blocked(email=normalized, tenant=named, ip=actor.ip)
+    if wait:
+        raise TooManyAttempts(TOO_MANY_ATTEMPTS_DETAIL, retry_after=wait)
+    user = User.objects.filter(email=normalized).first() if normalized else None
+    if not _verify(user, password or ""):
+        reason = "bad_credentials"
+        if user is not None and not user.is_active:
+            reason = "inactive_user"
+        elif user is not None and user.is_service_account:
+            reason = "service_account"
+        _failed(email=normalized, user=user, tenant=named, actor=actor, reason=reason)
+        raise InvalidCredentials(INVALID_CREDENTIALS_DETAIL)
+    lockout.login_succeeded(email=normalized, tenant=named)
+    actor = _with_user(actor, user)
+    try:
+        bound_tenant, membership = _membership_for(user, named, tenant)
+    except NotAMember:
+        with transaction.atomic():
+            audit_record(
+                type=AuditEventType.LOGIN_FAILED,
+                actor=actor,
+                tenant_id=named.pk if named is not None else None,
+                resource_type="user",
+                resource_id=user.pk,
+                changes={"reason": "not_a_member"},
+            )
+        raise
+    now = timezone.now()
+    policy = policy_for_user(user, tenant=bound_tenant)
+    attempt = LoginAttempt(
+        user=user,
+        tenant=bound_tenant,
+        membership=membership,
+        actor=_with_user(actor, user, membership),
+        password_verified_at=now,
+        password_change_required=user.must_change_password
+        or password_expired(user, policy=policy, now=now),
+    )
+    for step in STEPS:
+        pending = step(attempt)
+        if pending is not None:
+            return pending
+    return login_complete(attempt)
+
+
+def _with_user(actor: Actor, user: User, membership: Membership | None = None) -> Actor:
+    return dataclasses.replace(
+        actor,
+        type=ActorType.USER,
+        user_id=user.pk,
+        membership_id=membership.pk if membership is not None else None,
+    )
+
+
+def login_complete(
+    attempt: LoginAttempt,
+    *,
+    auth_method: str = AuthMethod.PASSWORD,
+    mfa_verified_at: datetime | None = None,
+    device_info: dict | None = None,
+) -> LoginSuccess:
+    """Create the session and its tokens, and record the login."""
+    user = attempt.user
+    now = timezone.now()
+    with transaction.atomic():
+        session = session_create(
+            user=user,
+            tenant=attempt.tenant,
+            membership=attempt.membership,
+            ip=attempt.actor.ip,
+            user_agent=attempt.actor.user_agent,
+            auth_method=auth_method,
+            password_verified_at=attempt.password_verified_at,
+            mfa_verified_at=mfa_verified_at,
+            password_change_required=attempt.password_change_required,
+            device_info=device_info,
+            actor=attempt.actor,
+            now=now,
+        )
+        tokens = session_tokens_issue(session=session, now=now)
+        User.objects.filter(pk=user.pk).update(last_login=now)
+        audit_record(
+            type=AuditEventType.LOGIN,
+            actor=attempt.actor,
+            tenant_id=attempt.tenant.pk if attempt.tenant is not None else None,
+            resource_type="session",
+            resource_id=session.pk,
+            changes={
+                "method": auth_method,
+                "password_change_required": attempt.password_change_required,
+            },
+        )
+    return LoginSuccess(
+        tokens=tokens,
+        user=user,
+        tenant=attempt.tenant,
+        membership=attempt.membership,
+        password_change_required=attempt.password_change_required,
+    )

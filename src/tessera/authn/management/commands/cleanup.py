@@ -1,0 +1,13 @@
+"""`tessera cleanup`: delete expired sessions, refresh and reset tokens, and dead signing keys."""
+
+from django.core.management.base import BaseCommand
+
+from tessera.authn.services import authn_cleanup
+
+
+class Command(BaseCommand):
+    help = "Delete authentication records that can no longer be used (run it daily)."
+
+    def handle(self, *args, **options):
+        counts = authn_cleanup()
+        self.stdout.write(", ".join(f"{name}: {count}" for name, count in counts.items()))

@@ -1,0 +1,78 @@
+"""Publishing notifications — only after the transaction that caused them commits.
+
+Event shapes (JSON objects pushed on /ws/notifications/):
+
+    {"type": "permissions.changed", "tenant_id": "<uuid>", "user_id": "<uuid>" | null}
+    {"type": "session.revoked", "session_id": "<uuid>", "reason": "<why>"}
+    {"type": "membership.changed", "tenant_id": "<uuid>", "user_id": "<uuid>", "status": "<status>"}
+    {"type": "security.alert", "tenant_id": "<uuid>", "alert": "<rule>", "risk_score": <0-100>, ...}
+
+`user_id: null` in permissions.changed means "every member of the tenant may be affected"
+(a role or tenant-wide change): clients re-read their permissions.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+from tessera.realtime.groups import tenant_admins_group, tenant_group, user_group
+
+logger = logging.getLogger("tessera.realtime")
+
+
+def _send(group: str, payload: dict[str, Any]) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(group, {"type": "notify", "payload": payload})
+    except Exception:  # a notification must never break the change that caused it
+        logger.exception("could not publish %s to %s", payload.get("type"), group)
+
+
+def publish_after_commit(group: str, payload: dict[str, Any]) -> None:
+    transaction.on_commit(lambda: _send(group, payload))
+
+
+def notify_permissions_changed(*, tenant_id, user_id=None) -> None:
+    payload = {
+        "type": "permissions.changed",
+        "tenant_id": str(tenant_id),
+        "user_id": str(user_id) if user_id else None,
+    }
+    group = user_group(user_id) if user_id else tenant_group(tenant_id)
+    publish_after_commit(group, payload)
+
+
+def notify_session_revoked(*, user_id, session_id, reason: str = "") -> None:
+    publish_after_commit(
+        user_group(user_id),
+        {"type": "session.revoked", "session_id": str(session_id), "reason": reason},
+    )
+
+
+def notify_membership_changed(*, tenant_id, user_id, status: str) -> None:
+    payload = {
+        "type": "membership.changed",
+        "tenant_id": str(tenant_id),
+        "user_id": str(user_id),
+        "status": status,
+    }
+    publish_after_commit(user_group(user_id), payload)
+    publish_after_commit(tenant_admins_group(tenant_id), payload)
+
+
+def notify_security_alert(*, tenant_id, alert: str, risk_score: int, **details: Any) -> None:
+    payload = {
+        "type": "security.alert",
+        "tenant_id": str(tenant_id),
+        "alert": alert,
+        "risk_score": risk_score,
+        **{k: (str(v) if v is not None else None) for k, v in details.items()},
+    }
+    publish_after_commit(tenant_admins_group(tenant_id), payload)
