@@ -67,6 +67,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "tessera.authn.middleware.PrincipalMiddleware",
     "tessera.tenancy.middleware.TenantMiddleware",
+    "tessera.api.throttle.ThrottleMiddleware",
 ]
 
 ROOT_URLCONF = "tessera.urls"

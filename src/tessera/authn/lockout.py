@@ -190,3 +190,8 @@ def lockout_reset() -> None:
     limiter = _limiter
     if limiter is not None and _storage_uri == storage_uri():
         limiter.storage.reset()
+
+
+def limits_storage() -> Storage:
+    """The `limits` storage shared by Tessera's limiters (Redis when configured, else memory)."""
+    return _limiter_get().storage

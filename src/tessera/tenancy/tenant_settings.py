@@ -51,12 +51,20 @@ class DelegationPolicy(_Strict):
     max_days: int = Field(90, ge=1, le=366)
 
 
+class RateLimitPolicy(_Strict):
+    """Per-principal request budgets in this tenant; null = the deployment's defaults."""
+
+    api_per_minute: int | None = Field(None, ge=1, le=1_000_000)
+    bulk_per_minute: int | None = Field(None, ge=1, le=10_000)
+
+
 class TenantSettings(_Strict):
     password: PasswordPolicy = Field(default_factory=PasswordPolicy)
     lockout: LockoutPolicy = Field(default_factory=LockoutPolicy)
     sessions: SessionPolicy = Field(default_factory=SessionPolicy)
     mfa: MfaPolicy = Field(default_factory=MfaPolicy)
     delegation: DelegationPolicy = Field(default_factory=DelegationPolicy)
+    rate_limits: RateLimitPolicy = Field(default_factory=RateLimitPolicy)
 
 
 def parse_tenant_settings(data: dict[str, Any] | None) -> TenantSettings:

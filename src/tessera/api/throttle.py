@@ -1,0 +1,83 @@
+"""Request budgets for every API call (the `limits` library, fixed windows).
+
+Each principal (user, or API key) gets `TESSERA_RATE_LIMIT_API` (600/minute) per tenant, anonymous
+callers the same per IP; bulk endpoints have their own `TESSERA_RATE_LIMIT_BULK` (10/minute).
+A tenant may set its own numbers (`settings.rate_limits`). Over budget: 429 with `Retry-After`.
+Failed logins have their own, stricter counters (tessera.authn.lockout).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+
+from django.conf import settings
+from limits import RateLimitItem, RateLimitItemPerMinute, parse
+from limits.strategies import FixedWindowRateLimiter
+
+from tessera.api.context import client_ip
+from tessera.api.problems import problem_response
+from tessera.authn.lockout import limits_storage
+from tessera.errors import RateLimited
+
+_lock = threading.Lock()
+_limiters: dict[int, FixedWindowRateLimiter] = {}
+
+
+def _limiter() -> FixedWindowRateLimiter:
+    storage = limits_storage()
+    limiter = _limiters.get(id(storage))
+    if limiter is None:
+        with _lock:
+            limiter = _limiters.setdefault(id(storage), FixedWindowRateLimiter(storage))
+    return limiter
+
+
+def _budget(request, *, bulk: bool) -> RateLimitItem:
+    tenant = getattr(request, "tenant", None)
+    if tenant is not None:
+        limits = (tenant.settings or {}).get("rate_limits") or {}
+        per_minute = limits.get("bulk_per_minute" if bulk else "api_per_minute")
+        if per_minute:
+            return RateLimitItemPerMinute(per_minute)
+    return parse(settings.RATE_LIMIT_BULK if bulk else settings.RATE_LIMIT_API)
+
+
+def _caller(request) -> str:
+    principal = getattr(request, "principal", None)
+    if principal is None:
+        return f"ip:{client_ip(request) or '-'}"
+    if principal.api_key_id is not None:
+        return f"key:{principal.api_key_id}"
+    return f"user:{principal.user_id}"
+
+
+def throttle_check(request) -> None:
+    """Spend one request of the caller's budget(s); RateLimited when one is exhausted."""
+    tenant = getattr(request, "tenant", None)
+    ids = (str(tenant.pk) if tenant is not None else "-", _caller(request))
+    limiter = _limiter()
+    checks = [("api", _budget(request, bulk=False))]
+    if request.path.endswith("/bulk"):
+        checks.append(("bulk", _budget(request, bulk=True)))
+    for kind, item in checks:
+        if not limiter.hit(item, "throttle", kind, *ids):
+            reset = limiter.get_window_stats(item, "throttle", kind, *ids).reset_time
+            raise RateLimited(
+                f"Too many requests: the limit is {item}",
+                retry_after=math.ceil(max(1.0, reset - time.time())),
+            )
+
+
+class ThrottleMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path.startswith("/api/v1/"):
+            try:
+                throttle_check(request)
+            except RateLimited as exc:
+                return problem_response(request, exc)
+        return self.get_response(request)
