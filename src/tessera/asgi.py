@@ -1,17 +1,29 @@
-"""ASGI entry point: HTTP through Django, WebSockets through Channels."""
+"""ASGI entry point: HTTP through Django's WSGI handler in a thread pool, WebSockets via Channels.
+
+Tessera's HTTP views are synchronous (ORM-bound). Under Django's own ASGI handler every request
+runs in a fresh thread context, so it opens and closes a new database connection and a new
+executor thread per request. Serving HTTP through the WSGI handler on a fixed pool of threads
+(a2wsgi) keeps persistent per-thread connections: about 2.7× the requests per second on one
+worker (docs/decisions/0005-http-through-wsgi-pool.md). WebSockets stay native ASGI (Channels).
+"""
 
 import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tessera.settings")
 
-from django.core.asgi import get_asgi_application  # noqa: E402
+from django.core.wsgi import get_wsgi_application  # noqa: E402
 
-django_application = get_asgi_application()
+django_wsgi = get_wsgi_application()
 
+from a2wsgi import WSGIMiddleware  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.conf import settings  # noqa: E402
 
 from tessera.realtime.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
-    {"http": django_application, "websocket": URLRouter(websocket_urlpatterns)}
+    {
+        "http": WSGIMiddleware(django_wsgi, workers=settings.HTTP_THREADS),
+        "websocket": URLRouter(websocket_urlpatterns),
+    }
 )

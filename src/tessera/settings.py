@@ -71,6 +71,7 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "tessera.urls"
+HTTP_THREADS = env_int("TESSERA_HTTP_THREADS", 8)
 ASGI_APPLICATION = "tessera.asgi.application"
 WSGI_APPLICATION = None
 
@@ -96,6 +97,8 @@ DATABASES = {
     else {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": str(VAR_DIR / "tessera.sqlite3"),
+        "CONN_MAX_AGE": 600,
+        "CONN_HEALTH_CHECKS": True,
         "OPTIONS": {
             "transaction_mode": "IMMEDIATE",
             "timeout": 20,

@@ -8,6 +8,7 @@ Failed logins have their own, stricter counters (tessera.authn.lockout).
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 import time
@@ -34,14 +35,39 @@ def _limiter() -> FixedWindowRateLimiter:
     return limiter
 
 
+_tenant_limits: dict[tuple, dict] = {}
+_TENANT_LIMITS_MAX = 10_000
+
+
+def _tenant_rate_limits(request, tenant) -> dict:
+    """The tenant's `rate_limits` settings, cached per (tenant, policy version): settings changes
+    bump the version, which the request already read with its session check."""
+    principal = getattr(request, "principal", None)
+    version = getattr(principal, "tenant_version", 0) if principal is not None else 0
+    if not version:
+        return (tenant.settings or {}).get("rate_limits") or {}
+    key = (str(tenant.pk), version)
+    found = _tenant_limits.get(key)
+    if found is None:
+        if len(_tenant_limits) >= _TENANT_LIMITS_MAX:
+            _tenant_limits.clear()
+        found = _tenant_limits[key] = (tenant.settings or {}).get("rate_limits") or {}
+    return found
+
+
 def _budget(request, *, bulk: bool) -> RateLimitItem:
     tenant = getattr(request, "tenant", None)
     if tenant is not None:
-        limits = (tenant.settings or {}).get("rate_limits") or {}
+        limits = _tenant_rate_limits(request, tenant)
         per_minute = limits.get("bulk_per_minute" if bulk else "api_per_minute")
         if per_minute:
             return RateLimitItemPerMinute(per_minute)
-    return parse(settings.RATE_LIMIT_BULK if bulk else settings.RATE_LIMIT_API)
+    return _parsed(settings.RATE_LIMIT_BULK if bulk else settings.RATE_LIMIT_API)
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed(limit: str) -> RateLimitItem:
+    return parse(limit)
 
 
 def _caller(request) -> str:

@@ -101,6 +101,7 @@ def tenant_settings_update(
     with transaction.atomic():
         tenant.settings = merged.model_dump()
         tenant.save(update_fields=["settings", "updated_at"])
+        tenant_policy_bump(tenant_id=tenant.pk)  # MFA rules, rate limits: read per version
         audit_record(
             type=AuditEventType.TENANT_SETTINGS_CHANGED,
             actor=actor,
