@@ -28,13 +28,16 @@ run: $(STAMP)  ## serve on http://127.0.0.1:8000 (SQLite, no Redis), demo tenant
 	$(VENV)/bin/tessera serve
 
 test: $(STAMP)  ## the whole suite (PostgreSQL + Redis when TESSERA_TEST_DATABASE_URL / TESSERA_TEST_REDIS_URL are set)
-	$(VENV)/bin/pytest -n 2 --dist loadgroup -q -p no:cacheprovider
+	$(VENV)/bin/pytest -n 2 --dist loadgroup -q -p no:cacheprovider --ignore=tests/engine
 	$(VENV)/bin/pytest -q -p no:cacheprovider tests/engine --cov=tessera.engine --cov-branch --cov-report=term-missing:skip-covered --cov-fail-under=100
+	cd clients/python && TESSERA_E2E_REQUIRED=1 ../../$(VENV)/bin/pytest -q -c pyproject.toml
 
-lint: $(STAMP)  ## ruff lint + format check, mypy on the engine
+lint: $(STAMP)  ## ruff lint + format check (server and client), mypy on the engine
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/ruff format --check src tests benchmarks
+	cd clients/python && ../../$(VENV)/bin/ruff check . && ../../$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy src/tessera/engine
+	$(VENV)/bin/tessera makemigrations --check --dry-run
 
 fmt: $(STAMP)  ## format and autofix
 	$(VENV)/bin/ruff format src tests benchmarks
