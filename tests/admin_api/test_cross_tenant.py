@@ -21,7 +21,7 @@ import tessera.urls  # noqa: F401  (mounts the API so the document has its real 
 from tessera.access.models import Delegation, Grant, Role, RoleAssignment, RoleRule
 from tessera.api.app import api as ninja_api
 from tessera.audit.models import AuditChain
-from tessera.authn.models import RefreshToken, Session
+from tessera.authn.models import ApiKey, RefreshToken, Session, TrustedDevice
 from tessera.tenancy.models import Membership, Tenant
 from tests.admin_api.conftest import Api
 from tests.admin_api.test_revocation import make_session
@@ -76,6 +76,22 @@ def victim(db):
         status="pending",
     )
     session = make_session(target)
+    key = ApiKey.objects.create(
+        tenant=acme,
+        membership=target,
+        name="k",
+        prefix="victim01",
+        key_hash="0" * 64,
+        scopes=["user:read"],
+        created_at=now,
+    )
+    device = TrustedDevice.objects.create(
+        user=target.user,
+        token_hash="1" * 64,
+        created_at=now,
+        mfa_verified_at=now,
+        expires_at=now + timedelta(days=30),
+    )
     intruder = make_member(globex, "b-admin@globex.test", roles=["admin"])
     values = {
         "user_id": str(target.user_id),
@@ -85,6 +101,8 @@ def victim(db):
         "delegation_id": str(delegation.pk),
         "session_id": str(session.pk),
         "tenant_id": str(acme.pk),
+        "key_id": str(key.pk),
+        "device_id": str(device.pk),
     }
     return acme, intruder, values
 
@@ -106,6 +124,10 @@ def fingerprint(tenant) -> str:
             RefreshToken.objects.filter(session__tenant=tenant).order_by("pk").values()
         ),
         "audit": list(AuditChain.objects.filter(key=str(tenant.pk)).values()),
+        "api_keys": list(ApiKey.objects.filter(tenant=tenant).order_by("pk").values()),
+        "devices": list(
+            TrustedDevice.objects.filter(user__memberships__tenant=tenant).order_by("pk").values()
+        ),
     }
     return hashlib.sha256(json.dumps(rows, default=str, sort_keys=True).encode()).hexdigest()
 

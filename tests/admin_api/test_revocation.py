@@ -46,7 +46,7 @@ def test_a_members_sessions_and_refresh_tokens_in_the_tenant_are_revoked(tenant,
 
     counts = credentials_revoke_for_membership(membership=member, reason="test", actor=None)
 
-    assert counts == {"sessions": 2}
+    assert counts == {"sessions": 2, "api_keys": 0}
     for s in mine:
         s.refresh_from_db()
         assert s.revoked_at is not None and s.revoked_reason == "test"
@@ -64,7 +64,10 @@ def test_nothing_to_revoke_still_bumps_the_version_without_an_event(tenant):
     member = make_member(tenant, "r3@example.test")
     make_session(member, revoked=True)
     version = Membership.objects.get(pk=member.pk).version
-    assert credentials_revoke_for_membership(membership=member, reason="x") == {"sessions": 0}
+    assert credentials_revoke_for_membership(membership=member, reason="x") == {
+        "sessions": 0,
+        "api_keys": 0,
+    }
     assert Membership.objects.get(pk=member.pk).version == version + 1
     assert not AuditEvent.objects.filter(type=AuditEventType.SESSION_REVOKED).exists()
 
@@ -75,7 +78,10 @@ def test_a_tenants_sessions_are_all_revoked(tenant, other_tenant):
     c = make_session(make_member(other_tenant, "t3@example.test"))
     before = Tenant.objects.get(pk=tenant.pk).policy_version
 
-    assert credentials_revoke_for_tenant(tenant=tenant, reason="off") == {"sessions": 2}
+    assert credentials_revoke_for_tenant(tenant=tenant, reason="off") == {
+        "sessions": 2,
+        "api_keys": 0,
+    }
 
     assert Session.objects.filter(pk__in=[a.pk, b.pk], revoked_at__isnull=False).count() == 2
     assert Session.objects.get(pk=c.pk).revoked_at is None

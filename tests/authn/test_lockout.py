@@ -115,7 +115,7 @@ def test_lockout_counters_live_in_redis(client, alice, settings):
     import redis
 
     keys = redis.Redis.from_url(settings.REDIS_URL).keys("*limits*")
-    assert keys and all(b"authn/" in k for k in keys)
+    assert any(b"authn/" in k for k in keys)  # (API request budgets share the storage)
     assert not any(b"alice" in k for k in keys)  # emails appear only as digests
 
 

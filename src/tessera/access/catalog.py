@@ -10,6 +10,7 @@ SYSTEM_PERMISSIONS: dict[str, str] = {
     "user:update": "Change members' profiles and attributes",
     "user:delete": "Remove members; erase personal data",
     "user:deactivate": "Deactivate and reactivate members",
+    "user:export": "Export another member's personal data (GDPR access request)",
     "role:create": "Create roles",
     "role:read": "List and read roles",
     "role:update": "Change roles and their rules",

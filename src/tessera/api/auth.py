@@ -24,6 +24,7 @@ from tessera.api.security import principal_auth
 from tessera.audit.models import AuditEventType
 from tessera.authn import selectors
 from tessera.authn.flows.login import LoginPending, LoginSuccess, login_password
+from tessera.authn.flows.mfa import session_apply_mfa_policy
 from tessera.authn.models import Session
 from tessera.authn.request_auth import SESSION_COOKIE, session_cookie_value
 from tessera.authn.services import (
@@ -70,6 +71,11 @@ class LoginIn(Schema):
     password: str = Field(..., max_length=MAX_PASSWORD_INPUT)
     tenant: str | None = Field(None, max_length=64, description="tenant slug (or id)")
     cookie: bool = Field(False, description="also set the HttpOnly session cookie")
+    device_token: str | None = Field(
+        None,
+        max_length=256,
+        description="a trusted device's token (from /auth/mfa/verify): skips the MFA step",
+    )
 
 
 class TenantRefOut(Schema):
@@ -105,6 +111,7 @@ class LoginOut(Schema):
     tenant: TenantRefOut | None
     memberships: list[MembershipRolesOut]
     password_change_required: bool = False
+    mfa_setup_required: bool = False
 
 
 class MfaRequiredOut(Schema):
@@ -149,6 +156,7 @@ class MeOut(Schema):
     permissions: list[str]
     session_id: str | None = None
     password_change_required: bool = False
+    mfa_setup_required: bool = False
 
 
 class PasswordChangeIn(Schema):
@@ -223,7 +231,14 @@ def _membership(membership) -> dict[str, Any] | None:
     }
 
 
-def _session_answer(tokens: IssuedTokens, *, user, tenant, password_change_required: bool):
+def _session_answer(
+    tokens: IssuedTokens,
+    *,
+    user,
+    tenant,
+    password_change_required: bool,
+    mfa_setup_required: bool = False,
+):
     now = timezone.now()
     return {
         "access_token": tokens.access_token,
@@ -238,6 +253,7 @@ def _session_answer(tokens: IssuedTokens, *, user, tenant, password_change_requi
             for m, roles in selectors.memberships_with_roles(user_id=user.pk, now=now)
         ],
         "password_change_required": password_change_required,
+        "mfa_setup_required": mfa_setup_required,
     }
 
 
@@ -286,7 +302,11 @@ ERRORS_AUTH = {401: Problem, 403: Problem}
         "Without `tenant`, the tokens are bound to the user's only active membership, or to no "
         "tenant (use `switch-tenant`). 401 for any bad credentials (one body for every reason); "
         "403 when `tenant` names a tenant the user is not an active member of; 429 with "
-        "`Retry-After` while the account is locked or the client IP is blocked."
+        "`Retry-After` while the account is locked or the client IP is blocked. When the user "
+        "has MFA the answer is `{mfa_required: true, mfa_token}` (finish with "
+        "`POST /api/v1/auth/mfa/verify`), unless `device_token` names a device trusted earlier; "
+        "`mfa_setup_required: true` when the tenant requires MFA the user has not set up (the "
+        "tokens then allow only `me`, `mfa/totp/setup`, `mfa/totp/confirm` and `logout`)."
     ),
 )
 def login(request, response: HttpResponse, payload: LoginIn):
@@ -295,6 +315,7 @@ def login(request, response: HttpResponse, payload: LoginIn):
         password=payload.password,
         tenant=payload.tenant,
         actor=actor_from_request(request),
+        device_token=payload.device_token,
     )
     if isinstance(outcome, LoginPending):
         return {"mfa_required": True, "mfa_token": outcome.token, **outcome.data}
@@ -306,6 +327,7 @@ def login(request, response: HttpResponse, payload: LoginIn):
         user=outcome.user,
         tenant=outcome.tenant,
         password_change_required=outcome.password_change_required,
+        mfa_setup_required=outcome.mfa_setup_required,
     )
 
 
@@ -396,6 +418,9 @@ def switch_tenant(request, response: HttpResponse, payload: SwitchTenantIn):
         tenant_hint=payload.tenant,
         actor=actor_from_request(request),
     )
+    limited = session_apply_mfa_policy(
+        session=tokens.session, membership=tokens.session.membership, tenant=tokens.session.tenant
+    )
     if principal.auth_method == "session_cookie":
         _set_session_cookie(request, response, tokens.session)
     return _session_answer(
@@ -403,6 +428,7 @@ def switch_tenant(request, response: HttpResponse, payload: SwitchTenantIn):
         user=principal.user,
         tenant=tokens.session.tenant,
         password_change_required=principal.password_change_required,
+        mfa_setup_required=limited,
     )
 
 
@@ -435,6 +461,7 @@ def me(request):
         "permissions": permissions,
         "session_id": str(principal.session_id) if principal.session_id else None,
         "password_change_required": principal.password_change_required,
+        "mfa_setup_required": principal.mfa_setup_required,
     }
 
 

@@ -14,6 +14,7 @@ ROUTERS.append(("v1/auth", auth_router))
 
 from tessera.api.delegations import router as delegations_router  # noqa: E402
 from tessera.api.grants import router as grants_router  # noqa: E402
+from tessera.api.privacy import router as privacy_router  # noqa: E402
 from tessera.api.roles import permissions_router, roles_router  # noqa: E402
 from tessera.api.tenant import router as tenant_router  # noqa: E402
 from tessera.api.tenants import router as tenants_router  # noqa: E402
@@ -22,6 +23,7 @@ from tessera.api.users import router as users_router  # noqa: E402
 ROUTERS.append(("v1/tenants", tenants_router))
 ROUTERS.append(("v1/tenant", tenant_router))
 ROUTERS.append(("v1/users", users_router))
+ROUTERS.append(("v1/users", privacy_router))  # GDPR: /{id}/export, /{id}/erase (same prefix)
 ROUTERS.append(("v1/roles", roles_router))
 ROUTERS.append(("v1/permissions", permissions_router))
 ROUTERS.append(("v1/grants", grants_router))
@@ -30,3 +32,11 @@ ROUTERS.append(("v1/delegations", delegations_router))
 from tessera.api.audit import router as audit_router  # noqa: E402
 
 ROUTERS.append(("v1/audit-events", audit_router))
+
+from tessera.api.api_keys import router as api_keys_router  # noqa: E402
+from tessera.api.mfa import router as mfa_router  # noqa: E402
+from tessera.api.service_accounts import router as service_accounts_router  # noqa: E402
+
+ROUTERS.append(("v1/auth/mfa", mfa_router))
+ROUTERS.append(("v1/api-keys", api_keys_router))
+ROUTERS.append(("v1/service-accounts", service_accounts_router))

@@ -46,6 +46,7 @@ def event_as_dict(event: AuditEvent) -> dict:
         "request_id": event.request_id,
         "risk_score": event.risk_score,
         "created_at": event.created_at.isoformat(),
+        "redacted_at": event.redacted_at.isoformat() if event.redacted_at else None,
         "hash": event.hash,
         "prev_hash": event.prev_hash,
     }

@@ -1,4 +1,11 @@
-"""Append-only, hash-chained audit events (one chain per tenant, one for platform events)."""
+"""Append-only, hash-chained audit events (one chain per tenant, one for platform events).
+
+The personal fields of an event (`ip`, `user_agent`, `changes`) are not hashed into the chain
+directly: the chain hash covers `pii_hash`, a salted SHA-256 commitment to them. Erasing a
+person (GDPR) may therefore *redact* an event — blank those three fields and its salt, stamp
+`redacted_at` — and the chain still verifies; redaction is the only update the ORM
+(`tessera.audit.services.audit_redact`) and the PostgreSQL trigger permit.
+"""
 
 from __future__ import annotations
 
@@ -62,6 +69,8 @@ class AuditChain(models.Model):
 
 
 class AuditEventQuerySet(models.QuerySet):
+    """Refuses bulk updates and deletes; only `audit_redact` bypasses it, on purpose."""
+
     def update(self, **kwargs):
         raise PermissionError("audit events are append-only")
 
@@ -89,6 +98,20 @@ class AuditEvent(models.Model):
     request_id = models.CharField(max_length=64, blank=True)
     risk_score = models.PositiveSmallIntegerField(null=True, blank=True)
     created_at = models.DateTimeField()
+    pii_salt = models.CharField(
+        max_length=32,
+        blank=True,
+        default="",
+        help_text="random per event; blanked by redaction so the commitment cannot be guessed",
+    )
+    pii_hash = models.CharField(
+        max_length=64,
+        default="",
+        help_text="SHA-256 of ip, user_agent, changes and pii_salt; the chain hash covers it",
+    )
+    redacted_at = models.DateTimeField(
+        null=True, blank=True, help_text="when ip, user_agent and changes were erased"
+    )
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64)
 

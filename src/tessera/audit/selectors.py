@@ -10,7 +10,7 @@ from datetime import datetime
 from django.db.models import QuerySet
 
 from tessera.audit.models import AuditEvent, AuditEventType
-from tessera.audit.services import chain_key, event_digest
+from tessera.audit.services import chain_key, event_digest, event_pii_digest
 from tessera.errors import ValidationFailed, field_error
 
 
@@ -99,11 +99,32 @@ class ChainReport:
     checked: int
     first_broken: str | None = None
     reason: str | None = None
+    redacted: int = 0
+
+
+def _personal_fields_broken(event: AuditEvent) -> str | None:
+    """Why the event's personal fields do not match its commitment; None when they do.
+
+    Unredacted: `pii_hash` must recompute from ip, user_agent, changes and the salt (so any
+    change to them is caught). Redacted: the fields must be empty, and the stored `pii_hash` is
+    trusted — the event hash, which covers it, still catches any change to it.
+    """
+    if event.redacted_at is None:
+        if event_pii_digest(event) != event.pii_hash:
+            return "its personal fields were altered"
+        return None
+    if event.ip is not None or event.user_agent or event.changes is not None or event.pii_salt:
+        return "a redacted event carries personal fields again"
+    return None
 
 
 def audit_chain_verify(*, key: str, batch: int = 5000) -> ChainReport:
-    """Walk one chain oldest first: every hash recomputes, links, and no position is missing."""
-    prev_hash, expected_seq, checked = "", 1, 0
+    """Walk one chain oldest first: every hash recomputes, links, and no position is missing.
+
+    Redacted events (GDPR erasure) verify through their stored commitment: the chain detects any
+    change to their other fields, to the order, or a removal, but not their blanked personal data.
+    """
+    prev_hash, expected_seq, checked, redacted = "", 1, 0, 0
     last_seq = 0
     while True:
         rows = list(AuditEvent.objects.filter(chain=key, seq__gt=last_seq).order_by("seq")[:batch])
@@ -115,13 +136,19 @@ def audit_chain_verify(*, key: str, batch: int = 5000) -> ChainReport:
                 return ChainReport(False, checked, str(event.id), "an event is missing before it")
             if event.prev_hash != prev_hash:
                 return ChainReport(False, checked, str(event.id), "its link to the previous event")
+            broken = _personal_fields_broken(event)
+            if broken:
+                return ChainReport(False, checked, str(event.id), broken)
             if event_digest(event) != event.hash:
                 return ChainReport(False, checked, str(event.id), "its content was altered")
+            redacted += event.redacted_at is not None
             prev_hash, expected_seq = event.hash, expected_seq + 1
         last_seq = rows[-1].seq
     from tessera.audit.models import AuditChain
 
     head = AuditChain.objects.filter(key=key).first()
     if head is not None and (head.length != checked or head.last_hash != prev_hash):
-        return ChainReport(False, checked, None, "events were removed from the end of the chain")
-    return ChainReport(True, checked)
+        return ChainReport(
+            False, checked, None, "events were removed from the end of the chain", redacted
+        )
+    return ChainReport(True, checked, redacted=redacted)

@@ -1,16 +1,28 @@
-"""Writing audit events: inside the caller's transaction, appended to the tenant's hash chain."""
+"""Writing audit events: inside the caller's transaction, appended to the tenant's hash chain.
+
+An event's hash covers its content and the previous hash, but its personal fields (`ip`,
+`user_agent`, `changes`) only through `pii_hash`, a SHA-256 commitment salted per event
+(`pii_salt`, 128 random bits). `audit_redact` erases those fields and the salt (so that the
+commitment of a low-entropy value such as an IP address cannot be brute-forced afterwards) and
+the chain still verifies: `audit_chain_verify` recomputes the commitment of unredacted events and
+trusts the stored one of redacted events.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from tessera.audit.models import ActorType, AuditChain, AuditEvent
+from tessera.audit.threats import RULES as THREAT_TRIGGERS
+from tessera.audit.threats import threats_evaluate
 
 PLATFORM_CHAIN = "platform"
 
@@ -36,8 +48,25 @@ def chain_key(tenant_id) -> str:
     return str(tenant_id) if tenant_id else PLATFORM_CHAIN
 
 
+def _canonical(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), default=str).encode()
+
+
+def pii_digest(*, ip: str | None, user_agent: str, changes: Any, salt: str) -> str:
+    """SHA-256 commitment to an event's personal fields (canonical JSON with the event's salt)."""
+    body = {"ip": ip, "user_agent": user_agent, "changes": changes, "salt": salt}
+    return hashlib.sha256(_canonical(body)).hexdigest()
+
+
+def event_pii_digest(event: AuditEvent) -> str:
+    return pii_digest(
+        ip=event.ip, user_agent=event.user_agent, changes=event.changes, salt=event.pii_salt
+    )
+
+
 def event_digest(event: AuditEvent) -> str:
-    """SHA-256 over the event's content and the previous hash (canonical JSON)."""
+    """SHA-256 over the event's content and the previous hash (canonical JSON); the personal
+    fields enter through their commitment `pii_hash` only."""
     body = {
         "id": str(event.id),
         "seq": event.seq,
@@ -52,16 +81,13 @@ def event_digest(event: AuditEvent) -> str:
         "type": event.type,
         "resource_type": event.resource_type,
         "resource_id": event.resource_id,
-        "changes": event.changes,
-        "ip": event.ip,
-        "user_agent": event.user_agent,
+        "pii_hash": event.pii_hash,
         "request_id": event.request_id,
         "risk_score": event.risk_score,
         "created_at": event.created_at.isoformat(),
         "prev_hash": event.prev_hash,
     }
-    raw = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(raw.encode()).hexdigest()
+    return hashlib.sha256(_canonical(body)).hexdigest()
 
 
 def audit_record(
@@ -97,9 +123,32 @@ def audit_record(
             request_id=actor.request_id,
             risk_score=risk_score,
             created_at=timezone.now(),
+            pii_salt=secrets.token_hex(16),
             prev_hash=head.last_hash,
         )
+        event.pii_hash = event_pii_digest(event)
         event.hash = event_digest(event)
         event.save(force_insert=True)
         AuditChain.objects.filter(key=key).update(last_hash=event.hash, length=event.seq)
+        if type in THREAT_TRIGGERS:
+            threats_evaluate(event)
     return event
+
+
+def audit_redact(*, events: models.QuerySet[AuditEvent] | Iterable[AuditEvent]) -> int:
+    """Erase the personal fields of these events (GDPR erasure); returns how many it redacted.
+
+    `ip`, `user_agent`, `changes` and the salt are blanked and `redacted_at` stamped; every other
+    field, the order and the hashes stay, so the chain still verifies. Already redacted events are
+    left alone. This is the one update of audit events there is: it bypasses the queryset's
+    append-only guard on purpose, and the PostgreSQL trigger lets exactly this update through.
+    """
+    if isinstance(events, models.QuerySet):
+        ids: Any = events.order_by().values("pk")
+    else:
+        ids = [event.pk for event in events]
+    with transaction.atomic():
+        target = AuditEvent.objects.filter(pk__in=ids, redacted_at__isnull=True)
+        return models.QuerySet.update(
+            target, ip=None, user_agent="", changes=None, pii_salt="", redacted_at=timezone.now()
+        )

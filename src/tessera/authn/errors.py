@@ -7,6 +7,8 @@ NotAuthenticated (401)
 └── RefreshTokenInvalid       refresh token unknown, spent, expired or revoked
 PermissionDenied (403)
 ├── PasswordChangeRequired    the session may only change the password (and me, logout)
+├── MfaSetupRequired          the tenant requires MFA: the session may only set it up
+├── ApiKeyNotAllowed          API keys cannot manage sign-in (/api/v1/auth/*) nor API keys
 ├── ReauthenticationRequired  the operation needs a password entered in the last 10 minutes
 └── CsrfFailed                cookie-authenticated unsafe request without a valid CSRF token
 InvalidInput (400)
@@ -38,6 +40,14 @@ class RefreshTokenInvalid(NotAuthenticated):
 
 class PasswordChangeRequired(PermissionDenied):
     code = "password_change_required"
+
+
+class MfaSetupRequired(PermissionDenied):
+    code = "mfa_setup_required"
+
+
+class ApiKeyNotAllowed(PermissionDenied):
+    code = "api_key_not_allowed"
 
 
 class ReauthenticationRequired(PermissionDenied):

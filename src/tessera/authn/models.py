@@ -45,6 +45,12 @@ class Session(models.Model):
     mfa_verified_at = models.DateTimeField(null=True, blank=True)
     risk_score = models.PositiveSmallIntegerField(default=0)
     password_change_required = models.BooleanField(default=False)
+    mfa_setup_required = models.BooleanField(
+        default=False, help_text="the tenant requires MFA: only its setup is allowed until then"
+    )
+    device_trusted = models.BooleanField(
+        default=False, help_text="signed in from a device the user trusted after an MFA check"
+    )
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_reason = models.CharField(max_length=64, blank=True)
 
@@ -126,3 +132,110 @@ class SigningKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.alg} key {self.kid}"
+
+
+class MfaChallenge(models.Model):
+    """The pending second step of a password login (POST /api/v1/auth/mfa/verify).
+
+    Its token is shown once (only the SHA-256 is kept), lives 5 minutes, works once, and only
+    from the client (IP and user agent, hashed) whose password was verified.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    token_hash = models.CharField(max_length=64, unique=True, help_text="SHA-256, hex")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    tenant = models.ForeignKey(
+        "tenancy.Tenant", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    membership = models.ForeignKey(
+        "tenancy.Membership", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    lockout_tenant = models.ForeignKey(
+        "tenancy.Tenant",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text="the tenant named at login, whose lockout counters the failures join",
+    )
+    client_hash = models.CharField(max_length=64, help_text="SHA-256 of IP and user agent")
+    password_verified_at = models.DateTimeField()
+    password_change_required = models.BooleanField(default=False)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    failures = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["expires_at"])]
+
+    def __str__(self) -> str:
+        return f"MFA challenge {self.pk} of {self.user_id}"
+
+
+class TrustedDevice(models.Model):
+    """A browser or app the user chose to trust after an MFA check: its token skips the MFA step
+    of later logins for 30 days (unless revoked, or the tenant forbids trusted devices)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="trusted_devices"
+    )
+    token_hash = models.CharField(max_length=64, unique=True, help_text="SHA-256, hex")
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=512, blank=True)
+    created_at = models.DateTimeField()
+    mfa_verified_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["user", "revoked_at"]),
+            models.Index(fields=["expires_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"trusted device {self.pk} of {self.user_id}"
+
+
+class ApiKey(models.Model):
+    """A long-lived credential of one membership: `tsk_<prefix>_<secret>`, shown once.
+
+    Only the prefix (lookup) and the SHA-256 of the whole key are stored. Its scopes narrow what
+    the membership may do (the effective permission is the intersection, evaluated per request).
+    Usage (`last_used_at`, `use_count`) is written in batches, not per request.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
+    membership = models.ForeignKey(
+        "tenancy.Membership", on_delete=models.CASCADE, related_name="api_keys"
+    )
+    created_by = models.ForeignKey(
+        "tenancy.Membership", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=8, unique=True)
+    key_hash = models.CharField(max_length=64, help_text="SHA-256 of the whole key, hex")
+    scopes = models.JSONField(default=list)
+    allowed_ips = models.JSONField(default=list, blank=True, help_text="CIDR networks")
+    expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_reason = models.CharField(max_length=64, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    last_used_ip = models.GenericIPAddressField(null=True, blank=True)
+    use_count = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["tenant", "revoked_at", "-created_at"]),
+            models.Index(fields=["membership", "revoked_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"API key {self.prefix} ({self.name})"

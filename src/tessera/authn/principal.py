@@ -21,6 +21,7 @@ class Principal:
     risk_score: int = 0
     password_change_required: bool = False
     mfa_setup_required: bool = False
+    device_trusted: bool = False  # the session began on a device the user trusted after MFA
     tenant_version: int = 0
     membership_version: int = 0
     # Set when the credential is bound to a tenant and `access_state` proved this request that the

@@ -13,13 +13,23 @@ Its answer (policy versions, MFA time, risk score) travels on the Principal. The
 moves with activity, written at most once a minute per session.
 
 Sessions that must change their password may only call `PASSWORD_CHANGE_PATHS` (403
-`password_change_required` elsewhere). Unsafe methods authenticated by the cookie need Django's
-CSRF token (`X-CSRFToken` header matching the `csrftoken` cookie); without it the cookie does not
-authenticate the request (`request.csrf_failed`; endpoints that need a caller answer 403).
+`password_change_required` elsewhere); sessions of members whose tenant requires MFA they have not
+set up yet may only call `MFA_SETUP_PATHS` (403 `mfa_setup_required`).
+
+API keys (`Authorization: Bearer tsk_…` or `X-API-Key: tsk_…`, see tessera.authn.api_keys) are
+checked against the same live state (`access_state` without a session); a key that is unknown,
+malformed, revoked, expired, used from an address outside its allowlist, or whose membership is
+no longer active gets one 401 body. Keys may not call /api/v1/auth/* (but `me`): signing in,
+sessions and MFA belong to the person, not to a key.
+
+Unsafe methods authenticated by the cookie need Django's CSRF token (`X-CSRFToken` header
+matching the `csrftoken` cookie); without it the cookie does not authenticate the request
+(`request.csrf_failed`; endpoints that need a caller answer 403).
 """
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 from django.core import signing
@@ -27,7 +37,16 @@ from django.middleware.csrf import CsrfViewMiddleware
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 
-from tessera.authn.errors import CsrfFailed, PasswordChangeRequired, SessionEnded, TokenInvalid
+from tessera.api.context import client_ip
+from tessera.authn.api_keys import api_key_authenticate
+from tessera.authn.errors import (
+    ApiKeyNotAllowed,
+    CsrfFailed,
+    MfaSetupRequired,
+    PasswordChangeRequired,
+    SessionEnded,
+    TokenInvalid,
+)
 from tessera.authn.principal import Principal
 from tessera.authn.state import access_state
 from tessera.authn.tokens import access_token_verify
@@ -39,6 +58,16 @@ ACTIVITY_WRITE_INTERVAL = timedelta(seconds=60)
 PASSWORD_CHANGE_PATHS = frozenset(
     {"/api/v1/auth/me", "/api/v1/auth/password/change", "/api/v1/auth/logout"}
 )
+MFA_SETUP_PATHS = frozenset(
+    {
+        "/api/v1/auth/me",
+        "/api/v1/auth/mfa/totp/setup",
+        "/api/v1/auth/mfa/totp/confirm",
+        "/api/v1/auth/logout",
+    }
+)
+AUTH_PREFIX = "/api/v1/auth/"
+API_KEY_AUTH_PATHS = frozenset({"/api/v1/auth/me"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 API_PREFIX = "/api/"
 
@@ -58,14 +87,22 @@ class KnownIdLazyObject(SimpleLazyObject):
         return super().__getattribute__(name)
 
 
+def _uuid(value):
+    """Ids from token claims are strings; rows carry UUIDs — known ids must compare alike."""
+    return value if value is None or isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
 def _lazy_user(user_id):
     from tessera.identity.models import User
 
+    user_id = _uuid(user_id)
     return KnownIdLazyObject(lambda: User.objects.get(pk=user_id), pk=user_id, id=user_id)
 
 
 def _lazy_membership(membership_id, tenant_id, user_id):
     from tessera.tenancy.models import Membership
+
+    membership_id, tenant_id, user_id = _uuid(membership_id), _uuid(tenant_id), _uuid(user_id)
 
     def load():
         return Membership.objects.select_related("tenant").get(pk=membership_id)
@@ -119,7 +156,7 @@ def _principal(request, *, method: str, sid, tid, mid, user_id, claims) -> Princ
     membership = tenant = None
     if mid is not None:
         membership = _lazy_membership(mid, tid, user_id)
-        tenant = KnownIdLazyObject(lambda: membership.tenant, pk=tid, id=tid)
+        tenant = KnownIdLazyObject(lambda: membership.tenant, pk=_uuid(tid), id=_uuid(tid))
     return Principal(
         user=_lazy_user(user_id),
         auth_method=method,
@@ -130,6 +167,8 @@ def _principal(request, *, method: str, sid, tid, mid, user_id, claims) -> Princ
         mfa_verified_at=state.mfa_verified_at,
         risk_score=state.risk_score or 0,
         password_change_required=bool(state.password_change_required),
+        mfa_setup_required=bool(state.mfa_setup_required),
+        device_trusted=bool(state.device_trusted),
         tenant_version=state.tenant_version,
         membership_version=state.membership_version,
         membership=membership,
@@ -139,8 +178,7 @@ def _principal(request, *, method: str, sid, tid, mid, user_id, claims) -> Princ
 
 def _from_bearer(request, token: str) -> Principal:
     if token.startswith("tsk_"):
-        # API keys arrive with the API-key issue; until then they are not a credential.
-        raise TokenInvalid("API keys are not accepted")
+        return _from_api_key(request, token)
     claims = access_token_verify(token)
     return _principal(
         request,
@@ -150,6 +188,24 @@ def _from_bearer(request, token: str) -> Principal:
         mid=claims.get("mid"),
         user_id=claims["sub"],
         claims=claims,
+    )
+
+
+def _from_api_key(request, raw: str) -> Principal:
+    match = api_key_authenticate(raw, ip=client_ip(request), now=timezone.now())
+    membership = _lazy_membership(match.membership_id, match.tenant_id, match.user_id)
+    tenant = KnownIdLazyObject(lambda: membership.tenant, pk=match.tenant_id, id=match.tenant_id)
+    return Principal(
+        user=_lazy_user(match.user_id),
+        auth_method="api_key",
+        tenant_id=match.tenant_id,
+        membership_id=match.membership_id,
+        api_key_id=match.key_id,
+        scopes=match.scopes,
+        tenant_version=match.tenant_version,
+        membership_version=match.membership_version,
+        membership=membership,
+        tenant=tenant,
     )
 
 
@@ -171,12 +227,17 @@ def _session_cookie(request) -> str | None:
 
 def authenticate_request(request) -> Principal | None:
     header = request.META.get("HTTP_AUTHORIZATION", "")
+    api_key = request.META.get("HTTP_X_API_KEY", "")
     cookie = _session_cookie(request)
+    if header and api_key:
+        raise TokenInvalid("Send one credential: `Authorization` or `X-API-Key`, not both")
     if header:
         scheme, _, credential = header.strip().partition(" ")
         if scheme.lower() != "bearer" or not credential.strip():
             raise TokenInvalid("Use `Authorization: Bearer <access token>`")
         principal = _from_bearer(request, credential.strip())
+    elif api_key:
+        principal = _from_api_key(request, api_key.strip())
     else:
         principal = None
         if cookie:
@@ -199,4 +260,15 @@ def authenticate_request(request) -> Principal | None:
         raise PasswordChangeRequired(
             "Change your password first (POST /api/v1/auth/password/change)"
         )
+    if principal.mfa_setup_required and request.path_info not in MFA_SETUP_PATHS:
+        raise MfaSetupRequired(
+            "Your tenant requires multi-factor authentication: set it up first "
+            "(POST /api/v1/auth/mfa/totp/setup, then /api/v1/auth/mfa/totp/confirm)"
+        )
+    if (
+        principal.api_key_id is not None
+        and request.path_info.startswith(AUTH_PREFIX)
+        and request.path_info not in API_KEY_AUTH_PATHS
+    ):
+        raise ApiKeyNotAllowed("API keys cannot call the sign-in and session endpoints")
     return principal

@@ -6,8 +6,8 @@ caller's transaction and drops the cached access state (`tessera.authn.state`), 
 version is bumped so compiled policies are rebuilt.
 
 Extension point: a credential kind is one function `(target, now, reason) -> int` (how many it
-revoked) listed in `REVOKERS`. Sessions (with their refresh tokens) are the first kind; API keys
-join by adding `_revoke_api_keys` to that tuple when their model exists.
+revoked) listed in `REVOKERS`: sessions (with their refresh tokens) and API keys. A process that
+cached an API key's row re-reads it once the membership or tenant version moves.
 """
 
 from __future__ import annotations
@@ -48,10 +48,22 @@ def _revoke_sessions(target: RevocationTarget, now: datetime, reason: str) -> in
     )
 
 
+def _revoke_api_keys(target: RevocationTarget, now: datetime, reason: str) -> int:
+    """Live API keys of the member (or of the whole tenant)."""
+    from tessera.authn.api_keys import api_keys_revoke_for
+
+    return api_keys_revoke_for(
+        tenant_id=target.tenant_id, membership_id=target.membership_id, now=now, reason=reason
+    )
+
+
 Revoker = Callable[[RevocationTarget, datetime, str], int]
 
 # One entry per credential kind: (name used in the audit event, revoker).
-REVOKERS: tuple[tuple[str, Revoker], ...] = (("sessions", _revoke_sessions),)
+REVOKERS: tuple[tuple[str, Revoker], ...] = (
+    ("sessions", _revoke_sessions),
+    ("api_keys", _revoke_api_keys),
+)
 
 
 def _revoke(*, target: RevocationTarget, reason: str, actor: Actor | None) -> dict[str, int]:

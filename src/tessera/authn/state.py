@@ -42,6 +42,8 @@ class AccessState:
     password_change_required: bool = False
     last_activity_at: datetime | None = None
     idle_seconds: int = 0
+    mfa_setup_required: bool = False
+    device_trusted: bool = False
 
 
 DENIED = AccessState(False, False, 0, 0)
@@ -58,8 +60,11 @@ _S_FIELDS = (
     "membership_id",
     "last_activity_at",
     "idle_seconds",
+    "mfa_setup_required",
+    "device_trusted",
 )
 _S_MEMBERSHIP = 7
+_S_END = len(_S_FIELDS)  # the session-state row's membership and tenant columns start here
 
 
 def _session_key(tenant_id, session_id) -> str:
@@ -165,6 +170,22 @@ _SESSION_STATE_ROW = _PreparedRow(
     ),
 )
 
+_MEMBERSHIP_STATE_ROW = _PreparedRow(
+    Membership,
+    lambda pk: (
+        Membership.objects.filter(pk=pk)
+        .values_list(
+            "status",
+            "version",
+            "tenant__policy_version",
+            "tenant__is_active",
+            "user__is_active",
+            "tenant_id",
+        )
+        .order_by()[:1]
+    ),
+)
+
 
 def _session_row(session_id):
     return _SESSION_ROW.fetch(session_id)
@@ -186,6 +207,9 @@ def _session_extras(row) -> dict:
         "password_change_required": row[6],
         "last_activity_at": row[8],
         "idle_seconds": row[9],
+        # tuples cached before these two columns existed are shorter
+        "mfa_setup_required": bool(row[10]) if len(row) > 10 else False,
+        "device_trusted": bool(row[11]) if len(row) > 11 else False,
     }
 
 
@@ -204,23 +228,18 @@ def _access_state_db(session_id, tenant_id, membership_id, now) -> AccessState:
         session_ok = _session_ok(row, now, membership_id)
         if membership_id is None:
             return AccessState(session_ok, False, 0, 0, **_session_extras(row))
-        if str(row[14]) != str(tenant_id):
+        status, mver, tver, tenant_active, row_tenant = row[_S_END : _S_END + 5]
+        if str(row_tenant) != str(tenant_id):
             return DENIED
         return AccessState(
             session_ok=session_ok,
-            membership_ok=row[10] == MembershipStatus.ACTIVE and bool(row[13]),
-            tenant_version=row[12] or 0,
-            membership_version=row[11] or 0,
+            membership_ok=status == MembershipStatus.ACTIVE and bool(tenant_active),
+            tenant_version=tver or 0,
+            membership_version=mver or 0,
             **_session_extras(row),
         )
-    row = (
-        Membership.objects.filter(pk=membership_id, tenant_id=tenant_id)
-        .values_list(
-            "status", "version", "tenant__policy_version", "tenant__is_active", "user__is_active"
-        )
-        .first()
-    )
-    if row is None:
+    row = _MEMBERSHIP_STATE_ROW.fetch(membership_id)  # a credential without a session: API key
+    if row is None or str(row[5]) != str(tenant_id):
         return DENIED
     ok = row[0] == MembershipStatus.ACTIVE and bool(row[3]) and bool(row[4])
     return AccessState(True, ok, row[2], row[1])

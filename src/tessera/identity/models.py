@@ -143,7 +143,9 @@ class BackupCode(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["user", "code_hash"], name="identity_backup_code_unique")
+            models.UniqueConstraint(
+                fields=["user", "code_hash"], name="identity_backup_code_unique"
+            )
         ]
 
     def __str__(self) -> str:

@@ -15,7 +15,11 @@ counters are kept on the submitted email whether or not an account has it.
 Extension point for the MFA issue: a step is `(LoginAttempt) -> LoginPending | None`, appended to
 `STEPS`. Returning a LoginPending ends this request there (the step keeps what it needs, e.g. in a
 signed `mfa_token`); the step's own endpoint later calls `login_complete(attempt, ...)` with
-`auth_method=AuthMethod.PASSWORD_MFA` and `mfa_verified_at`.
+`auth_method=AuthMethod.PASSWORD_MFA` and `mfa_verified_at`. A step may instead set the attempt's
+`auth_method`, `mfa_verified_at`, `device_trusted` or `mfa_setup_required` and return None.
+The MFA step (tessera.authn.flows.mfa) is registered at the end of this module. A correct password
+clears the account's failure counters only when the login completes: failed MFA codes count toward
+the same lockout as failed passwords.
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ from tessera.authn.errors import (
     InvalidCredentials,
     TooManyAttempts,
 )
-from tessera.authn.models import AuthMethod
+from tessera.authn.models import AuthMethod, Session
 from tessera.authn.services import IssuedTokens, session_create, session_tokens_issue
 from tessera.errors import ValidationFailed
 from tessera.identity.emails import normalize_email
@@ -63,6 +67,13 @@ class LoginAttempt:
     password_verified_at: datetime
     password_change_required: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    auth_method: str = AuthMethod.PASSWORD
+    mfa_verified_at: datetime | None = None
+    mfa_setup_required: bool = False
+    device_trusted: bool = False
+    device_info: dict[str, Any] = field(default_factory=dict)
+    lockout_tenant: Tenant | None = None  # the tenant named at login (its lockout counters)
+    audit_changes: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +83,7 @@ class LoginSuccess:
     tenant: Tenant | None
     membership: Membership | None
     password_change_required: bool
+    mfa_setup_required: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,9 +199,17 @@ def _membership_for(user: User, tenant: Tenant | None, hint: str | None):
 
 
 def login_password(
-    *, email: str, password: str, tenant: str | None = None, actor: Actor | None = None
+    *,
+    email: str,
+    password: str,
+    tenant: str | None = None,
+    actor: Actor | None = None,
+    device_token: str | None = None,
 ) -> LoginSuccess | LoginPending:
-    """The first step of a login. See the module docstring for the answers."""
+    """The first step of a login. See the module docstring for the answers.
+
+    `device_token`: a trusted device's token (tessera.authn.devices), which lets the MFA step pass.
+    """
     actor = actor or Actor.system()
     normalized = _normalized(email)
     named = _tenant_named(tenant)
@@ -205,7 +225,6 @@ def login_password(
             reason = "service_account"
         _failed(email=normalized, user=user, tenant=named, actor=actor, reason=reason)
         raise InvalidCredentials(INVALID_CREDENTIALS_DETAIL)
-    lockout.login_succeeded(email=normalized, tenant=named)
     actor = _with_user(actor, user)
     try:
         bound_tenant, membership = _membership_for(user, named, tenant)
@@ -230,11 +249,14 @@ def login_password(
         password_verified_at=now,
         password_change_required=user.must_change_password
         or password_expired(user, policy=policy, now=now),
+        extra={"device_token": device_token} if device_token else {},
+        lockout_tenant=named,
     )
     for step in STEPS:
         pending = step(attempt)
         if pending is not None:
             return pending
+    lockout.login_succeeded(email=normalized, tenant=named)
     return login_complete(attempt)
 
 
@@ -250,12 +272,18 @@ def _with_user(actor: Actor, user: User, membership: Membership | None = None) -
 def login_complete(
     attempt: LoginAttempt,
     *,
-    auth_method: str = AuthMethod.PASSWORD,
+    auth_method: str | None = None,
     mfa_verified_at: datetime | None = None,
     device_info: dict | None = None,
 ) -> LoginSuccess:
-    """Create the session and its tokens, and record the login."""
+    """Create the session and its tokens, and record the login.
+
+    Unset arguments come from the attempt (what its steps found).
+    """
     user = attempt.user
+    auth_method = auth_method or attempt.auth_method
+    mfa_verified_at = mfa_verified_at or attempt.mfa_verified_at
+    device_info = device_info if device_info is not None else attempt.device_info
     now = timezone.now()
     with transaction.atomic():
         session = session_create(
@@ -272,6 +300,13 @@ def login_complete(
             actor=attempt.actor,
             now=now,
         )
+        if attempt.mfa_setup_required or attempt.device_trusted:
+            session.mfa_setup_required = attempt.mfa_setup_required
+            session.device_trusted = attempt.device_trusted
+            Session.objects.filter(pk=session.pk).update(
+                mfa_setup_required=session.mfa_setup_required,
+                device_trusted=session.device_trusted,
+            )
         tokens = session_tokens_issue(session=session, now=now)
         User.objects.filter(pk=user.pk).update(last_login=now)
         audit_record(
@@ -283,6 +318,8 @@ def login_complete(
             changes={
                 "method": auth_method,
                 "password_change_required": attempt.password_change_required,
+                **({"mfa_setup_required": True} if attempt.mfa_setup_required else {}),
+                **attempt.audit_changes,
             },
         )
     return LoginSuccess(
@@ -291,4 +328,8 @@ def login_complete(
         tenant=attempt.tenant,
         membership=attempt.membership,
         password_change_required=attempt.password_change_required,
+        mfa_setup_required=attempt.mfa_setup_required,
     )
+
+
+from tessera.authn.flows import mfa as _mfa  # noqa: E402,F401  (registers the MFA step in STEPS)

@@ -1,4 +1,5 @@
-"""`tessera cleanup`: delete expired sessions, refresh and reset tokens, and dead signing keys."""
+"""`tessera cleanup`: delete expired sessions, refresh and reset tokens, dead signing keys, spent
+MFA challenges and long-dead trusted devices."""
 
 from django.core.management.base import BaseCommand
 
@@ -9,5 +10,7 @@ class Command(BaseCommand):
     help = "Delete authentication records that can no longer be used (run it daily)."
 
     def handle(self, *args, **options):
-        counts = authn_cleanup()
+        from tessera.authn.flows.mfa import mfa_cleanup
+
+        counts = {**authn_cleanup(), **mfa_cleanup()}
         self.stdout.write(", ".join(f"{name}: {count}" for name, count in counts.items()))
