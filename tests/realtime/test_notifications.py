@@ -109,3 +109,29 @@ async def test_ping_pong():
     assert (await receive(ws))["type"] == "pong"
     await ws.disconnect()
     await asyncio.sleep(0)
+
+
+async def test_tenant_admins_receive_security_alerts():
+    _, member, _, tokens = await sync_to_async(_setup)()
+    admin_ws = await connect(tokens["ws-admin@example.test"])
+    await receive(admin_ws)
+
+    def reuse_a_refresh_token():
+        client = Client()
+        body = {
+            "email": member.user.email,
+            "password": "correct horse battery staple",
+            "tenant": "acme",
+        }
+        refresh = client.post("/api/v1/auth/login", body, content_type="application/json")
+        refresh = {"refresh_token": refresh.json()["refresh_token"]}
+        for _ in range(2):
+            client.post("/api/v1/auth/refresh", refresh, content_type="application/json")
+
+    await sync_to_async(reuse_a_refresh_token)()
+    seen = []
+    while not seen or seen[-1]["type"] != "security.alert":
+        seen.append(await receive(admin_ws, timeout=1.0))
+    alert = seen[-1]
+    assert alert["alert"] == "token_reuse" and alert["risk_score"] == 90
+    await admin_ws.disconnect()

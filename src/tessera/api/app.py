@@ -8,10 +8,17 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
 
 from tessera import __version__
+from tessera.api.openapi import complete_openapi
 from tessera.api.problems import internal_error_response, problem, problem_response
 from tessera.errors import TesseraError
 
-api = NinjaAPI(
+
+class TesseraAPI(NinjaAPI):
+    def get_openapi_schema(self, *args, **kwargs):
+        return complete_openapi(super().get_openapi_schema(*args, **kwargs))
+
+
+api = TesseraAPI(
     title="Tessera",
     version=__version__,
     description=(

@@ -1,0 +1,100 @@
+"""Completes the OpenAPI document: every operation lists the problem+json errors it can answer.
+
+Views declare their success schema (and specific errors where they matter); the error answers
+every operation shares follow from its shape — authenticated → 401/403, an id in the path → 404,
+input → 400/413/422, and every call → 429 — and are added here once, so a new endpoint cannot
+forget them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "description": "An RFC 9457 problem (`application/problem+json`).",
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "code": {"type": "string", "description": "stable machine-readable error code"},
+        "instance": {"type": "string"},
+        "request_id": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "field": {"type": "string"},
+                    "message": {"type": "string"},
+                    "code": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+DESCRIPTIONS = {
+    "400": "Malformed request body (not JSON)",
+    "401": "Missing, invalid or revoked credentials",
+    "403": "Authenticated, but not allowed (permission, API-key scope, or not a member)",
+    "404": "No such object in the caller's tenant (another tenant's object answers the same)",
+    "413": "Request body larger than the limit",
+    "422": "Invalid input; `errors` lists each field",
+    "429": "Rate limited; see the Retry-After header",
+}
+API_KEY_SCHEME = {
+    "type": "apiKey",
+    "in": "header",
+    "name": "X-API-Key",
+    "description": "An API key `tsk_<prefix>_<secret>` (also accepted as `Authorization: Bearer`)",
+}
+
+
+def _problem_response(code: str) -> dict[str, Any]:
+    response: dict[str, Any] = {
+        "description": DESCRIPTIONS[code],
+        "content": {"application/problem+json": {"schema": PROBLEM_REF}},
+    }
+    if code == "429":
+        response["headers"] = {
+            "Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}
+        }
+    return response
+
+
+def expected_errors(path: str, operation: dict[str, Any]) -> list[str]:
+    codes = ["429"]
+    if operation.get("security"):
+        codes += ["401", "403"]
+    if "{" in path:
+        codes.append("404")
+    has_query = any(p.get("in") == "query" for p in operation.get("parameters", []))
+    if operation.get("requestBody"):
+        codes += ["400", "413", "422"]
+    elif has_query or "{" in path:
+        codes.append("422")
+    return codes
+
+
+def complete_openapi(document: dict[str, Any]) -> dict[str, Any]:
+    """Add the shared error answers (and the API-key scheme) to every operation, in place."""
+    components = document.setdefault("components", {})
+    components.setdefault("schemas", {}).setdefault("Problem", PROBLEM_SCHEMA)
+    schemes = components.setdefault("securitySchemes", {})
+    schemes.setdefault("ApiKeyAuth", API_KEY_SCHEME)
+    for path, operations in document.get("paths", {}).items():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            present = {str(code) for code in responses}
+            for code in expected_errors(path, operation):
+                if code not in present:
+                    responses[code] = _problem_response(code)
+            security = operation.get("security")
+            if security and any("BearerAuth" in s for s in security):
+                if not any("ApiKeyAuth" in s for s in security):
+                    security.append({"ApiKeyAuth": []})
+    return document
