@@ -180,6 +180,7 @@ JWT_ISSUER = os.environ.get("TESSERA_JWT_ISSUER", PUBLIC_URL)
 JWT_AUDIENCE = os.environ.get("TESSERA_JWT_AUDIENCE", "tessera")
 ACCESS_TOKEN_TTL = env_int("TESSERA_ACCESS_TOKEN_TTL", 900)
 REFRESH_TOKEN_TTL = env_int("TESSERA_REFRESH_TOKEN_TTL", 30 * 86400)
+REFRESH_REUSE_GRACE_SECONDS = env_int("TESSERA_REFRESH_REUSE_GRACE_SECONDS", 10)
 
 # Rate limits (the `limits` library); deployments and benchmarks may raise them.
 RATE_LIMIT_API = os.environ.get("TESSERA_RATE_LIMIT_API", "600/minute")

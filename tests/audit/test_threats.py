@@ -38,7 +38,8 @@ def test_failures_across_accounts_from_one_address_raise_an_ip_alert(client, ten
 def test_refresh_token_reuse_is_flagged_with_a_high_score(client, tenant, member):
     tokens = login(client, "target@example.test", tenant="acme").json()
     post(client, "/api/v1/auth/refresh", {"refresh_token": tokens["refresh_token"]})
-    post(client, "/api/v1/auth/refresh", {"refresh_token": tokens["refresh_token"]})
+    thief = Client(REMOTE_ADDR="203.0.113.66")
+    post(thief, "/api/v1/auth/refresh", {"refresh_token": tokens["refresh_token"]})
     alert = suspicious("token_reuse").get()
     assert alert.risk_score == 90
     assert Session.objects.get(pk=tokens["session_id"]).risk_score == 90

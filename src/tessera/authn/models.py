@@ -68,7 +68,10 @@ class Session(models.Model):
 class RefreshToken(models.Model):
     """One link of a session's refresh-token chain; the raw token is shown once, then only hashed.
 
-    Presenting a token whose `spent_at` is set (it was already exchanged) revokes the session.
+    Presenting a token whose `spent_at` is set (it was already exchanged) revokes the session —
+    except a benign retry: the same client (IP and user agent) presenting it again within
+    `REFRESH_REUSE_GRACE_SECONDS` of the exchange, before the replacement was used (401, no
+    revocation: a lost response or a double submit, not a stolen token).
     """
 
     id = models.BigAutoField(primary_key=True)
@@ -77,6 +80,9 @@ class RefreshToken(models.Model):
     created_at = models.DateTimeField()
     expires_at = models.DateTimeField()
     spent_at = models.DateTimeField(null=True, blank=True)
+    spent_by = models.CharField(
+        max_length=64, blank=True, help_text="SHA-256 of the spending client's IP and user agent"
+    )
     revoked_at = models.DateTimeField(null=True, blank=True)
     replaced_by = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replaces"

@@ -311,10 +311,16 @@ def refresh_rotate(*, raw: str, actor: Actor | None = None) -> IssuedTokens:
         if row is None or row.revoked_at is not None:
             raise RefreshTokenInvalid("The refresh token is not valid")
         session = row.session
+        client = _client_fingerprint(actor)
         if row.spent_at is not None:
             reused = row
-        elif not RefreshToken.objects.filter(pk=row.pk, spent_at__isnull=True).update(spent_at=now):
+        elif not RefreshToken.objects.filter(pk=row.pk, spent_at__isnull=True).update(
+            spent_at=now, spent_by=client
+        ):
             reused = row
+            row.refresh_from_db()
+        if reused is not None and _benign_retry(row, client=client, now=now):
+            raise RefreshTokenInvalid("The refresh token was already used")
         if reused is not None:
             _refresh_reuse_detected(session=session, token=row, actor=actor, now=now)
         else:
@@ -339,6 +345,27 @@ def refresh_rotate(*, raw: str, actor: Actor | None = None) -> IssuedTokens:
     if reused is not None:
         raise RefreshTokenInvalid("The refresh token was already used; the session is revoked")
     return tokens
+
+
+def _client_fingerprint(actor: Actor | None) -> str:
+    ip = actor.ip if actor is not None else ""
+    agent = actor.user_agent if actor is not None else ""
+    return opaque_token_hash(f"{ip or ''}|{agent or ''}")
+
+
+def _benign_retry(row: RefreshToken, *, client: str, now: datetime) -> bool:
+    """The same client again, moments after the exchange, and the replacement still unused."""
+    grace = timedelta(seconds=settings.REFRESH_REUSE_GRACE_SECONDS)
+    replacement_unused = (
+        row.replaced_by_id is None
+        or not RefreshToken.objects.filter(pk=row.replaced_by_id, spent_at__isnull=False).exists()
+    )
+    return (
+        row.spent_at is not None
+        and now - row.spent_at <= grace
+        and row.spent_by == client
+        and replacement_unused
+    )
 
 
 def _refresh_reuse_detected(
