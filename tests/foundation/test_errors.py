@@ -42,3 +42,19 @@ def test_openapi_document_and_docs_are_served(client, db):
     doc = client.get("/api/openapi.json").json()
     assert doc["openapi"].startswith("3")
     assert client.get("/api/docs").status_code == 200
+
+
+def test_an_oversized_body_is_a_problem_413(client, db, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    r = client.post("/api/v1/auth/login", "x" * 5000, content_type="application/json")
+    assert_problem(r, 413)
+
+
+def test_malformed_json_is_a_problem_400(client, db):
+    assert_problem(client.post("/api/v1/auth/login", "{", content_type="application/json"), 400)
+
+
+def test_wrong_types_are_a_problem_422_with_field_errors(client, db):
+    r = client.post("/api/v1/auth/login", {"email": 5}, content_type="application/json")
+    body = assert_problem(r, 422)
+    assert {e["field"] for e in body["errors"]} >= {"email", "password"}

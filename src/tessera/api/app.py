@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
@@ -98,6 +98,24 @@ def _http_error(request, exc: HttpError):
     status = exc.status_code
     code = "malformed_body" if status == 400 else "http_error"
     return problem(request, status=status, title=str(exc), detail=str(exc), code=code)
+
+
+@api.exception_handler(RequestDataTooBig)
+def _too_big(request, exc):
+    return problem(
+        request,
+        status=413,
+        title="Payload too large",
+        detail="The request body exceeds the size limit.",
+        code="payload_too_large",
+    )
+
+
+@api.exception_handler(SuspiciousOperation)
+def _suspicious(request, exc):
+    return problem(
+        request, status=400, title="Bad request", detail="Bad request.", code="bad_request"
+    )
 
 
 @api.exception_handler(Http404)
