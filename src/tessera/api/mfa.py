@@ -30,6 +30,7 @@ from tessera.authn.flows.mfa import (
     mfa_required_for,
     mfa_verify,
 )
+from tessera.authn.services import session_require_recent_auth
 from tessera.errors import NotFound
 from tessera.identity.mfa import DEFAULT_ISSUER, mfa_status, totp_setup
 
@@ -166,10 +167,13 @@ def status(request):
     summary="Start TOTP enrolment: the secret, its otpauth URI and a QR code (SVG)",
     description=(
         "The factor is active only once `POST /totp/confirm` receives a valid code. Calling setup "
-        "again replaces a pending (unconfirmed) secret; 409 `mfa_already_enabled` when MFA is on."
+        "again replaces a pending (unconfirmed) secret; 409 `mfa_already_enabled` when MFA is on. "
+        "Needs a password entered within the last 10 minutes (403 `reauthentication_required`)."
     ),
 )
 def setup(request, response: HttpResponse):
+    # a stolen access token must not be able to enrol its own authenticator
+    session_require_recent_auth(session_id=request.principal.session_id)
     issuer = getattr(settings, "MFA_ISSUER", DEFAULT_ISSUER)
     found = totp_setup(user=request.principal.user, issuer=issuer)
     response["Cache-Control"] = NO_STORE

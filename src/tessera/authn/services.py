@@ -20,6 +20,7 @@ from django.utils import timezone
 from tessera.audit.models import ActorType, AuditEventType
 from tessera.audit.services import Actor, audit_record
 from tessera.authn import lockout
+from tessera.authn.devices import devices_revoke_for_user
 from tessera.authn.errors import (
     TOO_MANY_ATTEMPTS_DETAIL,
     ReauthenticationRequired,
@@ -523,6 +524,7 @@ def password_change(
         revoked = sessions_revoke_for_user(
             user=user, reason="password_changed", actor=actor, except_session_id=session_id
         )
+        devices_revoke_for_user(user_id=user.pk, now=now)  # MFA is asked again everywhere
         audit_record(
             type=AuditEventType.PASSWORD_CHANGE,
             actor=_actor_for(actor, user_id=user.pk),
@@ -596,6 +598,7 @@ def password_reset_confirm(*, token: str, new_password: str, actor: Actor | None
         PasswordResetToken.objects.filter(user=user, used_at__isnull=True).update(used_at=now)
         user_password_set(user=user, password=new_password, validate=False)
         revoked = sessions_revoke_for_user(user=user, reason="password_reset", actor=actor)
+        devices_revoke_for_user(user_id=user.pk)
         audit_record(
             type=AuditEventType.PASSWORD_RESET,
             actor=_actor_for(actor, user_id=user.pk),
