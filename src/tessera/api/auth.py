@@ -387,7 +387,9 @@ def logout(request, response: HttpResponse):
             user=principal.user, reason="logout_all", actor=actor, audit_type=AuditEventType.LOGOUT
         )
     elif principal.session_id is not None:
-        session = Session.objects.filter(pk=principal.session_id).first()
+        session = selectors.session_get_for_user(
+            user_id=principal.user_id, session_id=principal.session_id
+        )
         if session is not None:
             session_revoke(
                 session=session, reason="logout", actor=actor, audit_type=AuditEventType.LOGOUT

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Any
 
@@ -12,9 +11,10 @@ from pydantic import ConfigDict
 from tessera.api.context import actor_from_request
 from tessera.api.pagination import clamp_limit, decode_cursor, encode_cursor
 from tessera.api.security import principal_auth
-from tessera.errors import NotAuthenticated, NotFound, PermissionDenied
+from tessera.errors import NotAuthenticated, PermissionDenied
 from tessera.tenancy.members import tenant_create_with_admin, tenant_deactivate, tenant_update
 from tessera.tenancy.models import Tenant
+from tessera.tenancy.selectors import tenant_get, tenants_page
 
 router = Router(tags=["tenants"], auth=principal_auth)
 
@@ -67,10 +67,7 @@ def _platform_admin(request) -> None:
 
 
 def _tenant(tenant_id: str) -> Tenant:
-    try:
-        return Tenant.objects.get(pk=uuid.UUID(tenant_id))
-    except (ValueError, Tenant.DoesNotExist):
-        raise NotFound("No such tenant") from None
+    return tenant_get(tenant_id=tenant_id)
 
 
 def tenant_as_dict(tenant: Tenant) -> dict[str, Any]:
@@ -90,13 +87,9 @@ def tenant_as_dict(tenant: Tenant) -> dict[str, Any]:
 def list_tenants(request, limit: int = 50, cursor: str | None = None, q: str | None = None):
     _platform_admin(request)
     limit = clamp_limit(limit)
-    qs = Tenant.objects.order_by("slug")
-    if q:
-        qs = qs.filter(slug__icontains=q.strip()[:63])
     position = decode_cursor(cursor)
-    if position is not None:
-        qs = qs.filter(slug__gt=str(position.get("slug", "")))
-    rows = list(qs[: limit + 1])
+    after = str(position.get("slug", "")) if position is not None else None
+    rows = tenants_page(q=q, after_slug=after, limit=limit)
     following = encode_cursor({"slug": rows[limit - 1].slug}) if len(rows) > limit else None
     return {"items": [tenant_as_dict(t) for t in rows[:limit]], "next_cursor": following}
 

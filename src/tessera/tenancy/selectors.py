@@ -22,6 +22,24 @@ def tenant_get_by_hint(*, hint: str) -> Tenant:
     return tenant
 
 
+def tenant_get(*, tenant_id) -> Tenant:
+    """Any tenant by id, active or not (platform administration); 404 when there is none."""
+    try:
+        return Tenant.objects.get(pk=uuid.UUID(str(tenant_id)))
+    except (ValueError, Tenant.DoesNotExist):
+        raise TenantNotFound("No such tenant") from None
+
+
+def tenants_page(*, q: str | None, after_slug: str | None, limit: int) -> list[Tenant]:
+    """Tenants by slug (platform administration), `limit + 1` rows after `after_slug`."""
+    qs = Tenant.objects.order_by("slug")
+    if q:
+        qs = qs.filter(slug__icontains=q.strip()[:63])
+    if after_slug is not None:
+        qs = qs.filter(slug__gt=after_slug)
+    return list(qs[: limit + 1])
+
+
 def membership_queryset(*, tenant: Tenant) -> QuerySet[Membership]:
     """The one entry point to a tenant's memberships: the tenant filter cannot be forgotten."""
     if tenant is None or tenant.pk is None:
