@@ -104,8 +104,10 @@ def audit_record(
     actor = actor or Actor.system()
     key = chain_key(tenant_id)
     with transaction.atomic():
-        AuditChain.objects.get_or_create(key=key)
-        head = AuditChain.objects.select_for_update().get(key=key)
+        head = AuditChain.objects.select_for_update().filter(key=key).first()
+        if head is None:  # the chain's first event
+            AuditChain.objects.get_or_create(key=key)
+            head = AuditChain.objects.select_for_update().get(key=key)
         event = AuditEvent(
             seq=head.length + 1,
             chain=key,
