@@ -28,7 +28,7 @@ from tessera.access.models import Delegation, DelegationStatus
 from tessera.access.selectors import delegation_get, delegation_list, role_get
 from tessera.access.services import delegation_approve, delegation_create, delegation_revoke
 from tessera.api.context import actor_from_request
-from tessera.api.pagination import clamp_limit, decode_cursor, encode_cursor
+from tessera.api.pagination import newest_first_page
 from tessera.api.security import principal_auth
 from tessera.errors import NotFound, PermissionDenied, ValidationFailed, field_error
 from tessera.tenancy.models import Membership
@@ -151,22 +151,8 @@ def list_delegations(
                 qs = qs.filter(**{column: uuid.UUID(value)})
             except ValueError:
                 qs = qs.none()
-    position = decode_cursor(cursor)
-    if position is not None:
-        try:
-            at, last = datetime.fromisoformat(position["c"]), uuid.UUID(position["i"])
-        except (KeyError, TypeError, ValueError):
-            raise ValidationFailed(
-                "Invalid cursor", errors=[field_error("cursor", "Not a cursor this API issued.")]
-            ) from None
-        qs = qs.filter(created_at__lte=at).exclude(created_at=at, id__gte=last)
-    limit = clamp_limit(limit)
-    rows = list(qs.order_by("-created_at", "-id")[: limit + 1])
-    following = None
-    if len(rows) > limit:
-        tail = rows[limit - 1]
-        following = encode_cursor({"c": tail.created_at.isoformat(), "i": str(tail.pk)})
-    return {"items": [delegation_as_dict(d, now) for d in rows[:limit]], "next_cursor": following}
+    rows, following = newest_first_page(qs, cursor=cursor, limit=limit)
+    return {"items": [delegation_as_dict(d, now) for d in rows], "next_cursor": following}
 
 
 @router.post("", response={201: DelegationOut}, summary="Delegate a role or permissions")

@@ -13,7 +13,7 @@ from tessera.access.models import Grant
 from tessera.access.selectors import grant_get, grant_list, role_get
 from tessera.access.services import grant_create, grant_delete
 from tessera.api.context import actor_from_request
-from tessera.api.pagination import clamp_limit, decode_cursor, encode_cursor
+from tessera.api.pagination import newest_first_page
 from tessera.api.security import principal_auth
 from tessera.errors import NotFound, ValidationFailed, field_error
 from tessera.tenancy.selectors import membership_get
@@ -118,22 +118,8 @@ def list_grants(request, filters: Query[GrantFilters], limit: int = 50, cursor: 
             qs = qs.filter(membership__user_id=uuid.UUID(filters.user_id))
         except ValueError:
             qs = qs.none()
-    position = decode_cursor(cursor)
-    if position is not None:
-        try:
-            at, last = datetime.fromisoformat(position["c"]), uuid.UUID(position["i"])
-        except (KeyError, TypeError, ValueError):
-            raise ValidationFailed(
-                "Invalid cursor", errors=[field_error("cursor", "Not a cursor this API issued.")]
-            ) from None
-        qs = qs.filter(created_at__lte=at).exclude(created_at=at, id__gte=last)
-    limit = clamp_limit(limit)
-    rows = list(qs.order_by("-created_at", "-id")[: limit + 1])
-    following = None
-    if len(rows) > limit:
-        tail = rows[limit - 1]
-        following = encode_cursor({"c": tail.created_at.isoformat(), "i": str(tail.pk)})
-    return {"items": [grant_as_dict(g) for g in rows[:limit]], "next_cursor": following}
+    rows, following = newest_first_page(qs, cursor=cursor, limit=limit)
+    return {"items": [grant_as_dict(g) for g in rows], "next_cursor": following}
 
 
 @router.post("", response={201: GrantOut}, summary="Grant one permission on one resource")

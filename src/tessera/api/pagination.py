@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
+from datetime import datetime
 from typing import Any
 
 from tessera.errors import ValidationFailed, field_error
@@ -40,3 +42,23 @@ def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
         raise ValidationFailed(
             "Invalid cursor", errors=[field_error("cursor", "Not a cursor this API issued.")]
         ) from None
+
+
+def newest_first_page(qs, *, cursor: str | None, limit: int | None) -> tuple[list, str | None]:
+    """One page of `qs` ordered newest first by (created_at, id), and the cursor of the next."""
+    position = decode_cursor(cursor)
+    if position is not None:
+        try:
+            at, last = datetime.fromisoformat(position["c"]), uuid.UUID(position["i"])
+        except (KeyError, TypeError, ValueError):
+            raise ValidationFailed(
+                "Invalid cursor", errors=[field_error("cursor", "Not a cursor this API issued.")]
+            ) from None
+        qs = qs.filter(created_at__lte=at).exclude(created_at=at, id__gte=last)
+    limit = clamp_limit(limit)
+    rows = list(qs.order_by("-created_at", "-id")[: limit + 1])
+    following = None
+    if len(rows) > limit:
+        tail = rows[limit - 1]
+        following = encode_cursor({"c": tail.created_at.isoformat(), "i": str(tail.pk)})
+    return rows[:limit], following
