@@ -513,6 +513,7 @@ def password_change(
     now = timezone.now()
     with transaction.atomic():
         user_password_set(user=user, password=new_password, validate=False)
+        tenant_id = None
         if session_id is not None:
             tenant_id = (
                 Session.objects.filter(pk=session_id).values_list("tenant_id", flat=True).first()
@@ -525,9 +526,10 @@ def password_change(
             user=user, reason="password_changed", actor=actor, except_session_id=session_id
         )
         devices_revoke_for_user(user_id=user.pk, now=now)  # MFA is asked again everywhere
-        audit_record(
+        audit_record(  # in the trail of the tenant the change was made from (if any)
             type=AuditEventType.PASSWORD_CHANGE,
             actor=_actor_for(actor, user_id=user.pk),
+            tenant_id=tenant_id,
             resource_type="user",
             resource_id=user.pk,
             changes={"other_sessions_revoked": revoked},
