@@ -30,7 +30,11 @@ from tessera.access.guard import (
     scopes_allow,
 )
 from tessera.api.context import actor_from_request
-from tessera.api.pagination import clamp_limit, decode_cursor, encode_cursor
+from tessera.api.pagination import (
+    clamp_limit,
+    decode_created_cursor,
+    encode_created_cursor,
+)
 from tessera.api.security import principal_auth
 from tessera.authn.api_keys import api_key_create, api_key_get, api_key_list, api_key_revoke
 from tessera.authn.errors import ApiKeyNotAllowed
@@ -135,15 +139,7 @@ def create_key(request, response: HttpResponse, payload: ApiKeyIn):
 @requires("api_key:read")
 def list_keys(request, limit: int = 50, cursor: str | None = None, user_id: str | None = None):
     size = clamp_limit(limit)
-    after = None
-    position = decode_cursor(cursor)
-    if position is not None:
-        try:
-            after = (datetime.fromisoformat(position["c"]), str(position["i"]))
-        except (KeyError, TypeError, ValueError):
-            raise ValidationFailed(
-                "Invalid cursor", errors=[field_error("cursor", "Not a cursor this API issued.")]
-            ) from None
+    after = decode_created_cursor(cursor)
     if is_allowed(request, "api_key:revoke"):
         owners = None
         if user_id is not None:
@@ -156,9 +152,7 @@ def list_keys(request, limit: int = 50, cursor: str | None = None, user_id: str 
     rows = rows[:size]
     return {
         "items": [_key(k, k.membership.user) for k in rows],
-        "next_cursor": encode_cursor({"c": rows[-1].created_at.isoformat(), "i": str(rows[-1].pk)})
-        if more
-        else None,
+        "next_cursor": encode_created_cursor(rows[-1]) if more else None,
     }
 
 

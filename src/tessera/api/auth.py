@@ -19,7 +19,11 @@ from ninja import Field, Router, Schema, Status
 from pydantic import ValidationError as PydanticValidationError
 
 from tessera.api.context import actor_from_request
-from tessera.api.pagination import clamp_limit, decode_cursor, encode_cursor
+from tessera.api.pagination import (
+    clamp_limit,
+    decode_created_cursor,
+    encode_created_cursor,
+)
 from tessera.api.security import principal_auth
 from tessera.audit.models import AuditEventType
 from tessera.authn import selectors
@@ -524,15 +528,7 @@ def reset_password_confirm(request, payload: PasswordResetConfirmIn):
 def list_sessions(request, limit: int = 50, cursor: str | None = None):
     principal = request.principal
     size = clamp_limit(limit)
-    after = None
-    position = decode_cursor(cursor)
-    if position is not None:
-        try:
-            after = (datetime.fromisoformat(position["c"]), str(position["i"]))
-        except (KeyError, TypeError, ValueError):
-            raise ValidationFailed(
-                "Invalid cursor", errors=[field_error("cursor", "Not a cursor this API issued.")]
-            ) from None
+    after = decode_created_cursor(cursor)
     rows = selectors.sessions_live_for_user(
         user_id=principal.user_id, now=timezone.now(), limit=size + 1, after=after
     )
@@ -554,9 +550,7 @@ def list_sessions(request, limit: int = 50, cursor: str | None = None):
             }
             for s in rows
         ],
-        "next_cursor": encode_cursor({"c": rows[-1].created_at.isoformat(), "i": str(rows[-1].pk)})
-        if more
-        else None,
+        "next_cursor": encode_created_cursor(rows[-1]) if more else None,
     }
 
 

@@ -25,7 +25,7 @@ from tessera.access.services import (
     role_update,
 )
 from tessera.api.context import actor_from_request
-from tessera.api.pagination import clamp_limit, decode_cursor, encode_cursor
+from tessera.api.pagination import clamp_limit, decode_key_cursor, encode_cursor
 from tessera.api.security import principal_auth
 
 roles_router = Router(tags=["roles"], auth=principal_auth)
@@ -134,9 +134,9 @@ def _role(request, slug: str) -> Role:
 @requires("role:read")
 def list_roles(request, limit: int = 50, cursor: str | None = None):
     qs = role_list(tenant=request.tenant)
-    position = decode_cursor(cursor)
-    if position is not None:
-        qs = qs.filter(slug__gt=str(position.get("slug", "")))
+    after = decode_key_cursor(cursor, "slug")
+    if after is not None:
+        qs = qs.filter(slug__gt=after)
     limit = clamp_limit(limit)
     rows = list(qs[: limit + 1])
     following = encode_cursor({"slug": rows[limit - 1].slug}) if len(rows) > limit else None
@@ -200,9 +200,9 @@ def permission_as_dict(entry: Permission) -> dict[str, Any]:
 @requires("permission:read")
 def list_permissions(request, limit: int = 200, cursor: str | None = None):
     qs = permission_list(tenant=request.tenant)
-    position = decode_cursor(cursor)
-    if position is not None:
-        qs = qs.filter(permission__gt=str(position.get("p", "")))
+    after = decode_key_cursor(cursor, "p")
+    if after is not None:
+        qs = qs.filter(permission__gt=after)
     limit = clamp_limit(limit)
     rows = list(qs[: limit + 1])
     following = encode_cursor({"p": rows[limit - 1].permission}) if len(rows) > limit else None

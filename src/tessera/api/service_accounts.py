@@ -14,9 +14,12 @@ from ninja import Field, Router, Schema, Status
 
 from tessera.access.guard import requires
 from tessera.api.context import actor_from_request
-from tessera.api.pagination import clamp_limit, decode_cursor, encode_cursor
+from tessera.api.pagination import (
+    clamp_limit,
+    decode_created_cursor,
+    encode_created_cursor,
+)
 from tessera.api.security import principal_auth
-from tessera.errors import ValidationFailed, field_error
 from tessera.tenancy.member_selectors import member_role_slugs
 from tessera.tenancy.models import Membership
 from tessera.tenancy.service_accounts import service_account_create, service_accounts_list
@@ -76,21 +79,11 @@ def create_service_account(request, payload: ServiceAccountIn):
 @requires("user:read")
 def list_service_accounts(request, limit: int = 50, cursor: str | None = None):
     size = clamp_limit(limit)
-    after = None
-    position = decode_cursor(cursor)
-    if position is not None:
-        try:
-            after = (datetime.fromisoformat(position["c"]), str(position["i"]))
-        except (KeyError, TypeError, ValueError):
-            raise ValidationFailed(
-                "Invalid cursor", errors=[field_error("cursor", "Not a cursor this API issued.")]
-            ) from None
+    after = decode_created_cursor(cursor)
     rows = service_accounts_list(tenant=request.tenant, limit=size + 1, after=after)
     more = len(rows) > size
     rows = rows[:size]
     return {
         "items": [_account(m) for m in rows],
-        "next_cursor": encode_cursor({"c": rows[-1].created_at.isoformat(), "i": str(rows[-1].pk)})
-        if more
-        else None,
+        "next_cursor": encode_created_cursor(rows[-1]) if more else None,
     }

@@ -9,7 +9,7 @@ from ninja import Router, Schema, Status
 from pydantic import ConfigDict
 
 from tessera.api.context import actor_from_request
-from tessera.api.pagination import clamp_limit, decode_cursor, encode_cursor
+from tessera.api.pagination import clamp_limit, decode_key_cursor, encode_cursor
 from tessera.api.security import principal_auth
 from tessera.errors import NotAuthenticated, PermissionDenied
 from tessera.tenancy.members import tenant_create_with_admin, tenant_deactivate, tenant_update
@@ -87,8 +87,7 @@ def tenant_as_dict(tenant: Tenant) -> dict[str, Any]:
 def list_tenants(request, limit: int = 50, cursor: str | None = None, q: str | None = None):
     _platform_admin(request)
     limit = clamp_limit(limit)
-    position = decode_cursor(cursor)
-    after = str(position.get("slug", "")) if position is not None else None
+    after = decode_key_cursor(cursor, "slug")
     rows = tenants_page(q=q, after_slug=after, limit=limit)
     following = encode_cursor({"slug": rows[limit - 1].slug}) if len(rows) > limit else None
     return {"items": [tenant_as_dict(t) for t in rows[:limit]], "next_cursor": following}

@@ -35,6 +35,7 @@ from tessera.identity.emails import normalize_email
 from tessera.identity.models import User
 from tessera.identity.services import user_create
 from tessera.tenancy.models import Membership, MembershipStatus, Tenant
+from tessera.tenancy.services import MEMBERSHIP_FIELDS as _ALL_MEMBERSHIP_FIELDS
 from tessera.tenancy.services import (
     membership_create,
     membership_set_manager,
@@ -49,15 +50,7 @@ INVITATION_TTL = timedelta(days=7)
 # Global profile fields a tenant administrator may set (only for people of this tenant alone).
 PROFILE_FIELDS = ("first_name", "last_name", "phone", "timezone", "language", "avatar_url")
 # Membership fields a tenant administrator may set (all of them feed policy conditions).
-MEMBERSHIP_FIELDS = (
-    "department",
-    "job_title",
-    "employee_id",
-    "cost_center",
-    "clearance_level",
-    "attributes",
-    "gdpr_consent_at",
-)
+MEMBERSHIP_FIELDS = tuple(f for f in _ALL_MEMBERSHIP_FIELDS if f != "status")
 CREATE_FIELDS = frozenset(
     {
         "email",
