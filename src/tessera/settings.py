@@ -59,6 +59,7 @@ MIDDLEWARE = [
     "tessera.api.request_id.RequestIdMiddleware",
     "tessera.api.fallback.ProblemFallbackMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -146,6 +147,13 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+# Static assets (the admin's, Swagger UI's and ReDoc's) are served by WhiteNoise in every mode:
+# collected (`tessera serve` and `tessera collectstatic` do it) with hashed, compressed files
+# that browsers may cache for a year (docs/decisions/0010-static-assets.md).
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("TESSERA_MAX_BODY_BYTES", 1_048_576)
 # compiled policies: members kept per process, and seconds in the shared cache (memory only; see

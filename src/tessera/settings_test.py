@@ -31,3 +31,12 @@ from tessera.settings import *  # noqa: E402,F403
 # Connections opened by worker threads (Channels consumers, live servers) close after each unit
 # of work, so the test database can be dropped at the end.
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+
+# Tests render templates without collecting first: plain static storage, files found in the apps.
+# (A browser test serves collected, hashed assets through `tessera serve`, as production does.)
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

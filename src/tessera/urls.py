@@ -1,7 +1,8 @@
-"""URL map: the API, the admin, JWKS and the probes."""
+"""URL map: the API (and its Swagger UI and ReDoc pages), the admin, JWKS and the probes."""
 
 from django.contrib import admin
 from django.urls import path
+from ninja.openapi.docs import Redoc
 
 from tessera.api import health, jwks
 from tessera.api.app import api
@@ -11,6 +12,7 @@ urlpatterns = [
     path("healthz", health.healthz),
     path("readyz", health.readyz),
     path(".well-known/jwks.json", jwks.jwks),
+    path("api/redoc", lambda request: Redoc().render_page(request, api), name="redoc"),
     path("api/", api.urls),
     path("admin/", admin.site.urls),
 ]

@@ -1,4 +1,4 @@
-"""`tessera serve`: the ASGI app under uvicorn."""
+"""`tessera serve`: collect the static assets, then the ASGI app under uvicorn."""
 
 from django.core.management.base import BaseCommand
 
@@ -14,6 +14,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, host, port, workers, log_level, **options):
         import uvicorn
+        from django.core.management import call_command
+
+        # Hashed, compressed static files, so that the admin and /api/docs render as in production;
+        # unchanged files are not copied again.
+        call_command("collectstatic", interactive=False, verbosity=0)
 
         uvicorn.run(
             "tessera.asgi:application",
