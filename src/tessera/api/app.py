@@ -9,7 +9,12 @@ from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Val
 
 from tessera import __version__
 from tessera.api.openapi import complete_openapi
-from tessera.api.problems import internal_error_response, problem, problem_response
+from tessera.api.problems import (
+    internal_error_response,
+    problem,
+    problem_response,
+    www_authenticate,
+)
 from tessera.errors import TesseraError
 
 
@@ -74,7 +79,7 @@ def _authentication_error(request, exc):
         title="Authentication required",
         detail="Send a valid access token, API key or session cookie.",
         code="not_authenticated",
-        headers={"WWW-Authenticate": 'Bearer realm="tessera"'},
+        headers={"WWW-Authenticate": www_authenticate(request)},
     )
 
 

@@ -54,13 +54,22 @@ def problem(
     return response
 
 
+def www_authenticate(request) -> str:
+    """The challenge of a 401 (RFC 6750 section 3): `error="invalid_token"` only when the request
+    sent a Bearer credential; a request without one gets the bare challenge."""
+    scheme = (request.headers.get("Authorization") or "").strip().partition(" ")[0]
+    if scheme.lower() == "bearer":
+        return 'Bearer realm="tessera", error="invalid_token"'
+    return 'Bearer realm="tessera"'
+
+
 def problem_response(request, exc: TesseraError) -> HttpResponse:
     headers = {}
     retry_after = getattr(exc, "retry_after", None)
     if retry_after is not None:
         headers["Retry-After"] = str(retry_after)
     if exc.status == 401:
-        headers["WWW-Authenticate"] = 'Bearer realm="tessera"'
+        headers["WWW-Authenticate"] = www_authenticate(request)
     return problem(
         request,
         status=exc.status,

@@ -30,6 +30,7 @@ from tessera.authn.errors import (
     TooManyAttempts,
 )
 from tessera.authn.models import AuthMethod, PasswordResetToken, RefreshToken, Session
+from tessera.authn.selectors import membership_role_slugs
 from tessera.authn.state import state_invalidate_session
 from tessera.authn.tokens import access_token_issue, opaque_token_hash, opaque_token_new
 from tessera.errors import ValidationFailed, field_error
@@ -178,11 +179,17 @@ def _tokens_issue(session: Session, now: datetime) -> tuple[IssuedTokens, Refres
     row = RefreshToken.objects.create(
         session=session, token_hash=digest, created_at=now, expires_at=expires
     )
+    roles = (
+        membership_role_slugs(membership_id=session.membership_id, now=now)
+        if session.membership_id is not None
+        else []
+    )
     access, expires_in = access_token_issue(
         user_id=session.user_id,
         session_id=session.pk,
         tenant_id=session.tenant_id,
         membership_id=session.membership_id,
+        roles=roles,
         now=now,
     )
     return IssuedTokens(access, raw, expires_in, session), row

@@ -2,7 +2,9 @@
 
 An access token's header is `{"alg": "EdDSA", "typ": "at+jwt", "kid": …}` (RFC 9068) and its claims
 are `sub` (user id), `tid` (tenant id or null), `mid` (membership id or null), `sid` (session id),
-`jti`, `iat`, `exp`, `iss`, `aud`. Verification pins all of it: only EdDSA (so `alg: none` and
+`jti`, `iat`, `exp`, `iss`, `aud`, and `roles` (the membership's role slugs when the token was
+issued — as fresh as the token, re-read on every refresh; left out when they would not fit in
+`ROLES_CLAIM_MAX_CHARS`, so applications then ask `GET /auth/me`). Verification pins all of it: only EdDSA (so `alg: none` and
 HMAC-with-the-public-key confusion fail before any key is used), only `typ: at+jwt` (no other
 kind of token is ever accepted as an access token), the exact issuer and audience, and the key
 must be one of ours by `kid`. The claims say who and where; whether the session and membership
@@ -33,14 +35,23 @@ ACCESS_TYP = "at+jwt"
 MAX_TOKEN_LENGTH = 4096
 REQUIRED_CLAIMS = ("sub", "sid", "jti", "iat", "exp", "iss", "aud")
 OPAQUE_TOKEN_BYTES = 32  # 256 bits
+ROLES_CLAIM_MAX_CHARS = 1024  # keeps a token well below MAX_TOKEN_LENGTH
 
 _jwt = jwt.PyJWT()
 
 
 def access_token_issue(
-    *, user_id, session_id, tenant_id=None, membership_id=None, now: datetime | None = None
+    *,
+    user_id,
+    session_id,
+    tenant_id=None,
+    membership_id=None,
+    roles=None,
+    now: datetime | None = None,
 ) -> tuple[str, int]:
-    """A signed access token for the session and its expiry in seconds."""
+    """A signed access token for the session and its expiry in seconds.
+
+    `roles`: the membership's role slugs (the `roles` claim; omitted when None or too long)."""
     now = now or timezone.now()
     ttl = int(settings.ACCESS_TOKEN_TTL)
     iat = int(now.timestamp())
@@ -55,6 +66,8 @@ def access_token_issue(
         "iat": iat,
         "exp": iat + ttl,
     }
+    if roles is not None and sum(len(r) + 3 for r in roles) <= ROLES_CLAIM_MAX_CHARS:
+        claims["roles"] = [str(r) for r in roles]
     kid, private = keys.signing_key()
     token = jwt.encode(claims, private, algorithm=keys.ALG, headers={"typ": ACCESS_TYP, "kid": kid})
     return token, ttl
