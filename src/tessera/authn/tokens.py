@@ -4,11 +4,11 @@ An access token's header is `{"alg": "EdDSA", "typ": "at+jwt", "kid": …}` (RFC
 are `sub` (user id), `tid` (tenant id or null), `mid` (membership id or null), `sid` (session id),
 `jti`, `iat`, `exp`, `iss`, `aud`, and `roles` (the membership's role slugs when the token was
 issued — as fresh as the token, re-read on every refresh; left out when they would not fit in
-`ROLES_CLAIM_MAX_CHARS`, so applications then ask `GET /auth/me`). Verification pins all of it: only EdDSA (so `alg: none` and
-HMAC-with-the-public-key confusion fail before any key is used), only `typ: at+jwt` (no other
-kind of token is ever accepted as an access token), the exact issuer and audience, and the key
-must be one of ours by `kid`. The claims say who and where; whether the session and membership
-are still alive is asked of `tessera.authn.state` on every request.
+`ROLES_CLAIM_MAX_CHARS`, so applications then ask `GET /auth/me`). Verification pins all of it:
+only EdDSA (so `alg: none` and HMAC-with-the-public-key confusion fail before any key is used),
+only `typ: at+jwt` (no other kind of token is ever accepted as an access token), the exact issuer
+and audience, and the key must be one of ours by `kid`. The claims say who and where; whether the
+session and membership are still alive is asked of `tessera.authn.state` on every request.
 
 Refresh and reset tokens are 256-bit random strings, stored only as SHA-256.
 """
