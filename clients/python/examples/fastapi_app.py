@@ -1,18 +1,20 @@
 """A tiny document service protected by Tessera (FastAPI).
 
-    pip install 'tessera-client[fastapi]' uvicorn
-    TESSERA_URL=http://127.0.0.1:8000 uvicorn fastapi_app:app --app-dir clients/python/examples \
-        --port 8001
+    pip install -e './clients/python[fastapi]' uvicorn       # from the repository root
+    TESSERA_URL=http://127.0.0.1:8000 TESSERA_TENANT_IDS=<tenant id> \
+        uvicorn fastapi_app:app --app-dir clients/python/examples --port 8001
 
 Environment:
     TESSERA_URL                  where Tessera is (default http://127.0.0.1:8000)
+    TESSERA_TENANT_IDS           comma-separated ids of the tenants this service serves, or
+    TESSERA_ANY_TENANT=1         every tenant's tokens (one of the two is required)
     TESSERA_ISSUER               the `iss` of its tokens, when not TESSERA_URL
     TESSERA_AUDIENCE             the `aud` of its tokens (default "tessera")
-    TESSERA_TENANT_IDS           comma-separated tenant ids this service serves (optional pin)
     TESSERA_DECISION_CACHE_TTL   seconds to cache decisions (default 0: off)
 
 Permissions it asks Tessera about: document:read, document:create, document:delete; the
-/admin/stats page needs the tenant role "admin". Documents live in memory, per tenant.
+/admin/stats page needs the tenant role "admin" (read from the token). Documents live in memory,
+per tenant (`principal.tenant_id`). Its tests, with no Tessera running: `test_fastapi_app.py`.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ def make_client() -> AsyncTesseraClient:
         issuer=os.environ.get("TESSERA_ISSUER") or None,
         audience=os.environ.get("TESSERA_AUDIENCE", "tessera"),
         tenant_ids=tenants or None,
+        any_tenant=os.environ.get("TESSERA_ANY_TENANT") == "1",
         decision_cache=float(os.environ.get("TESSERA_DECISION_CACHE_TTL", "0")),
     )
 

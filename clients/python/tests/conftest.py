@@ -230,6 +230,7 @@ def client(fake: FakeTessera, clock: Clock):
     c = TesseraClient(
         BASE_URL,
         keys=KeySet(clock=clock),
+        any_tenant=True,
         transport=httpx.MockTransport(fake.handler),
         backoff=0.001,
     )
@@ -242,6 +243,7 @@ async def aclient(fake: FakeTessera, clock: Clock):
     c = AsyncTesseraClient(
         BASE_URL,
         keys=KeySet(clock=clock),
+        any_tenant=True,
         transport=httpx.MockTransport(fake.handler),
         backoff=0.001,
     )

@@ -65,7 +65,10 @@ def test_check_forwards_the_callers_token_and_answers_typed(client, alice, fake)
 def test_check_with_the_api_key_and_a_subject(fake):
     fake.permissions["bob"] = {"invoice:approve"}
     with TesseraClient(
-        BASE_URL, api_key="tsk_abc_secret", transport=httpx.MockTransport(fake.handler)
+        BASE_URL,
+        api_key="tsk_abc_secret",
+        transport=httpx.MockTransport(fake.handler),
+        any_tenant=True,
     ) as client:
         assert client.check("invoice:approve", {"type": "invoice"}, subject_id="bob")
     request = fake.requests[-1]
@@ -165,7 +168,7 @@ def test_timeouts_are_not_retried(alice):
         calls.append(request)
         raise httpx.ReadTimeout("slow", request=request)
 
-    with TesseraClient(BASE_URL, transport=httpx.MockTransport(handler)) as client:
+    with TesseraClient(BASE_URL, any_tenant=True, transport=httpx.MockTransport(handler)) as client:
         with pytest.raises(TesseraUnavailable, match="did not answer"):
             client.check("document:read", principal=alice)
     assert len(calls) == 1
@@ -183,14 +186,18 @@ def test_timeouts_are_not_retried(alice):
     ],
 )
 def test_anything_but_a_boolean_allowed_is_unavailable(alice, response):
-    with TesseraClient(BASE_URL, transport=httpx.MockTransport(lambda r: response)) as client:
+    with TesseraClient(
+        BASE_URL, any_tenant=True, transport=httpx.MockTransport(lambda r: response)
+    ) as client:
         with pytest.raises(TesseraUnavailable):
             client.check("document:read", principal=alice)
 
 
 def test_batch_answer_of_the_wrong_length_is_unavailable(alice):
     answer = httpx.Response(200, json={"results": [{"allowed": True}]})
-    with TesseraClient(BASE_URL, transport=httpx.MockTransport(lambda r: answer)) as client:
+    with TesseraClient(
+        BASE_URL, any_tenant=True, transport=httpx.MockTransport(lambda r: answer)
+    ) as client:
         with pytest.raises(TesseraUnavailable):
             client.check_batch([Check("a:b"), Check("c:d")], principal=alice)
 
@@ -207,12 +214,12 @@ def test_constructor_validation():
     with pytest.raises(ValueError):
         TesseraClient("ftp://x")
     with pytest.raises(TypeError):
-        TesseraClient(BASE_URL, decision_cache=True)
+        TesseraClient(BASE_URL, any_tenant=True, decision_cache=True)
     with pytest.raises(TypeError):
-        TesseraClient(BASE_URL, decision_cache="5")
-    with TesseraClient(BASE_URL, decision_cache=0) as off:
+        TesseraClient(BASE_URL, any_tenant=True, decision_cache="5")
+    with TesseraClient(BASE_URL, any_tenant=True, decision_cache=0) as off:
         assert off.cache is None
-    with TesseraClient(BASE_URL, decision_cache=2.5) as on:
+    with TesseraClient(BASE_URL, any_tenant=True, decision_cache=2.5) as on:
         assert on.cache is not None and on.cache.ttl == 2.5
     with pytest.raises(ValueError):
         DecisionCache(ttl=0)
@@ -234,7 +241,9 @@ def test_cache_is_off_by_default(client, alice, fake):
 @pytest.fixture
 def cached(fake, clock, make_token):
     cache = DecisionCache(ttl=5, max_entries=3, clock=clock)
-    c = TesseraClient(BASE_URL, decision_cache=cache, transport=httpx.MockTransport(fake.handler))
+    c = TesseraClient(
+        BASE_URL, any_tenant=True, decision_cache=cache, transport=httpx.MockTransport(fake.handler)
+    )
     yield c
     c.close()
 
@@ -283,7 +292,7 @@ def test_cache_is_never_used_with_an_unverified_token(cached, make_token, fake):
 def test_invalidate_by_user_tenant_or_all(fake, make_token, clock):
     cache = DecisionCache(ttl=60, clock=clock)
     with TesseraClient(
-        BASE_URL, decision_cache=cache, transport=httpx.MockTransport(fake.handler)
+        BASE_URL, decision_cache=cache, transport=httpx.MockTransport(fake.handler), any_tenant=True
     ) as c:
         a1 = c.verify_token(make_token("alice", "t1"))
         b1 = c.verify_token(make_token("bob", "t1"))
@@ -305,7 +314,11 @@ def test_invalidate_by_user_tenant_or_all(fake, make_token, clock):
 
 def test_invalidate_also_drops_decisions_about_a_subject(fake, make_token):
     with TesseraClient(
-        BASE_URL, decision_cache=60, api_key="tsk_x", transport=httpx.MockTransport(fake.handler)
+        BASE_URL,
+        decision_cache=60,
+        api_key="tsk_x",
+        transport=httpx.MockTransport(fake.handler),
+        any_tenant=True,
     ) as c:
         c.check("document:read", subject_id="carol")
         c.check("document:read", subject_id="dave")
@@ -323,7 +336,9 @@ def test_invalidation_during_a_request_is_not_undone(fake, make_token):
             client_box["c"].invalidate(user_id="alice")  # a push arrives mid-flight
         return fake.handler(request)
 
-    with TesseraClient(BASE_URL, decision_cache=cache, transport=httpx.MockTransport(handler)) as c:
+    with TesseraClient(
+        BASE_URL, any_tenant=True, decision_cache=cache, transport=httpx.MockTransport(handler)
+    ) as c:
         client_box["c"] = c
         alice = c.verify_token(make_token("alice"))
         c.check("document:read", principal=alice)
@@ -345,7 +360,7 @@ def test_batch_uses_and_fills_the_cache(cached, make_token, fake):
 def test_cache_is_thread_safe(fake, make_token):
     cache = DecisionCache(ttl=60, max_entries=50)
     with TesseraClient(
-        BASE_URL, decision_cache=cache, transport=httpx.MockTransport(fake.handler)
+        BASE_URL, decision_cache=cache, transport=httpx.MockTransport(fake.handler), any_tenant=True
     ) as c:
         alice = c.verify_token(make_token("alice"))
         errors = []
@@ -405,7 +420,7 @@ async def test_async_never_retries_4xx(aclient, make_token, fake):
 
 async def test_async_client_shares_the_cache_with_its_sync_twin(fake, make_token):
     with TesseraClient(
-        BASE_URL, decision_cache=30, transport=httpx.MockTransport(fake.handler)
+        BASE_URL, decision_cache=30, transport=httpx.MockTransport(fake.handler), any_tenant=True
     ) as sync_client:
         alice = sync_client.verify_token(make_token("alice"))
         sync_client.check("document:read", principal=alice)

@@ -20,7 +20,7 @@ if not settings.configured:
         INSTALLED_APPS=[],
         DATABASES={},
         MIDDLEWARE=["tessera_client.django.TesseraMiddleware"],
-        TESSERA_CLIENT={"BASE_URL": BASE_URL},
+        TESSERA_CLIENT={"BASE_URL": BASE_URL, "ANY_TENANT": True},
         USE_TZ=True,
     )
     django.setup()
@@ -94,6 +94,7 @@ urlpatterns = [
 def tessera(fake, clock):
     client = TesseraClient(
         BASE_URL,
+        any_tenant=True,
         keys=KeySet(clock=clock),
         transport=httpx.MockTransport(fake.handler),
         backoff=0.001,

@@ -61,6 +61,7 @@ def build_app(tessera: AsyncTesseraClient) -> FastAPI:
 async def tessera(fake, clock):
     client = AsyncTesseraClient(
         BASE_URL,
+        any_tenant=True,
         keys=KeySet(clock=clock),
         transport=httpx.MockTransport(fake.handler),
         backoff=0.001,
@@ -221,7 +222,7 @@ async def test_require_role(http, make_token, fake):
 async def test_decision_cache_on(fake, make_token, clock):
     cache = DecisionCache(ttl=5, clock=clock)
     client = AsyncTesseraClient(
-        BASE_URL, decision_cache=cache, transport=httpx.MockTransport(fake.handler)
+        BASE_URL, decision_cache=cache, transport=httpx.MockTransport(fake.handler), any_tenant=True
     )
     fake.permissions["alice"] = {"document:read"}
     token = make_token("alice")

@@ -125,9 +125,9 @@ def test_hs256_with_the_public_key_as_secret_is_refused(client, make_token, sign
 
 def test_algorithms_cannot_be_widened():
     with pytest.raises(ValueError):
-        TokenVerifier(issuer=ISSUER, algorithms=("EdDSA", "HS256"))
+        TokenVerifier(issuer=ISSUER, any_tenant=True, algorithms=("EdDSA", "HS256"))
     with pytest.raises(ValueError):
-        TokenVerifier(issuer=ISSUER, algorithms=())
+        TokenVerifier(issuer=ISSUER, any_tenant=True, algorithms=())
 
 
 @pytest.mark.parametrize("token", ["", "not-a-jwt", "a.b.c", "x" * 9000])
@@ -147,7 +147,9 @@ def test_token_without_kid_is_refused(client, signing_key):
 def test_es256_tokens_verify(fake, make_token, clock):
     es_key = SigningKey.es256("ec-1")
     fake.keys.append(es_key)
-    with TesseraClient(BASE_URL, transport=httpx.MockTransport(fake.handler)) as client:
+    with TesseraClient(
+        BASE_URL, any_tenant=True, transport=httpx.MockTransport(fake.handler)
+    ) as client:
         assert client.verify_token(make_token("ec-user", key=es_key)).user_id == "ec-user"
 
 
@@ -198,7 +200,9 @@ def test_key_rotation_is_picked_up(client, make_token, fake, clock):
 
 def test_keys_are_refreshed_after_max_age_and_kept_if_that_fails(fake, make_token, clock):
     keys = KeySet(clock=clock, max_age=60)
-    with TesseraClient(BASE_URL, keys=keys, transport=httpx.MockTransport(fake.handler)) as c:
+    with TesseraClient(
+        BASE_URL, any_tenant=True, keys=keys, transport=httpx.MockTransport(fake.handler)
+    ) as c:
         c.verify_token(make_token("a"))
         clock.advance(61)
         fake.down = True
@@ -216,7 +220,12 @@ def test_jwks_unreachable_is_unavailable_not_unauthenticated(fake, make_token, c
     fake.down = True
     keys = KeySet(clock=clock)
     with TesseraClient(
-        BASE_URL, keys=keys, retries=1, backoff=0.001, transport=httpx.MockTransport(fake.handler)
+        BASE_URL,
+        keys=keys,
+        retries=1,
+        backoff=0.001,
+        transport=httpx.MockTransport(fake.handler),
+        any_tenant=True,
     ) as c:
         with pytest.raises(TesseraUnavailable):
             c.verify_token(make_token())
@@ -250,10 +259,15 @@ def test_tenant_pinning(fake, make_token):
 
 def test_issuer_defaults_to_base_url_and_can_be_set(fake, make_token):
     with TesseraClient(
-        "http://internal:8000", issuer=ISSUER, transport=httpx.MockTransport(fake.handler)
+        "http://internal:8000",
+        issuer=ISSUER,
+        transport=httpx.MockTransport(fake.handler),
+        any_tenant=True,
     ) as client:
         assert client.verify_token(make_token()).user_id == "u1"
-    with TesseraClient("http://internal:8000", transport=httpx.MockTransport(fake.handler)) as c2:
+    with TesseraClient(
+        "http://internal:8000", any_tenant=True, transport=httpx.MockTransport(fake.handler)
+    ) as c2:
         with pytest.raises(TesseraUnauthenticated, match="issuer"):
             c2.verify_token(make_token())
 
@@ -285,7 +299,9 @@ async def test_async_expired_token_refused_without_request(aclient, make_token, 
 
 
 async def test_keyset_shared_between_sync_and_async(fake, make_token):
-    with TesseraClient(BASE_URL, transport=httpx.MockTransport(fake.handler)) as sync_client:
+    with TesseraClient(
+        BASE_URL, any_tenant=True, transport=httpx.MockTransport(fake.handler)
+    ) as sync_client:
         sync_client.verify_token(make_token())
         async_client = sync_client.to_async()
         try:
@@ -307,7 +323,9 @@ async def test_callers_during_a_slow_first_fetch_wait_for_it(fake, make_token):
         await asyncio.sleep(0.2)
         return fake.handler(request)
 
-    async with AsyncTesseraClient(BASE_URL, transport=httpx.MockTransport(slow)) as client:
+    async with AsyncTesseraClient(
+        BASE_URL, any_tenant=True, transport=httpx.MockTransport(slow)
+    ) as client:
         tokens = [make_token(f"u{i}") for i in range(20)]
         principals = await asyncio.wait_for(
             asyncio.gather(*(client.verify_token(t) for t in tokens)), 10
@@ -324,7 +342,7 @@ def test_threads_during_a_slow_first_fetch_wait_for_it(fake, make_token):
         return fake.handler(request)
 
     results, errors = [], []
-    with TesseraClient(BASE_URL, transport=httpx.MockTransport(slow)) as client:
+    with TesseraClient(BASE_URL, any_tenant=True, transport=httpx.MockTransport(slow)) as client:
 
         def work(i):
             try:
@@ -371,14 +389,16 @@ def test_a_remembered_token_is_dropped_with_its_key(client, make_token, fake, cl
 
 
 def test_remembering_is_bounded_and_can_be_off(fake, make_token):
-    verifier = TokenVerifier(issuer=ISSUER, remember=3)
+    verifier = TokenVerifier(issuer=ISSUER, any_tenant=True, remember=3)
     with TesseraClient(
-        BASE_URL, verifier=verifier, transport=httpx.MockTransport(fake.handler)
+        BASE_URL, verifier=verifier, transport=httpx.MockTransport(fake.handler), any_tenant=True
     ) as c:
         for i in range(10):
             c.verify_token(make_token(f"u{i}"))
         assert len(verifier._verified) == 3
-    off = TokenVerifier(issuer=ISSUER, remember=0)
-    with TesseraClient(BASE_URL, verifier=off, transport=httpx.MockTransport(fake.handler)) as c:
+    off = TokenVerifier(issuer=ISSUER, any_tenant=True, remember=0)
+    with TesseraClient(
+        BASE_URL, any_tenant=True, verifier=off, transport=httpx.MockTransport(fake.handler)
+    ) as c:
         c.verify_token(make_token())
         assert len(off._verified) == 0

@@ -8,7 +8,8 @@
         ...
 
 FastAPI dependencies live in `tessera_client.fastapi`, Django middleware and decorators in
-`tessera_client.django`, the notification subscriber in `tessera_client.realtime`.
+`tessera_client.django`, the notification subscriber in `tessera_client.realtime`, the refreshing
+token holders in `tessera_client.refresh`, test helpers in `tessera_client.testing`.
 """
 
 __version__ = "0.1.0"
@@ -24,11 +25,13 @@ from .errors import (  # noqa: E402
     TesseraUnavailable,
 )
 from .models import Check, Decision, Explanation, FieldAccess, Me, Principal, Resource  # noqa: E402
+from .refresh import AsyncTokenHolder, MemoryTokenStore, TokenHolder, Tokens  # noqa: E402
 from .tokens import ALGORITHMS, KeySet, TokenVerifier  # noqa: E402
 
 __all__ = [
     "ALGORITHMS",
     "AsyncTesseraClient",
+    "AsyncTokenHolder",
     "Check",
     "Decision",
     "DecisionCache",
@@ -36,6 +39,7 @@ __all__ = [
     "FieldAccess",
     "KeySet",
     "Me",
+    "MemoryTokenStore",
     "Principal",
     "Resource",
     "TesseraClient",
@@ -45,6 +49,8 @@ __all__ = [
     "TesseraRateLimited",
     "TesseraUnauthenticated",
     "TesseraUnavailable",
+    "TokenHolder",
     "TokenVerifier",
+    "Tokens",
     "bearer_token",
 ]

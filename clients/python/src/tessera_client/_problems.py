@@ -48,13 +48,18 @@ class Problem:
         return body
 
 
-def unauthenticated(detail: str = "A valid Bearer access token is required.") -> Problem:
+CHALLENGE = 'Bearer realm="tessera"'
+INVALID_TOKEN_CHALLENGE = 'Bearer realm="tessera", error="invalid_token"'  # noqa: S105 - not a secret
+
+
+def unauthenticated(
+    detail: str = "A valid Bearer access token is required.", *, token_sent: bool = False
+) -> Problem:
+    """A 401. RFC 6750 section 3: `error="invalid_token"` only when a token was sent (bad,
+    expired, foreign or revoked); a request without one gets the bare challenge."""
+    challenge = INVALID_TOKEN_CHALLENGE if token_sent else CHALLENGE
     return Problem(
-        401,
-        "Unauthenticated",
-        detail,
-        "unauthenticated",
-        {"WWW-Authenticate": 'Bearer realm="tessera", error="invalid_token"'},
+        401, "Unauthenticated", detail, "unauthenticated", {"WWW-Authenticate": challenge}
     )
 
 
@@ -65,7 +70,7 @@ def forbidden(detail: str = "You are not allowed to do this.") -> Problem:
 def problem_for(exc: TesseraError) -> Problem:
     """The refusal for an error met while authenticating or deciding."""
     if isinstance(exc, TesseraUnauthenticated):
-        return unauthenticated(exc.detail)
+        return unauthenticated(exc.detail, token_sent=True)
     if isinstance(exc, TesseraForbidden | TesseraNotFound):
         return forbidden(exc.detail if isinstance(exc, TesseraForbidden) else forbidden().detail)
     if isinstance(exc, TesseraUnavailable):

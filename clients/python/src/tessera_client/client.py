@@ -90,6 +90,7 @@ class _Base:
         issuer: str | None = None,
         audience: str = "tessera",
         tenant_ids: Collection[str] | None = None,
+        any_tenant: bool = False,
         timeout: float = 5.0,
         connect_timeout: float = 2.0,
         retries: int = 2,
@@ -105,7 +106,9 @@ class _Base:
         api_key: the application's own `tsk_...` key, used when no end-user credential is given.
         issuer: the `iss` tokens must carry (Tessera's TESSERA_JWT_ISSUER); default `base_url`.
         audience: the `aud` tokens must carry (TESSERA_JWT_AUDIENCE); default "tessera".
-        tenant_ids: pin the application to these tenants (ids); tokens of others are refused.
+        tenant_ids: the tenants (ids) this application serves; tokens of others are refused.
+        any_tenant: True instead of tenant_ids for a multi-tenant application (it scopes by
+            `principal.tenant_id`). One of the two is required (unless `verifier` is given).
         timeout / connect_timeout: seconds, per request.
         retries: further tries after a connection error (never after an HTTP answer).
         decision_cache: a DecisionCache, or a TTL in seconds to make one; None (default) = off.
@@ -122,6 +125,7 @@ class _Base:
                 audience=audience,
                 keys=keys,
                 tenant_ids=tenant_ids,
+                any_tenant=any_tenant,
             )
         self.verifier = verifier
         if isinstance(decision_cache, bool):

@@ -4,11 +4,13 @@ settings.py:
 
     TESSERA_CLIENT = {
         "BASE_URL": "https://iam.example.com",   # required
-        # optional: "ISSUER", "AUDIENCE" ("tessera"), "API_KEY", "TENANT_IDS" (pin to tenants),
+        "TENANT_IDS": ["<tenant id>"],           # required: the tenants served, or
+        # "ANY_TENANT": True,                    #   every tenant (scope by principal.tenant_id)
+        # optional: "ISSUER", "AUDIENCE" ("tessera"), "API_KEY",
         # "DECISION_CACHE_TTL" (seconds; 0 = off, the default), "DECISION_CACHE_SIZE" (10000),
         # "TIMEOUT" (5.0), "CONNECT_TIMEOUT" (2.0), "RETRIES" (2)
     }
-    MIDDLEWARE = [..., "tessera_client.django.TesseraMiddleware"]
+    MIDDLEWARE = [..., "tessera_client.django.TesseraMiddleware"]   # anywhere in the list
 
 views.py:
 
@@ -25,6 +27,13 @@ cached): `request.principal` is the `Principal`, or None without a token; an inv
 foreign token is answered 401 at once. The decorators then ask Tessera with the caller's own token
 (so a revoked session or permission is refused on the next request), for sync and async views
 alike. Refusals are problem+json: 401, 403, or 503 when Tessera cannot be asked (never an allow).
+
+CSRF: keep `django.middleware.csrf.CsrfViewMiddleware`. A request the middleware authenticated by
+a verified Bearer token, and that carries no Django session cookie, is exempt from the CSRF check
+(`request._dont_enforce_csrf_checks`): a browser never adds an Authorization header to a forged
+cross-site request, so such a request is not CSRF-prone. A request that also carries the session
+cookie (the user may be logged into the site as well) keeps the check, as does every
+cookie-authenticated request.
 """
 
 from __future__ import annotations
@@ -77,6 +86,7 @@ def _from_settings() -> TesseraClient:
         issuer=conf.get("ISSUER"),
         audience=conf.get("AUDIENCE", "tessera"),
         tenant_ids=conf.get("TENANT_IDS"),
+        any_tenant=bool(conf.get("ANY_TENANT", False)),
         decision_cache=cache,
         timeout=float(conf.get("TIMEOUT", 5.0)),
         connect_timeout=float(conf.get("CONNECT_TIMEOUT", 2.0)),
@@ -134,6 +144,13 @@ def forbidden_response(
     return _respond(request, forbidden(detail))
 
 
+def _csrf_exempt_if_bearer(request: HttpRequest) -> None:
+    """A request authenticated by a verified Bearer token, without the session cookie, is not
+    CSRF-prone: let CsrfViewMiddleware pass it (a request with the cookie keeps the check)."""
+    if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+        request._dont_enforce_csrf_checks = True  # type: ignore[attr-defined]
+
+
 def _in_thread(func: Callable[..., Any]) -> Callable[..., Any]:
     # The sync client in a worker thread: one connection pool for the process, correct under
     # ASGI and WSGI alike (async views under WSGI get a new event loop per request).
@@ -162,6 +179,7 @@ class TesseraMiddleware:
                 request.principal = get_client().verify_token(token)  # type: ignore[attr-defined]
             except TesseraError as exc:
                 return _respond(request, problem_for(exc))
+            _csrf_exempt_if_bearer(request)
         return self.get_response(request)
 
     async def __acall__(self, request: HttpRequest) -> Any:
@@ -176,6 +194,7 @@ class TesseraMiddleware:
             except TesseraError as exc:
                 return _respond(request, problem_for(exc))
             request.principal = principal  # type: ignore[attr-defined]
+            _csrf_exempt_if_bearer(request)
         return await self.get_response(request)
 
 
@@ -266,24 +285,34 @@ def permission_required(
     return _guard(decide)
 
 
-def tenant_role_required(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def tenant_role_required(
+    *roles: str, live: bool = False
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Let the view run only if the caller holds one of `roles` in the token's tenant.
 
-    The roles are read from Tessera (`GET /auth/me`) with the caller's own token.
+    By default the roles are read from the token's `roles` claim: no request to Tessera, and as
+    fresh as the token (a role removed shows when the token is refreshed, at most its lifetime
+    later; a logged-out token passes until it expires). `live=True` reads them from Tessera
+    (`GET /auth/me`, one round trip) with the caller's own token, which also refuses a revoked
+    session at once; so does a token without the claim.
     """
     if not roles or not all(isinstance(r, str) and r for r in roles):
         raise ValueError("tenant_role_required needs at least one role slug")
     listed = ", ".join(roles)
 
     def decide(client, request, principal, args, kwargs) -> Problem | None:
-        try:
-            me = client.me(principal=principal)
-        except TesseraError as exc:
-            return problem_for(exc)
-        if principal.tenant_id is None or me.tenant_id != principal.tenant_id:
+        if principal.tenant_id is None:
             return forbidden("A tenant role is required; select a tenant.")
-        if not me.has_role(*roles):
-            return forbidden(f"One of these roles is required: {listed}.")
-        return None
+        if live or principal.roles is None:
+            try:
+                me = client.me(principal=principal)
+            except TesseraError as exc:
+                return problem_for(exc)
+            if me.tenant_id != principal.tenant_id:
+                return forbidden("A tenant role is required; select a tenant.")
+            held = me.has_role(*roles)
+        else:
+            held = principal.has_role(*roles)
+        return None if held else forbidden(f"One of these roles is required: {listed}.")
 
     return _guard(decide)

@@ -5,16 +5,17 @@
     from tessera_client.fastapi import current_principal, require_permission, require_role, setup
 
     app = FastAPI()
-    setup(app, AsyncTesseraClient("https://iam.example.com"))
+    setup(app, AsyncTesseraClient("https://iam.example.com", tenant_ids=["<tenant id>"]))
 
     @app.get("/documents/{doc_id}")
     async def read(doc_id: str, who=Depends(require_permission("document", "read"))): ...
 
 `current_principal` verifies the Bearer token locally (no request to Tessera once the JWKS is
-cached). `require_permission`, `require_any_permission` and `require_role` verify it the same way
-first — a bad token is refused without asking Tessera — and then ask Tessera with the caller's own
-token, so a revoked session or permission is refused on the next request (or, with the decision
-cache on, within its TTL). Refusals are problem+json: 401, 403, or 503 when Tessera cannot be
+cached). `require_permission` and `require_any_permission` verify it the same way first — a bad
+token is refused without asking Tessera — and then ask Tessera with the caller's own token, so a
+revoked session or permission is refused on the next request (or, with the decision cache on,
+within its TTL). `require_role` reads the token's `roles` claim (as fresh as the token), or asks
+Tessera with `live=True`. Refusals are problem+json: 401, 403, or 503 when Tessera cannot be
 asked (never an allow).
 """
 
@@ -201,10 +202,14 @@ def require_any_permission(
     return dependency
 
 
-def require_role(*roles: str) -> Callable[..., Awaitable[Principal]]:
+def require_role(*roles: str, live: bool = False) -> Callable[..., Awaitable[Principal]]:
     """A dependency that needs the caller to hold one of `roles` (slugs) in the token's tenant.
 
-    Roles are read from Tessera (`GET /auth/me`) with the caller's token. Prefer permissions for
+    By default the roles are read from the token's `roles` claim: no request to Tessera, and as
+    fresh as the token (a role removed shows when the token is refreshed, at most its lifetime —
+    15 minutes by default — later; a logged-out token passes until it expires). `live=True` asks
+    Tessera (`GET /auth/me`, one round trip) with the caller's token instead, which also refuses a
+    revoked session at once; so does a token without the claim. Prefer permissions for
     authorization; roles suit coarse gates such as an admin area.
     """
     if not roles or not all(isinstance(r, str) and r for r in roles):
@@ -215,15 +220,21 @@ def require_role(*roles: str) -> Callable[..., Awaitable[Principal]]:
         principal: Principal = Depends(current_principal),
         client: AsyncTesseraClient = Depends(get_tessera),
     ) -> Principal:
-        try:
-            me = await client.me(principal=principal)
-        except TesseraError as exc:
-            raise ProblemException(problem_for(exc)) from None
-        if principal.tenant_id is None or me.tenant_id != principal.tenant_id:
+        if principal.tenant_id is None:
             raise ProblemException(forbidden("A tenant role is required; select a tenant."))
-        if not me.has_role(*roles):
+        if live or principal.roles is None:
+            try:
+                me = await client.me(principal=principal)
+            except TesseraError as exc:
+                raise ProblemException(problem_for(exc)) from None
+            if me.tenant_id != principal.tenant_id:
+                raise ProblemException(forbidden("A tenant role is required; select a tenant."))
+            held = me.has_role(*roles)
+        else:
+            held = principal.has_role(*roles)
+        if not held:
             raise ProblemException(forbidden(f"One of these roles is required: {listed}."))
         return principal
 
-    dependency.__name__ = "require_role_" + "_".join(roles)
+    dependency.__name__ = "require_role_" + "_".join(roles) + ("_live" if live else "")
     return dependency

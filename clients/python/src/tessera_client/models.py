@@ -16,6 +16,11 @@ class Principal:
     It does not prove the session is still alive: a session revoked (logout, deactivation) keeps a
     locally valid token until it expires. Decisions (`check`, the `require_*` helpers) ask the
     server, which refuses a revoked session at once.
+
+    `tenant_id` is the tenant the token acts in: an application serving several tenants
+    (`any_tenant=True`) must scope every read and write by it. `roles` are the membership's role
+    slugs when the token was issued (the `roles` claim; None when the token has none): as fresh as
+    the token, at most its lifetime (15 minutes by default) behind a role change.
     """
 
     user_id: str
@@ -26,6 +31,11 @@ class Principal:
     expires_at: datetime
     claims: Mapping[str, Any] = field(repr=False, compare=False)
     token: str = field(repr=False, compare=False)
+    roles: tuple[str, ...] | None = None
+
+    def has_role(self, *slugs: str) -> bool:
+        """Whether the token says the caller holds one of `slugs` (False without a roles claim)."""
+        return self.roles is not None and any(slug in self.roles for slug in slugs)
 
     @classmethod
     def from_claims(cls, claims: Mapping[str, Any], token: str) -> Principal:
@@ -37,6 +47,12 @@ class Principal:
         def text(value: Any) -> str | None:
             return None if value is None else str(value)
 
+        raw_roles = claims.get("roles")
+        roles = (
+            tuple(str(r) for r in raw_roles if isinstance(r, str))
+            if isinstance(raw_roles, list)
+            else None
+        )
         expires_at = when(claims.get("exp"))
         assert expires_at is not None  # required by the verifier
         return cls(
@@ -48,6 +64,7 @@ class Principal:
             expires_at=expires_at,
             claims=dict(claims),
             token=token,
+            roles=roles,
         )
 
 

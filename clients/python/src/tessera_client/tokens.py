@@ -203,11 +203,38 @@ def _parse_jwk(entry: Any) -> jwt.PyJWK | None:
     return key
 
 
-class TokenVerifier:
-    """Verifies access tokens: signature (EdDSA/ES256 only), `typ`, `exp`/`nbf`/`iat`, `iss`, `aud`.
+TENANT_PIN_REQUIRED = (
+    "Say which tenants this application serves: tenant_ids=['<tenant id>', ...] (tokens of any "
+    "other tenant are refused with 401), or any_tenant=True for a multi-tenant application (which "
+    "must then scope every read and write by principal.tenant_id). A tenant's id is `tenant.id` "
+    "in Tessera's login answer, or `id` in GET /api/v1/tenant."
+)
 
-    `tenant_ids`, when given, pins the application to those tenants: a token whose `tid` is not
-    among them is refused like a token for another audience.
+
+def tenant_pin(tenant_ids: Collection[str] | None, any_tenant: bool) -> frozenset[str] | None:
+    """The tenant ids to pin to, or None for `any_tenant=True`; ValueError unless exactly one of
+    the two was chosen (accepting every tenant's tokens is never a silent default)."""
+    if isinstance(tenant_ids, str):
+        raise TypeError("tenant_ids must be a list of tenant ids, not one string")
+    if any_tenant:
+        if tenant_ids is not None:
+            raise ValueError("pass tenant_ids or any_tenant=True, not both")
+        return None
+    if tenant_ids is None:
+        raise ValueError(TENANT_PIN_REQUIRED)
+    pinned = frozenset(str(t).strip() for t in tenant_ids if str(t).strip())
+    if not pinned:
+        raise ValueError("tenant_ids is empty: it would refuse every token. " + TENANT_PIN_REQUIRED)
+    return pinned
+
+
+class TokenVerifier:
+    """Verifies access tokens: signature (EdDSA/ES256 only), `typ`, `exp`/`nbf`/`iat`, `iss`, `aud`,
+    and the tenant.
+
+    Exactly one of `tenant_ids` (pin the application to those tenants: a token whose `tid` is not
+    among them is refused like a token for another audience) or `any_tenant=True` (every tenant's
+    tokens; the application scopes by `principal.tenant_id`) is required.
     """
 
     def __init__(
@@ -218,6 +245,7 @@ class TokenVerifier:
         keys: KeySet | None = None,
         leeway: float = 10.0,
         tenant_ids: Collection[str] | None = None,
+        any_tenant: bool = False,
         algorithms: Collection[str] = ALGORITHMS,
         remember: int = 4096,
     ) -> None:
@@ -230,7 +258,7 @@ class TokenVerifier:
         self.audience = audience
         self.keys = keys if keys is not None else KeySet()
         self.leeway = leeway
-        self.tenant_ids = None if tenant_ids is None else frozenset(str(t) for t in tenant_ids)
+        self.tenant_ids = tenant_pin(tenant_ids, any_tenant)
         self.algorithms = tuple(algorithms)
         self.remember = max(0, int(remember))
         self._verified: OrderedDict[str, tuple[Principal, float, str, jwt.PyJWK]] = OrderedDict()

@@ -4,8 +4,11 @@ Run it with either of:
     cd clients/python/examples/django_app && python manage.py runserver 8002
     uvicorn docservice.asgi:application --app-dir clients/python/examples/django_app --port 8002
 
-Environment: TESSERA_URL (default http://127.0.0.1:8000), TESSERA_ISSUER, TESSERA_AUDIENCE,
-TESSERA_TENANT_IDS (comma-separated pin), TESSERA_DECISION_CACHE_TTL (seconds; default 0: off).
+Environment: TESSERA_URL (default http://127.0.0.1:8000), TESSERA_TENANT_IDS (comma-separated
+ids of the tenants served) or TESSERA_ANY_TENANT=1 (one of the two is required), TESSERA_ISSUER,
+TESSERA_AUDIENCE, TESSERA_DECISION_CACHE_TTL (seconds; default 0: off).
+
+Its tests, with no Tessera running: `test_docservice.py` (pytest, from this directory).
 """
 
 import os
@@ -20,6 +23,9 @@ USE_TZ = True
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    # kept: requests authenticated by a Bearer token (and no session cookie) pass it untouched
+    "django.middleware.csrf.CsrfViewMiddleware",
     "tessera_client.django.TesseraMiddleware",  # sets request.principal from the Bearer token
 ]
 
@@ -28,6 +34,7 @@ TESSERA_CLIENT = {
     "ISSUER": os.environ.get("TESSERA_ISSUER") or None,
     "AUDIENCE": os.environ.get("TESSERA_AUDIENCE", "tessera"),
     "TENANT_IDS": [t for t in os.environ.get("TESSERA_TENANT_IDS", "").split(",") if t] or None,
+    "ANY_TENANT": os.environ.get("TESSERA_ANY_TENANT") == "1",
     "DECISION_CACHE_TTL": float(os.environ.get("TESSERA_DECISION_CACHE_TTL", "0")),
 }
 
