@@ -249,3 +249,105 @@ def test_decorators_validate_their_arguments():
         permission_required("a:b:c")
     with pytest.raises(ValueError):
         tenant_role_required()
+
+
+# -- CSRF, RFC 6750 challenges, roles from the token -------------------------------------------
+
+
+@tenant_role_required("admin", live=True)
+def admin_live(request):
+    return JsonResponse({"admin": True, "live": True})
+
+
+urlpatterns += [path("admin-live", admin_live)]  # noqa: F405
+
+WITH_CSRF = [
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "tessera_client.django.TesseraMiddleware",
+]
+
+
+@override_settings(MIDDLEWARE=WITH_CSRF)
+def test_a_bearer_post_passes_csrf_view_middleware(make_token, fake):
+    """Issue 20: a stock project keeps CsrfViewMiddleware; a Bearer POST got Django's HTML
+    "CSRF verification failed" page instead of reaching the view."""
+    fake.permissions["alice"] = {"invoice:approve"}
+    browser = Client(enforce_csrf_checks=True)
+    response = browser.post("/invoices/42/approve", **bearer(make_token("alice")))
+    assert response.status_code == 200, response.content
+    assert response.json() == {"approved": "42"}
+
+
+@override_settings(MIDDLEWARE=WITH_CSRF)
+def test_a_refused_bearer_post_is_problem_json_not_the_csrf_page(make_token, fake):
+    browser = Client(enforce_csrf_checks=True)
+    assert_problem(browser.post("/invoices/42/approve", **bearer(make_token("bob"))), 403)
+    assert_problem(browser.post("/invoices/42/approve", **bearer(make_token(aud="x"))), 401)
+
+
+@override_settings(MIDDLEWARE=WITH_CSRF)
+def test_attack_cookie_authenticated_post_keeps_the_csrf_check(make_token, fake):
+    """A forged cross-site POST carries the site's cookies but cannot add an Authorization
+    header: without a Bearer token, or with the session cookie present, CSRF still applies."""
+    fake.permissions["alice"] = {"invoice:approve"}
+    browser = Client(enforce_csrf_checks=True)
+    assert browser.post("/open").status_code == 403  # no token: Django's CSRF check refuses
+    browser.cookies[settings.SESSION_COOKIE_NAME] = "a-session"
+    refused = browser.post("/invoices/42/approve", **bearer(make_token("alice")))
+    assert refused.status_code == 403
+    assert refused["Content-Type"].startswith("text/html")  # Django's CSRF failure, not the view
+
+
+def test_a_request_without_a_token_gets_the_challenge_without_an_error():
+    response = Client().get("/whoami")
+    assert_problem(response, 401)
+    assert response["WWW-Authenticate"] == 'Bearer realm="tessera"'
+
+
+def test_a_bad_or_revoked_token_gets_error_invalid_token(make_token, fake):
+    response = Client().get("/whoami", **bearer(make_token(expires_in=-60)))
+    assert response["WWW-Authenticate"] == 'Bearer realm="tessera", error="invalid_token"'
+    fake.permissions["alice"] = {"invoice:approve"}
+    token = make_token("alice", sid="s-9")
+    fake.revoked_sessions.add("s-9")
+    response = Client().post("/invoices/1/approve", **bearer(token))
+    assert_problem(response, 401)
+    assert response["WWW-Authenticate"] == 'Bearer realm="tessera", error="invalid_token"'
+
+
+def test_tenant_role_required_reads_the_roles_claim_without_a_call(make_token, fake):
+    ok = Client().get("/admin-sync", **bearer(make_token("root", roles=["admin"])))
+    assert ok.status_code == 200
+    assert_problem(Client().get("/admin-sync", **bearer(make_token("x", roles=["member"]))), 403)
+    assert_problem(Client().get("/admin-sync", **bearer(make_token("y", roles=[]))), 403)
+    assert fake.api_calls() == []
+
+
+async def test_tenant_role_required_async_reads_the_roles_claim(make_token, fake):
+    client = AsyncClient()
+    ok = await client.get("/admin-async", **bearer(make_token("root", roles=["admin"])))
+    assert ok.status_code == 200
+    assert_problem(await client.get("/admin-async", **bearer(make_token("x", roles=[]))), 403)
+    assert fake.api_calls() == []
+
+
+def test_tenant_role_required_live_asks_tessera(make_token, fake):
+    fake.roles["root"] = []  # the role was removed after the token was issued
+    token = make_token("root", roles=["admin"], sid="s-live")
+    assert Client().get("/admin-sync", **bearer(token)).status_code == 200  # as fresh as the token
+    assert_problem(Client().get("/admin-live", **bearer(token)), 403)  # live: Tessera says no
+    fake.roles["root"] = ["admin"]
+    assert Client().get("/admin-live", **bearer(token)).status_code == 200
+    fake.revoked_sessions.add("s-live")
+    assert_problem(Client().get("/admin-live", **bearer(token)), 401)
+    assert fake.api_calls() == ["/api/v1/auth/me"] * 3
+
+
+def test_settings_must_pin_tenants_or_say_any_tenant():
+    tessera_django.configure(None)
+    with override_settings(TESSERA_CLIENT={"BASE_URL": "http://iam.test"}):
+        with pytest.raises(ValueError, match="tenant_ids=.*any_tenant=True"):
+            tessera_django.get_client()
+    with override_settings(TESSERA_CLIENT={"BASE_URL": "http://iam.test", "ANY_TENANT": True}):
+        assert tessera_django.get_client().verifier.tenant_ids is None
