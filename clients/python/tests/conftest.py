@@ -249,3 +249,7 @@ async def aclient(fake: FakeTessera, clock: Clock):
     )
     yield c
     await c.aclose()
+
+
+# The SDK's own fixture tessera_server (a throwaway real Tessera), used as an app would.
+from tessera_client.testing.fixtures import tessera_server  # noqa: E402, F401

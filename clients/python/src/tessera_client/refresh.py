@@ -13,10 +13,10 @@ revoked. The holders follow that rule:
 
 - One refresh at a time per holder (a lock); callers waiting for it take its result.
 - Holders sharing a `store` (e.g. several workers of one service) see each other's tokens. When a
-  refresh answers 401 and the store meanwhile holds tokens that a concurrent refresh obtained (a
-  different refresh token than the one just spent), those winner's tokens are used. Otherwise the
-  401 stands: `TesseraUnauthenticated` (log in again). One refresh request per attempt, never a
-  loop.
+  refresh answers 401 and the store holds, or within `winner_wait` comes to hold, tokens that a
+  concurrent refresh obtained (a refresh token other than the one just spent), those winner's
+  tokens are used. Otherwise the 401 stands: `TesseraUnauthenticated` (log in again). One refresh
+  request per attempt, never a loop.
 - When Tessera cannot be reached, the current access token is kept while it is still valid and the
   refresh is tried again at the next use after `retry_interval`; once it has expired the holder
   raises `TesseraUnavailable`.
@@ -112,6 +112,7 @@ class _Holder:
         store: TokenStore | None = None,
         refresh_before: float = 60.0,
         retry_interval: float = 5.0,
+        winner_wait: float = 1.0,
         timeout: float = 10.0,
         transport: Any = None,
         clock: Callable[[], float] = time.time,
@@ -121,6 +122,8 @@ class _Holder:
         store already holds them). store: shared storage (default: in memory).
         refresh_before: refresh this many seconds before the access token expires (at most half
         its lifetime). retry_interval: seconds between refresh attempts while Tessera is down.
+        winner_wait: after a 401, how long to watch the store for a concurrent refresh's tokens
+        (the winner may not have saved them yet) before giving up; no request is repeated.
         """
         if not base_url.startswith(("http://", "https://")):
             raise ValueError("base_url must be an http(s) URL")
@@ -128,6 +131,7 @@ class _Holder:
         self.store: TokenStore = store if store is not None else MemoryTokenStore()
         self.refresh_before = refresh_before
         self.retry_interval = retry_interval
+        self.winner_wait = winner_wait
         self._clock = clock
         self._initial = None if tokens is None else self._as_tokens(tokens)
         self._next_attempt = 0.0
@@ -268,6 +272,17 @@ class TokenHolder(_Holder):
         with self._lock:
             return self._refresh(self.tokens)
 
+    def _winner(self, spent: Tokens) -> Tokens | None:
+        """The store's tokens once they differ from `spent`, watched for `winner_wait`."""
+        deadline = time.monotonic() + self.winner_wait
+        while True:
+            latest = self.store.load()
+            if latest is not None and latest.refresh_token != spent.refresh_token:
+                return latest
+            if time.monotonic() >= deadline:
+                return latest
+            time.sleep(0.02)
+
     def _refresh(self, spent: Tokens) -> Tokens:
         self.refresh_count += 1
         response, error = None, None
@@ -276,7 +291,7 @@ class TokenHolder(_Holder):
         except httpx.HTTPError as exc:
             error = exc
         kind, value = self._outcome(spent, response, error)
-        latest = self.store.load() if kind == "unauthenticated" else None
+        latest = self._winner(spent) if kind == "unauthenticated" else None
         tokens = self._settle(spent, kind, value, latest)
         if kind == "new":
             self.store.save(tokens)
@@ -352,6 +367,16 @@ class AsyncTokenHolder(_Holder):
         async with self._lock:
             return await self._refresh(await self.tokens())
 
+    async def _winner(self, spent: Tokens) -> Tokens | None:
+        deadline = time.monotonic() + self.winner_wait
+        while True:
+            latest = await _maybe_await(self.store.load())
+            if latest is not None and latest.refresh_token != spent.refresh_token:
+                return latest
+            if time.monotonic() >= deadline:
+                return latest
+            await asyncio.sleep(0.02)
+
     async def _refresh(self, spent: Tokens) -> Tokens:
         self.refresh_count += 1
         response, error = None, None
@@ -362,7 +387,7 @@ class AsyncTokenHolder(_Holder):
         except httpx.HTTPError as exc:
             error = exc
         kind, value = self._outcome(spent, response, error)
-        latest = await _maybe_await(self.store.load()) if kind == "unauthenticated" else None
+        latest = await self._winner(spent) if kind == "unauthenticated" else None
         tokens = self._settle(spent, kind, value, latest)
         if kind == "new":
             await _maybe_await(self.store.save(tokens))
