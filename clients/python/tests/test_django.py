@@ -351,3 +351,10 @@ def test_settings_must_pin_tenants_or_say_any_tenant():
             tessera_django.get_client()
     with override_settings(TESSERA_CLIENT={"BASE_URL": "http://iam.test", "ANY_TENANT": True}):
         assert tessera_django.get_client().verifier.tenant_ids is None
+
+
+@override_settings(MIDDLEWARE=WITH_CSRF, CSRF_FAILURE_VIEW="tessera_client.django.csrf_failure")
+def test_the_optional_csrf_failure_view_answers_problem_json():
+    refused = Client(enforce_csrf_checks=True).post("/invoices/42/approve")
+    body = assert_problem(refused, 403)
+    assert body["code"] == "csrf_failed" and "Bearer" in body["detail"]

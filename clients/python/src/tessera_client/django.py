@@ -57,6 +57,7 @@ from .models import Principal, Resource
 __all__ = [
     "TesseraMiddleware",
     "configure",
+    "csrf_failure",
     "error_response",
     "forbidden_response",
     "get_client",
@@ -149,6 +150,21 @@ def _csrf_exempt_if_bearer(request: HttpRequest) -> None:
     CSRF-prone: let CsrfViewMiddleware pass it (a request with the cookie keeps the check)."""
     if settings.SESSION_COOKIE_NAME not in request.COOKIES:
         request._dont_enforce_csrf_checks = True  # type: ignore[attr-defined]
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A problem+json 403 for Django's CSRF refusals, for API-only projects:
+    `CSRF_FAILURE_VIEW = "tessera_client.django.csrf_failure"` in settings.py (optional)."""
+    return _respond(
+        request,
+        Problem(
+            403,
+            "CSRF verification failed",
+            "Send an Authorization: Bearer access token (API clients), or the CSRF token "
+            "(browser forms).",
+            "csrf_failed",
+        ),
+    )
 
 
 def _in_thread(func: Callable[..., Any]) -> Callable[..., Any]:
