@@ -130,7 +130,7 @@ def _in_process() -> dict:
         return httpx.Response(200, json={"allowed": True})
 
     def verify_cost(remember: int) -> float:
-        verifier = TokenVerifier(issuer=issuer, remember=remember)
+        verifier = TokenVerifier(issuer=issuer, any_tenant=True, remember=remember)
         client = TesseraClient(issuer, verifier=verifier, transport=httpx.MockTransport(tessera))
         client.verify_token(token)
         samples = []
@@ -144,7 +144,9 @@ def _in_process() -> dict:
     def build(remember: int) -> tuple[FastAPI, AsyncTesseraClient]:
         client = AsyncTesseraClient(
             issuer,
-            verifier=TokenVerifier(issuer=issuer, keys=KeySet(), remember=remember),
+            verifier=TokenVerifier(
+                issuer=issuer, any_tenant=True, keys=KeySet(), remember=remember
+            ),
             decision_cache=60,
             transport=httpx.MockTransport(tessera),
         )
