@@ -190,6 +190,20 @@ def test_login_refuses_sessions_that_cannot_act(tessera):
     tessera.login_extra = {"password_change_required": True}
     with pytest.raises(TesseraError, match="must_change_password"):
         TokenHolder.login(BASE_URL, "a@x.test", "pw", tenant="acme", transport=transport)
+    tessera.login_extra = {"mfa_required": True}
+    with pytest.raises(TesseraError, match="MFA"):
+        TokenHolder.login(BASE_URL, "a@x.test", "pw", tenant="acme", transport=transport)
+
+
+def test_a_malformed_refresh_answer_keeps_the_valid_token():
+    clock = Clock()
+    answers = iter([httpx.Response(200, json={"unexpected": True}), httpx.Response(200, text="x")])
+    transport = httpx.MockTransport(lambda request: next(answers))
+    tokens = {"access_token": "a1", "refresh_token": "r1", "expires_in": 900}
+    h = TokenHolder(BASE_URL, tokens, transport=transport, clock=clock, retry_interval=0)
+    clock.now += 890
+    assert h.access_token() == "a1"
+    assert h.access_token() == "a1" and h.refresh_count == 2
 
 
 def test_tokens_from_an_answer_need_the_tokens():

@@ -161,11 +161,10 @@ class _Holder:
     def _usable(self, tokens: Tokens) -> bool:
         return tokens.expires_at > self._clock()
 
-    def _outcome(self, spent: Tokens, response: httpx.Response | None, error: Exception | None):
-        """(tokens to use, tokens to save) after a refresh; the latest stored is read by caller.
-
-        Returns ("new", Tokens) on success, ("unauthenticated", exc) on 401, ("keep", exc) when
-        Tessera could not answer."""
+    def _outcome(self, response: httpx.Response | None, error: Exception | None) -> tuple[str, Any]:
+        """What a refresh (or login) answer means: ("new", Tokens) on success,
+        ("unauthenticated", exc) on 401, ("keep", exc) when Tessera could not answer properly
+        (the current token may still be used), ("error", exc) for any other refusal."""
         if error is not None:
             return "keep", TesseraUnavailable(f"cannot reach Tessera to refresh: {error!r}")
         assert response is not None
@@ -173,7 +172,9 @@ class _Holder:
             try:
                 return "new", Tokens.from_answer(response.json(), self._clock())
             except ValueError:
-                return "keep", TesseraUnavailable("Tessera's refresh answer is not JSON")
+                return "keep", TesseraUnavailable("Tessera's token answer is not JSON")
+            except TesseraUnavailable as exc:
+                return "keep", exc
         try:
             problem = response.json()
         except ValueError:
@@ -232,7 +233,7 @@ class TokenHolder(_Holder):
             raise TesseraUnavailable(f"cannot reach Tessera to log in: {exc!r}") from exc
         if response.status_code != 200:
             holder.close()
-            kind, exc = holder._outcome(Tokens("", "", 0, 0), response, None)
+            kind, exc = holder._outcome(response, None)
             raise exc
         holder.store.save(_login_tokens(response.json()))
         return holder
@@ -290,7 +291,7 @@ class TokenHolder(_Holder):
             response = self._http.post(REFRESH_PATH, json={"refresh_token": spent.refresh_token})
         except httpx.HTTPError as exc:
             error = exc
-        kind, value = self._outcome(spent, response, error)
+        kind, value = self._outcome(response, error)
         latest = self._winner(spent) if kind == "unauthenticated" else None
         tokens = self._settle(spent, kind, value, latest)
         if kind == "new":
@@ -326,7 +327,7 @@ class AsyncTokenHolder(_Holder):
             raise TesseraUnavailable(f"cannot reach Tessera to log in: {exc!r}") from exc
         if response.status_code != 200:
             await holder.aclose()
-            kind, exc = holder._outcome(Tokens("", "", 0, 0), response, None)
+            kind, exc = holder._outcome(response, None)
             raise exc
         await _maybe_await(holder.store.save(_login_tokens(response.json())))
         return holder
@@ -386,7 +387,7 @@ class AsyncTokenHolder(_Holder):
             )
         except httpx.HTTPError as exc:
             error = exc
-        kind, value = self._outcome(spent, response, error)
+        kind, value = self._outcome(response, error)
         latest = await self._winner(spent) if kind == "unauthenticated" else None
         tokens = self._settle(spent, kind, value, latest)
         if kind == "new":
