@@ -251,5 +251,5 @@ async def aclient(fake: FakeTessera, clock: Clock):
     await c.aclose()
 
 
-# The SDK's own fixture tessera_server (a throwaway real Tessera), used as an app would.
-from tessera_client.testing.fixtures import tessera_server  # noqa: E402, F401
+# The SDK's own fixtures (tessera_fake; tessera_server: a real Tessera), used as an app would.
+from tessera_client.testing.fixtures import tessera_fake, tessera_server  # noqa: E402, F401
