@@ -33,8 +33,10 @@ def make_member(
     user: User | None = None,
     **fields,
 ) -> Membership:
-    """`member = make_member(tenant, roles=["viewer"])` — a user with a membership and roles."""
-    user = user or make_user(email, password)
+    """`member = make_member(tenant, roles=["viewer"])` — a user with a membership and roles.
+
+    A new user is managed by `tenant` (as if the tenant had created it through the API)."""
+    user = user or make_user(email, password, managed_by_tenant=tenant)
     membership = membership_create(tenant=tenant, user=user, **fields)
     for slug in roles:
         role_assign_system(membership=membership, slug=slug)

@@ -22,7 +22,7 @@ from tessera.access.models import Delegation, Grant, Role, RoleAssignment, RoleR
 from tessera.api.app import api as ninja_api
 from tessera.audit.models import AuditChain
 from tessera.authn.models import ApiKey, RefreshToken, Session, TrustedDevice
-from tessera.tenancy.models import Membership, Tenant
+from tessera.tenancy.models import Invitation, Membership, MembershipStatus, Tenant
 from tests.admin_api.conftest import Api
 from tests.admin_api.test_revocation import make_session
 from tests.factories import make_member, make_tenant
@@ -93,6 +93,16 @@ def victim(db):
         expires_at=now + timedelta(days=30),
     )
     intruder = make_member(globex, "b-admin@globex.test", roles=["admin"])
+    invited = make_member(acme, "invited@acme.test", roles=[], status=MembershipStatus.INVITED)
+    invitation = Invitation.objects.create(
+        tenant=acme,
+        membership=invited,
+        email=invited.user.email,
+        token_hash="2" * 64,
+        created_at=now,
+        sent_at=now,
+        expires_at=now + timedelta(days=7),
+    )
     values = {
         "user_id": str(target.user_id),
         "slug": role.slug,
@@ -103,6 +113,7 @@ def victim(db):
         "tenant_id": str(acme.pk),
         "key_id": str(key.pk),
         "device_id": str(device.pk),
+        "invitation_id": str(invitation.pk),
     }
     return acme, intruder, values
 
@@ -125,6 +136,7 @@ def fingerprint(tenant) -> str:
         ),
         "audit": list(AuditChain.objects.filter(key=str(tenant.pk)).values()),
         "api_keys": list(ApiKey.objects.filter(tenant=tenant).order_by("pk").values()),
+        "invitations": list(Invitation.objects.filter(tenant=tenant).order_by("pk").values()),
         "devices": list(
             TrustedDevice.objects.filter(user__memberships__tenant=tenant).order_by("pk").values()
         ),

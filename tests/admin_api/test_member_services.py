@@ -8,8 +8,7 @@ from django.core import mail
 from tessera.access.models import RoleAssignment
 from tessera.access.services import LastAdmin, NotHeld, role_update
 from tessera.audit.models import AuditEvent, AuditEventType
-from tessera.authn.errors import ResetTokenInvalid
-from tessera.authn.services import password_reset_confirm
+from tessera.tenancy.invitation_accept import InvitationUsed, invitation_accept
 from tessera.errors import Conflict, ValidationFailed
 from tessera.identity.models import User
 from tessera.tenancy.members import (
@@ -44,25 +43,35 @@ def test_a_new_identity_without_password_is_invited_by_email(
     user = created.membership.user
     assert user.email == "new@example.test" and not user.has_usable_password()
     assert [a.role.slug for a in created.membership.role_assignments.all()] == ["viewer"]
+    assert created.membership.status == MembershipStatus.ACTIVE
+    assert user.managed_by_tenant_id == world.acme.pk and user.email_verified_at is None
     [message] = mail.outbox
     assert message.to == ["new@example.test"]
+    assert "/invitations/accept/?token=" in message.body
     token = message.body.split("token=")[1].split()[0]
-    password_reset_confirm(token=token, new_password="a much longer passphrase here")
+    invitation_accept(token=token, password="a much longer passphrase here")
     user.refresh_from_db()
     assert user.check_password("a much longer passphrase here")
-    with pytest.raises(ResetTokenInvalid):  # works once
-        password_reset_confirm(token=token, new_password="another long passphrase 2")
+    assert user.email_verified_at is not None and user.managed_by_tenant_id is None
+    with pytest.raises(InvitationUsed):  # works once
+        invitation_accept(token=token, password="another long passphrase 2")
 
 
-def test_an_existing_identity_becomes_a_member_and_keeps_its_credentials(world):
+def test_an_existing_identity_is_invited_and_keeps_its_credentials(world):
     person = world.outsider.user
     hashed = person.password
+    with pytest.raises(ValidationFailed) as err:  # no password for someone else's identity
+        member_create(
+            tenant=world.acme,
+            data={"email": person.email, "password": "another long passphrase 1"},
+            by=world.admin,
+        )
+    assert [e["field"] for e in err.value.errors] == ["password"]
     created = member_create(
-        tenant=world.acme,
-        data={"email": person.email, "password": "another long passphrase 1", "first_name": "X"},
-        by=world.admin,
+        tenant=world.acme, data={"email": person.email, "first_name": "X"}, by=world.admin
     )
-    assert not created.user_created and not created.invited
+    assert not created.user_created and created.invited
+    assert created.membership.status == MembershipStatus.INVITED
     person.refresh_from_db()
     assert person.password == hashed and person.first_name == ""
 

@@ -57,7 +57,8 @@ def test_creating_a_member(world, api, caller, status):
     if status == 201:
         body = response.json()
         assert body["email"] == f"new-{caller}@acme.test"
-        assert body["roles"] == ["viewer"] and body["invited"] is True
+        assert body["roles"] == ["viewer"] and body["status"] == "active"
+        assert "identity_created" not in body and "invited" not in body
 
 
 @pytest.mark.parametrize(
@@ -182,10 +183,10 @@ def test_an_existing_member_is_a_conflict(world, api):
     assert response.status_code == 409
 
 
-def test_a_member_of_another_tenant_can_be_added_and_is_not_invited(world, api):
+def test_a_member_of_another_tenant_is_only_invited(world, api):
     response = api(world.admin).post("/users", {"email": "admin@globex.test"})
     assert response.status_code == 201
-    assert response.json()["identity_created"] is False
+    assert response.json()["status"] == "invited"
     assert response.json()["id"] == str(world.outsider.user_id)
 
 

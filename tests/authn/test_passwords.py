@@ -186,8 +186,8 @@ def test_an_administrator_set_password_is_checked_against_the_policy(alice):
 def _reset_token() -> str:
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
-    found = re.search(r"/reset-password\?token=([A-Za-z0-9_-]+)", message.body)
-    assert found and message.body.count("http://127.0.0.1:8000/reset-password") == 1
+    found = re.search(r"/reset/\?token=([A-Za-z0-9_-]+)", message.body)
+    assert found and message.body.count("http://127.0.0.1:8000/reset/?token=") == 1
     return found.group(1)
 
 

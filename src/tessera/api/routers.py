@@ -12,6 +12,10 @@ from tessera.api.auth import router as auth_router  # noqa: E402
 
 ROUTERS.append(("v1/auth", auth_router))
 
+from tessera.api.account import router as account_router  # noqa: E402  (also PATCH /auth/me)
+
+ROUTERS.append(("v1/auth", account_router))
+
 from tessera.api.delegations import router as delegations_router  # noqa: E402
 from tessera.api.grants import router as grants_router  # noqa: E402
 from tessera.api.privacy import router as privacy_router  # noqa: E402
@@ -40,3 +44,7 @@ from tessera.api.service_accounts import router as service_accounts_router  # no
 ROUTERS.append(("v1/auth/mfa", mfa_router))
 ROUTERS.append(("v1/api-keys", api_keys_router))
 ROUTERS.append(("v1/service-accounts", service_accounts_router))
+
+from tessera.api.invitations import router as invitations_router  # noqa: E402
+
+ROUTERS.append(("v1/invitations", invitations_router))

@@ -72,14 +72,9 @@ class UserOut(Schema):
     roles: list[str]
     gdpr_consent_at: datetime | None
     must_change_password: bool
-    last_login: datetime | None
+    profile_editable: bool
     created_at: datetime
     updated_at: datetime
-
-
-class UserCreatedOut(UserOut):
-    identity_created: bool
-    invited: bool
 
 
 class UserPage(Schema):
@@ -156,6 +151,7 @@ class BulkRowOut(Schema):
     email: str
     status: str
     id: str | None = None
+    membership_status: str | None = None
     errors: list[dict[str, Any]] | None = None
 
 
@@ -170,14 +166,23 @@ class BulkOut(Schema):
 
 
 def member_as_dict(m: Membership) -> dict[str, Any]:
+    """One member as this tenant may see them: the same fields for everyone, and nothing the
+    person's other tenants know. An invited person shows only the address the tenant typed; the
+    global profile appears once they accept. Global state (e.g. a pending password change) shows
+    only to the tenant that manages the identity."""
+    from tessera.tenancy.members import _profile_is_tenant_owned
+    from tessera.tenancy.models import MembershipStatus
+
     user = m.user
+    consented = m.status != MembershipStatus.INVITED
+    managed_here = user.managed_by_tenant_id == m.tenant_id
     return {
         "id": str(user.pk),
         "email": user.email,
-        "first_name": user.first_name,
-        "last_name": user.last_name,
-        "full_name": user.full_name,
-        "is_active": user.is_active,
+        "first_name": user.first_name if consented else "",
+        "last_name": user.last_name if consented else "",
+        "full_name": user.full_name if consented else "",
+        "is_active": user.is_active if consented else True,
         "status": m.status,
         "membership_id": str(m.pk),
         "department": m.department,
@@ -189,8 +194,8 @@ def member_as_dict(m: Membership) -> dict[str, Any]:
         "manager_id": str(m.manager.user_id) if m.manager_id else None,
         "roles": member_role_slugs(m),
         "gdpr_consent_at": m.gdpr_consent_at,
-        "must_change_password": user.must_change_password,
-        "last_login": user.last_login,
+        "must_change_password": user.must_change_password if managed_here else False,
+        "profile_editable": _profile_is_tenant_owned(membership=m),
         "created_at": m.created_at,
         "updated_at": m.updated_at,
     }
@@ -253,7 +258,11 @@ def list_users(request, filters: Query[UserFilters], limit: int = 50, cursor: st
     }
 
 
-@router.post("", response={201: UserCreatedOut}, summary="Add a member (new or existing identity)")
+@router.post(
+    "",
+    response={201: UserOut},
+    summary="Add a member: active (a new identity, or one this tenant manages) or invited",
+)
 @requires("user:create")
 def create_user(request, payload: UserIn):
     created = member_create(
@@ -262,9 +271,7 @@ def create_user(request, payload: UserIn):
         by=_by(request),
         actor=actor_from_request(request),
     )
-    body = _fresh(request, created.membership)
-    body.update(identity_created=created.user_created, invited=created.invited)
-    return Status(201, body)
+    return Status(201, _fresh(request, created.membership))
 
 
 @router.post(

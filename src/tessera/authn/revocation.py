@@ -111,3 +111,22 @@ def credentials_revoke_for_tenant(
         counts = _revoke(target=target, reason=reason, actor=actor)
         tenant_policy_bump(tenant_id=tenant.pk)
     return counts
+
+
+def credentials_revoke_for_user(*, user, reason: str, actor: Actor | None = None) -> dict[str, int]:
+    """End every credential of the person, in every tenant and outside any: sessions with their
+    refresh tokens, API keys of each membership, trusted devices. Call inside the changing
+    transaction (accepting an invitation for an identity that was never verified)."""
+    from tessera.authn.devices import devices_revoke_for_user
+    from tessera.authn.services import sessions_revoke_for_user
+
+    counts = {"sessions": 0, "api_keys": 0}
+    with transaction.atomic():
+        for membership in Membership.objects.filter(user_id=user.pk):
+            for name, count in credentials_revoke_for_membership(
+                membership=membership, reason=reason, actor=actor
+            ).items():
+                counts[name] = counts.get(name, 0) + count
+        counts["sessions"] += sessions_revoke_for_user(user=user, reason=reason, actor=actor)
+        counts["trusted_devices"] = devices_revoke_for_user(user_id=user.pk)
+    return counts

@@ -11,7 +11,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q, Value
 from django.db.models.functions import Least
@@ -573,18 +572,9 @@ def password_reset_request(*, email: str, actor: Actor | None = None) -> None:
             resource_id=user.pk,
             changes={"stage": "requested"},
         )
-    link = f"{settings.PUBLIC_URL}/reset-password?token={raw}"
-    send_mail(
-        subject="Reset your Tessera password",
-        message=(
-            "Someone (hopefully you) asked to reset the password of this account.\n\n"
-            f"Choose a new password here (the link works once, for one hour):\n{link}\n\n"
-            "If you did not ask for this, ignore this message: your password stays as it is.\n"
-        ),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        recipient_list=[user.email],
-        fail_silently=False,
-    )
+    from tessera.identity.mailer import mail_queue, page_link
+
+    mail_queue("password_reset", to=user.email, context={}, link=page_link("password_reset", raw))
 
 
 def password_reset_confirm(*, token: str, new_password: str, actor: Actor | None = None) -> None:

@@ -49,6 +49,19 @@ class User(AbstractBaseUser):
         default=False, help_text="A non-human identity: holds roles and API keys, never logs in."
     )
     must_change_password = models.BooleanField(default=False)
+    # Who owns the identity (docs/identities.md): a tenant that created it manages it until the
+    # person proves the email address (`email_verified_at`); then the person owns it.
+    managed_by_tenant = models.ForeignKey(
+        "tenancy.Tenant",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The tenant that created this identity and may still edit its profile.",
+    )
+    email_verified_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the person last proved the email address."
+    )
     password_changed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -94,6 +107,11 @@ class User(AbstractBaseUser):
 
     def has_module_perms(self, app_label: str) -> bool:
         return self.is_staff
+
+    @property
+    def is_owned(self) -> bool:
+        """No tenant manages the identity: only the person edits its profile."""
+        return self.managed_by_tenant_id is None
 
 
 class PasswordHistory(models.Model):
@@ -150,3 +168,21 @@ class BackupCode(models.Model):
 
     def __str__(self) -> str:
         return f"backup code {self.pk} of {self.user_id}"
+
+
+class EmailVerificationToken(models.Model):
+    """A single-use email-verification link; only the token's SHA-256 is stored."""
+
+    id = models.BigAutoField(primary_key=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="email_tokens")
+    email = models.EmailField(max_length=254, help_text="the address the link proves")
+    token_hash = models.CharField(max_length=64, unique=True, help_text="SHA-256, hex")
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["expires_at"])]
+
+    def __str__(self) -> str:
+        return f"email verification {self.pk} of {self.user_id}"

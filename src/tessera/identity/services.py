@@ -26,7 +26,11 @@ def user_create(
     *, email: str, password: str | None = None, must_change_password: bool = False, **profile
 ) -> User:
     """A new global identity; 409 when the email (case-insensitively) is taken, also in a race."""
-    unknown = set(profile) - set(PROFILE_FIELDS) - {"is_service_account", "is_platform_admin"}
+    unknown = (
+        set(profile)
+        - set(PROFILE_FIELDS)
+        - {"is_service_account", "is_platform_admin", "managed_by_tenant"}
+    )
     if unknown:
         raise TypeError(f"unknown profile fields: {sorted(unknown)}")
     email = normalize_email(email)

@@ -10,7 +10,7 @@ privilege escalation through the roles it assigns); `by=None` is the platform or
 Guard rails: the last active `admin` of a tenant cannot be removed or deactivated; nobody can
 deactivate or remove themselves, nor change their own membership attributes (department,
 clearance, attributes, manager: they feed policy conditions and scopes); a tenant administrator
-cannot rewrite the global profile of a person who also belongs to other tenants.
+edits the global profile only of identities it manages (docs/identities.md).
 """
 
 from __future__ import annotations
@@ -19,13 +19,9 @@ import csv
 import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from tessera.access.services import delegations_revoke_given, ensure_not_last_admin, role_assign
 from tessera.audit.models import AuditEventType
@@ -45,7 +41,6 @@ from tessera.tenancy.services import (
 )
 
 BULK_MAX_ROWS = 1000
-INVITATION_TTL = timedelta(days=7)
 
 # Global profile fields a tenant administrator may set (only for people of this tenant alone).
 PROFILE_FIELDS = ("first_name", "last_name", "phone", "timezone", "language", "avatar_url")
@@ -83,6 +78,18 @@ class ProfileManagedElsewhere(Conflict):
 
 class OwnAccessAttributes(PermissionDenied):
     code = "own_access_attributes"
+
+
+class MembershipInvited(Conflict):
+    code = "membership_invited"
+
+
+def _ensure_not_invited(membership: Membership) -> None:
+    """Only the person turns an invited membership active (by accepting), nobody else."""
+    if membership.status == MembershipStatus.INVITED:
+        raise MembershipInvited(
+            "The person has not accepted the invitation yet; resend or revoke it instead"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,40 +218,18 @@ def _clean_create(tenant: Tenant, data: Mapping[str, Any]) -> dict[str, Any]:
     return clean
 
 
-# --- invitations -------------------------------------------------------------------------------
+# --- notices -----------------------------------------------------------------------------------
 
 
-def _invitation_issue(*, user: User) -> str:
-    """A single-use set-password token for a new identity: the password-reset mechanism of
-    `tessera.authn` (only its SHA-256 stored; redeemed at POST /api/v1/auth/password/reset/confirm),
-    valid for INVITATION_TTL instead of a reset's hour."""
-    from tessera.authn.models import PasswordResetToken
-    from tessera.authn.tokens import opaque_token_new
+def _notify_added(*, email: str, tenant: Tenant) -> None:
+    """A person added without an invitation (their identity is this tenant's) hears of it."""
+    from tessera.identity.mailer import mail_queue, page_link
 
-    now = timezone.now()
-    raw, digest = opaque_token_new()
-    PasswordResetToken.objects.create(
-        user=user, token_hash=digest, created_at=now, expires_at=now + INVITATION_TTL
-    )
-    return raw
-
-
-def _send_invitation(*, email: str, tenant_name: str, token: str | None) -> None:
-    if token:
-        link = f"{settings.PUBLIC_URL}/reset-password?token={token}"
-        days = INVITATION_TTL.days
-        body = (
-            f"You have been invited to {tenant_name} on Tessera.\n\n"
-            f"Choose your password here (the link works once, for {days} days):\n{link}\n"
-        )
-    else:
-        body = f"You have been added to {tenant_name} on Tessera. Sign in as usual.\n"
-    send_mail(
-        subject=f"Your access to {tenant_name}",
-        message=body,
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        recipient_list=[email],
-        fail_silently=True,
+    mail_queue(
+        "member_added",
+        to=email,
+        context={"tenant_name": tenant.name},
+        link=page_link("member_added"),
     )
 
 
@@ -270,46 +255,90 @@ def member_create(
     data: Mapping[str, Any],
     by: Membership | None,
     actor: Actor | None = None,
+    vouched: bool = False,
 ) -> MemberCreated:
     """Add a member: a new global identity, or a membership for an existing one.
 
     `data` holds the API's fields (email, password?, must_change_password?, roles?, manager_id?,
-    profile and membership fields). Without a password a new identity gets an invitation email
-    with a set-password link. An existing identity keeps its credentials and profile: one tenant
-    never rewrites what another tenant's members sign in with. 409 when already a member.
+    profile and membership fields). A new identity is managed by this tenant and its membership
+    is active; without a password it gets an invitation to choose one. An existing identity
+    managed by this tenant is added active too; any other identity is only invited (membership
+    `invited`, granting nothing until the person accepts; tessera.tenancy.invitations), unless
+    `vouched` (a platform administrator adding a tenant's first administrator). An existing
+    identity keeps its credentials and profile: `password` then answers 422. 409 when already a
+    member.
     """
     clean = _clean_create(tenant, data)
-    return _member_create_clean(tenant=tenant, clean=clean, by=by, actor=actor)
+    return _member_create_clean(tenant=tenant, clean=clean, by=by, actor=actor, vouched=vouched)
+
+
+def _password_not_allowed() -> ValidationFailed:
+    return ValidationFailed(
+        "A password can only be set for a new account",
+        errors=[
+            field_error(
+                "password",
+                "This address already has an account: its owner keeps their own password.",
+                "not_allowed",
+            )
+        ],
+    )
+
+
+def _identity_for(*, tenant: Tenant, clean: dict[str, Any]) -> tuple[User, bool]:
+    """(identity, created now): a new one is managed by `tenant`. Two tenants creating the same
+    new address at once: the loser of the race finds the winner's identity."""
+    email = clean["email"]
+    user = User.objects.filter(email=email).first()
+    if user is not None:
+        return user, False
+    try:
+        user = user_create(
+            email=email,
+            password=clean.get("password"),
+            must_change_password=clean["must_change_password"] if clean.get("password") else False,
+            managed_by_tenant=tenant,
+            **{k: clean[k] for k in PROFILE_FIELDS if k in clean},
+        )
+    except Conflict:
+        user = User.objects.filter(email=email).first()
+        if user is None:
+            raise
+        return user, False
+    return user, True
 
 
 def _member_create_clean(
-    *, tenant: Tenant, clean: dict[str, Any], by: Membership | None, actor: Actor | None
+    *,
+    tenant: Tenant,
+    clean: dict[str, Any],
+    by: Membership | None,
+    actor: Actor | None,
+    vouched: bool = False,
 ) -> MemberCreated:
+    from tessera.tenancy.invitations import invitation_issue
+
     email = clean["email"]
     with transaction.atomic():
-        user = User.objects.filter(email=email).first()
-        user_created = user is None
-        if user is None:
-            user = user_create(
-                email=email,
-                password=clean.get("password"),
-                must_change_password=clean["must_change_password"]
-                if clean.get("password")
-                else False,
-                **{k: clean[k] for k in PROFILE_FIELDS if k in clean},
-            )
+        user, user_created = _identity_for(tenant=tenant, clean=clean)
+        if clean.get("password") and not user_created:
+            raise _password_not_allowed()
+        managed_here = user_created or user.managed_by_tenant_id == tenant.pk
+        status = MembershipStatus.ACTIVE if managed_here or vouched else MembershipStatus.INVITED
         membership = membership_create(
             tenant=tenant,
             user=user,
             manager=clean.get("manager"),
             actor=actor,
+            status=status,
             **{k: clean[k] for k in MEMBERSHIP_FIELDS if k in clean},
         )
         if clean.get("manager") is not None:
             tenant_policy_bump(tenant_id=tenant.pk)  # the manager's team grew
         _assign_roles(membership=membership, roles=clean.get("roles") or (), by=by, actor=actor)
-        invited = user_created and not clean.get("password")
-        audit_record(
+        # an invitation: consent for someone else's identity, or a first password to choose
+        invite = status == MembershipStatus.INVITED or (user_created and not clean.get("password"))
+        audit_record(  # nothing about the identity beyond this tenant: no "existed before"
             type=AuditEventType.USER_CREATED,
             actor=actor,
             tenant_id=tenant.pk,
@@ -317,24 +346,26 @@ def _member_create_clean(
             resource_id=user.pk,
             changes={
                 "email": email,
-                "identity_created": user_created,
-                "invited": invited,
+                "status": status,
                 "roles": [r.slug for r in clean.get("roles") or ()],
             },
         )
-        token = _invitation_issue(user=user) if invited else None
-        transaction.on_commit(
-            lambda: _send_invitation(email=email, tenant_name=tenant.name, token=token)
-        )
-    return MemberCreated(membership=membership, user_created=user_created, invited=invited)
+        if invite:
+            invitation_issue(membership=membership, by=by, actor=actor)
+        else:
+            _notify_added(email=email, tenant=tenant)
+    return MemberCreated(membership=membership, user_created=user_created, invited=invite)
 
 
 def _profile_is_tenant_owned(*, membership: Membership) -> bool:
-    """A tenant may edit a person's global profile only when they belong to it alone."""
+    """A tenant edits a person's global profile only while it manages the identity (it created
+    it and the person has not proved the address yet) and the person is an active member."""
     user = membership.user
-    if user.is_platform_admin:
-        return False
-    return not Membership.objects.filter(user_id=user.pk).exclude(pk=membership.pk).exists()
+    return (
+        not user.is_platform_admin
+        and user.managed_by_tenant_id == membership.tenant_id
+        and membership.status == MembershipStatus.ACTIVE
+    )
 
 
 def member_update(
@@ -377,9 +408,10 @@ def member_update(
                 for k in [*member, *(["manager_id"] if "manager_id" in changes else [])]
             ],
         )
-    if profile and not _profile_is_tenant_owned(membership=membership):
+    if profile and not own and not _profile_is_tenant_owned(membership=membership):
         raise ProfileManagedElsewhere(
-            "This person also belongs to other tenants; only they can change their profile",
+            "This person's profile is their own (PATCH /api/v1/auth/me); this tenant edits only "
+            "the membership fields",
             errors=[field_error(k, "Managed by the person.", "managed_elsewhere") for k in profile],
         )
     user = membership.user
@@ -446,6 +478,7 @@ def member_deactivate(
         membership.refresh_from_db(fields=["status"])
         if membership.status == MembershipStatus.SUSPENDED:
             return membership
+        _ensure_not_invited(membership)
         ensure_not_last_admin(membership=membership)
         before = membership.status
         membership_set_status(membership=membership, status=MembershipStatus.SUSPENDED)
@@ -467,11 +500,12 @@ def member_deactivate(
 def member_reactivate(
     *, membership: Membership, by: Membership | None, actor: Actor | None = None
 ) -> Membership:
-    """Make a suspended (or invited) membership active again."""
+    """Make a suspended membership active again (an invited one: 409, the person accepts)."""
     with transaction.atomic():
         membership.refresh_from_db(fields=["status"])
         if membership.status == MembershipStatus.ACTIVE:
             return membership
+        _ensure_not_invited(membership)
         before = membership.status
         membership_set_status(membership=membership, status=MembershipStatus.ACTIVE)
         audit_record(
@@ -552,11 +586,14 @@ class BulkRowResult:
     status: str  # "created" | "exists" | "error"
     id: str | None = None
     errors: list[dict] = field(default_factory=list)
+    membership_status: str | None = None  # "active" | "invited" (the API's active/invited rule)
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"row": self.row, "email": self.email, "status": self.status}
         if self.id:
             out["id"] = self.id
+        if self.membership_status:
+            out["membership_status"] = self.membership_status
         if self.errors:
             out["errors"] = self.errors
         return out
@@ -630,7 +667,9 @@ def member_bulk_create(
     error as `users[i].field`) and nothing is written. Then each row is written in its own
     savepoint: a row that fails there (a guard rail, a duplicate employee id) is reported and
     leaves nothing behind, the others are kept. A row whose email is already a member is
-    `exists` and is not changed, so the same import can be run twice.
+    `exists` and is not changed, so the same import can be run twice. Each row follows
+    member_create's rule: `membership_status` is `active` for a new identity or one this tenant
+    manages, `invited` (with an invitation mailed) for anyone else.
     """
     if len(rows) > BULK_MAX_ROWS:
         raise _too_many()
@@ -661,14 +700,22 @@ def member_bulk_create(
                 continue
             existing = member_by_email(tenant=tenant, email=email)
             if existing is not None:
-                result = BulkRowResult(index, email, "exists", str(existing.user_id))
+                result = BulkRowResult(
+                    index, email, "exists", str(existing.user_id), membership_status=existing.status
+                )
             else:
                 try:
                     with transaction.atomic():
                         created = _member_create_clean(
                             tenant=tenant, clean=clean, by=by, actor=actor
                         )
-                    result = BulkRowResult(index, email, "created", str(created.membership.user_id))
+                    result = BulkRowResult(
+                        index,
+                        email,
+                        "created",
+                        str(created.membership.user_id),
+                        membership_status=created.membership.status,
+                    )
                 except TesseraError as exc:
                     result = BulkRowResult(
                         index,
@@ -769,7 +816,8 @@ def tenant_create_with_admin(
 ) -> tuple[Tenant, MemberCreated | None]:
     """A new tenant with its built-in roles and, given an email, its first administrator.
 
-    The administrator is an existing identity (added as a member) or a new one (invited).
+    A platform administrator vouches for the administrator: the membership is active at once,
+    for an existing identity too; a new identity gets an invitation to choose its password.
     """
     from tessera.tenancy.services import tenant_create
 
@@ -787,6 +835,10 @@ def tenant_create_with_admin(
         created = None
         if email:
             created = member_create(
-                tenant=tenant, data={"email": email, "roles": ["admin"]}, by=None, actor=actor
+                tenant=tenant,
+                data={"email": email, "roles": ["admin"]},
+                by=None,
+                actor=actor,
+                vouched=True,
             )
     return tenant, created

@@ -99,3 +99,54 @@ class Membership(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status == MembershipStatus.ACTIVE
+
+
+class Invitation(models.Model):
+    """An invitation to a membership: a single-use link mailed to `email` (SHA-256 stored).
+
+    Pending while neither accepted nor revoked (expired ones stay pending until resent or
+    revoked); at most one pending invitation per membership.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="invitations")
+    membership = models.ForeignKey(
+        Membership,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="invitations",
+        help_text="null once the membership was removed (the invitation then counts as revoked)",
+    )
+    email = models.EmailField(max_length=254)
+    token_hash = models.CharField(max_length=64, unique=True, help_text="SHA-256, hex")
+    created_by = models.ForeignKey(
+        Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    sent_at = models.DateTimeField()
+    send_count = models.PositiveIntegerField(default=1)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["membership"],
+                condition=Q(accepted_at__isnull=True, revoked_at__isnull=True),
+                name="tenancy_invitation_one_pending",
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["tenant", "-created_at", "-id"], name="tenancy_invitation_tenant_new"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"invitation {self.pk} of {self.email} to {self.tenant_id}"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.accepted_at is None and self.revoked_at is None

@@ -58,6 +58,10 @@ class RateLimitPolicy(_Strict):
     bulk_per_minute: int | None = Field(None, ge=1, le=10_000)
 
 
+class InvitationPolicy(_Strict):
+    ttl_days: int = Field(7, ge=1, le=30, description="how long an invitation link works")
+
+
 class TenantSettings(_Strict):
     password: PasswordPolicy = Field(default_factory=PasswordPolicy)
     lockout: LockoutPolicy = Field(default_factory=LockoutPolicy)
@@ -65,6 +69,7 @@ class TenantSettings(_Strict):
     mfa: MfaPolicy = Field(default_factory=MfaPolicy)
     delegation: DelegationPolicy = Field(default_factory=DelegationPolicy)
     rate_limits: RateLimitPolicy = Field(default_factory=RateLimitPolicy)
+    invitations: InvitationPolicy = Field(default_factory=InvitationPolicy)
 
 
 def parse_tenant_settings(data: dict[str, Any] | None) -> TenantSettings:
