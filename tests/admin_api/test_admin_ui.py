@@ -295,3 +295,36 @@ def test_removing_a_member_in_the_admin_uses_member_remove(admin_client, world):
     response = admin_client.post(f"/admin/tenancy/membership/{extra.pk}/delete/", {"post": "yes"})
     assert response.status_code == 302
     assert events(AuditEventType.MEMBERSHIP_REMOVED) == 1
+
+
+def test_invited_members_show_as_invited_and_can_be_resent_or_revoked(
+    admin_client, world, django_capture_on_commit_callbacks
+):
+    from tessera.tenancy.models import Invitation
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            "/admin/tenancy/membership/add/",
+            {"email": world.outsider.user.email, "tenant": str(world.acme.pk)},
+        )
+    assert response.status_code == 302
+    invited = Membership.objects.get(user=world.outsider.user, tenant=world.acme)
+    assert invited.status == MembershipStatus.INVITED
+    listing = admin_client.get("/admin/tenancy/membership/?status=invited")
+    assert b"pending until" in listing.content and b"Invited" in listing.content
+    first_hash = Invitation.objects.get(membership=invited).token_hash
+    with django_capture_on_commit_callbacks(execute=True):
+        resent = admin_client.post(
+            "/admin/tenancy/membership/",
+            {"action": "resend_invitations", "_selected_action": [str(invited.pk)]},
+        )
+    assert resent.status_code == 302
+    assert Invitation.objects.get(membership=invited).token_hash != first_hash
+    assert len([m for m in mail.outbox if m.to == [world.outsider.user.email]]) == 2
+    revoked = admin_client.post(
+        "/admin/tenancy/membership/",
+        {"action": "revoke_invitations", "_selected_action": [str(invited.pk)]},
+    )
+    assert revoked.status_code == 302
+    assert not Membership.objects.filter(pk=invited.pk).exists()
+    assert events(AuditEventType.INVITATION_REVOKED) == 1

@@ -8,9 +8,9 @@ from django.core import mail
 from tessera.access.models import RoleAssignment
 from tessera.access.services import LastAdmin, NotHeld, role_update
 from tessera.audit.models import AuditEvent, AuditEventType
-from tessera.tenancy.invitation_accept import InvitationUsed, invitation_accept
 from tessera.errors import Conflict, ValidationFailed
 from tessera.identity.models import User
+from tessera.tenancy.invitation_accept import InvitationUsed, invitation_accept
 from tessera.tenancy.members import (
     BULK_MAX_ROWS,
     SelfActionForbidden,

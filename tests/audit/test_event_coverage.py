@@ -24,13 +24,13 @@ from typing import Any
 import pytest
 from django.core import mail
 from django.http import HttpResponse
-from django.test import Client
+from django.test import Client, TestCase
 from django.utils import timezone
 
 from tessera.audit.models import AuditEvent, AuditEventType
 from tessera.audit.services import PLATFORM_CHAIN
 from tessera.identity import totp
-from tessera.tenancy.models import Membership, Tenant
+from tessera.tenancy.models import Invitation, Membership, Tenant
 from tests.factories import DEFAULT_PASSWORD, make_member, make_tenant
 
 API = "/api/v1"
@@ -73,6 +73,11 @@ REQUIRED = frozenset(
         "DATA_EXPORTED",
         "DATA_ERASED",
         "SUSPICIOUS_ACTIVITY",
+        "INVITATION_CREATED",
+        "INVITATION_RESENT",
+        "INVITATION_REVOKED",
+        "INVITATION_ACCEPTED",
+        "EMAIL_VERIFIED",
     }
 )
 
@@ -503,6 +508,76 @@ def erase_member(w: World) -> Caused:
     return Caused(r, 200, "user", w.member.user_id)
 
 
+# --- invitations and email verification ----------------------------------------------------------
+
+GUEST = "guest@globex.test"
+
+
+def _mailed(kind: str, to: str) -> str:
+    for message in reversed(mail.outbox):
+        found = re.search(rf"/{kind}/\?token=([A-Za-z0-9_-]+)", message.body)
+        if message.to == [to] and found:
+            return found.group(1)
+    raise AssertionError(f"no {kind} mail to {to}")
+
+
+def _invite_guest(w: World) -> HttpResponse:
+    """Someone of another tenant, added to acme: an invited membership and its invitation."""
+    make_member(make_tenant("globex"), GUEST)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return w.as_admin("post", "/users", {"email": GUEST})
+
+
+def invite_someone_elses_identity(w: World) -> Caused:
+    w.token(w.admin)
+    w.start()
+    r = _invite_guest(w)
+    invitation = Invitation.objects.filter(email=GUEST).first()
+    return Caused(r, 201, "invitation", invitation.pk if invitation else "?")
+
+
+def resend_invitation(w: World) -> Caused:
+    _invite_guest(w)
+    invitation = Invitation.objects.get(email=GUEST)
+    w.start()
+    r = w.as_admin("post", f"/invitations/{invitation.pk}/resend")
+    return Caused(r, 200, "invitation", invitation.pk)
+
+
+def revoke_invitation(w: World) -> Caused:
+    _invite_guest(w)
+    invitation = Invitation.objects.get(email=GUEST)
+    w.start()
+    r = w.as_admin("delete", f"/invitations/{invitation.pk}")
+    return Caused(r, 204, "invitation", invitation.pk, changes={"membership_removed": True})
+
+
+def accept_invitation(w: World) -> Caused:
+    _invite_guest(w)
+    invitation = Invitation.objects.get(email=GUEST)
+    w.start()
+    r = w.call(
+        "post",
+        "/auth/invitations/accept",
+        {"token": _mailed("invitations/accept", GUEST), "password": NEW_PASSWORD},
+    )
+    return Caused(r, 200, "invitation", invitation.pk, changes={"identity_verified_now": True})
+
+
+def verify_email(w: World) -> Caused:
+    """The member's identity (created by acme, so managed by it) becomes the person's own."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        asked = w.call("post", "/auth/email/verify", {"email": MEMBER_EMAIL})
+    assert asked.status_code == 202, asked.content
+    w.start()
+    r = w.call(
+        "post",
+        "/auth/email/verify/confirm",
+        {"token": _mailed("verify-email", MEMBER_EMAIL), "password": NEW_PASSWORD},
+    )
+    return Caused(r, 204, "user", w.member.user_id)
+
+
 Action = Callable[[World], Caused]
 
 CASES: list[tuple[str, Action]] = [
@@ -539,6 +614,11 @@ CASES: list[tuple[str, Action]] = [
     (AuditEventType.DATA_EXPORTED, export_audit_log),
     (AuditEventType.DATA_ERASED, erase_member),
     (AuditEventType.SUSPICIOUS_ACTIVITY, brute_force_one_account),
+    (AuditEventType.INVITATION_CREATED, invite_someone_elses_identity),
+    (AuditEventType.INVITATION_RESENT, resend_invitation),
+    (AuditEventType.INVITATION_REVOKED, revoke_invitation),
+    (AuditEventType.INVITATION_ACCEPTED, accept_invitation),
+    (AuditEventType.EMAIL_VERIFIED, verify_email),
 ]
 
 

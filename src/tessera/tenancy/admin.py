@@ -6,7 +6,7 @@ versions bumped, credentials revoked and audit events written; inlines here are 
 """
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
@@ -15,6 +15,8 @@ from django.utils.html import format_html
 from tessera.access.admin import ServiceAdminMixin
 from tessera.access.models import Role, RoleAssignment
 from tessera.api.context import actor_from_request
+from tessera.errors import TesseraError
+from tessera.tenancy.invitations import invitation_resend, invitation_revoke
 from tessera.tenancy.members import (
     member_create,
     member_deactivate,
@@ -23,7 +25,7 @@ from tessera.tenancy.members import (
     member_update,
     tenant_update,
 )
-from tessera.tenancy.models import Membership, MembershipStatus, Tenant
+from tessera.tenancy.models import Invitation, Membership, MembershipStatus, Tenant
 from tessera.tenancy.services import tenant_create
 
 
@@ -99,7 +101,8 @@ class TenantAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
 
 class MemberAddForm(forms.ModelForm):
-    """A new member: an email (a new identity is invited, an existing one added) and roles."""
+    """A new member: an email and roles. A new identity is active (and invited to choose its
+    password); someone else's identity is only invited until they accept."""
 
     email = forms.EmailField()
     first_name = forms.CharField(required=False)
@@ -124,6 +127,34 @@ class MemberAddForm(forms.ModelForm):
         if tenant is not None and any(r.tenant_id != tenant.pk for r in data.get("roles") or []):
             raise ValidationError({"roles": "Choose roles of the member's tenant."})
         return data
+
+
+def _pending_invitation(membership) -> Invitation | None:
+    return (
+        Invitation.objects.filter(
+            membership=membership, accepted_at__isnull=True, revoked_at__isnull=True
+        )
+        .select_related("tenant", "membership__user")
+        .first()
+    )
+
+
+def _each_invitation(model_admin, request, queryset, act, done: str) -> None:
+    """Run `act` (a tessera.tenancy.invitations service) on each selected member's pending
+    invitation; refusals become messages."""
+    actor = actor_from_request(request)
+    count = 0
+    for membership in queryset:
+        invitation = _pending_invitation(membership)
+        if invitation is None:
+            continue
+        try:
+            with transaction.atomic():
+                act(invitation, actor)
+            count += 1
+        except TesseraError as exc:
+            model_admin.message_user(request, f"{membership}: {exc.detail}", messages.ERROR)
+    model_admin.message_user(request, f"{count} invitation(s) {done}.", messages.SUCCESS)
 
 
 class MemberChangeForm(forms.ModelForm):
@@ -162,13 +193,51 @@ class RoleAssignmentInline(admin.TabularInline):
 
 @admin.register(Membership)
 class MembershipAdmin(ServiceAdminMixin, admin.ModelAdmin):
-    list_display = ("user", "tenant", "status", "department", "job_title", "created_at")
+    list_display = (
+        "user",
+        "tenant",
+        "status",
+        "invitation",
+        "department",
+        "job_title",
+        "created_at",
+    )
     list_filter = ("status", "tenant", "department")
+    actions = ("resend_invitations", "revoke_invitations")
     search_fields = ("user__email", "user__first_name", "user__last_name", "employee_id")
     list_select_related = ("user", "tenant")
     raw_id_fields = ("user", "manager")
     readonly_fields = ("id", "version", "created_at", "updated_at")
     show_full_result_count = False
+
+    @admin.display(description="invitation")
+    def invitation(self, membership):
+        pending = _pending_invitation(membership)
+        if pending is None:
+            return "—"
+        return f"pending until {pending.expires_at:%Y-%m-%d %H:%M} (sent {pending.send_count}×)"
+
+    @admin.action(description="Resend the pending invitation (a new link)")
+    def resend_invitations(self, request, queryset):
+        _each_invitation(
+            self,
+            request,
+            queryset,
+            lambda i, actor: invitation_resend(
+                invitation=i, by=_own_membership(request, i.tenant_id), actor=actor
+            ),
+            "resent",
+        )
+
+    @admin.action(description="Revoke the pending invitation (an invited member is removed)")
+    def revoke_invitations(self, request, queryset):
+        _each_invitation(
+            self,
+            request,
+            queryset,
+            lambda i, actor: invitation_revoke(invitation=i, actor=actor),
+            "revoked",
+        )
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         kwargs["form"] = MemberChangeForm if obj is not None else MemberAddForm
