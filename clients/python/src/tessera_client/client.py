@@ -42,12 +42,19 @@ BATCH_PATH = "/api/v1/authz/check/batch"
 EXPLAIN_PATH = "/api/v1/authz/explain"
 FIELDS_PATH = "/api/v1/authz/fields"
 ME_PATH = "/api/v1/auth/me"
+ACCEPT_INVITATION_PATH = "/api/v1/auth/invitations/accept"
+VERIFY_EMAIL_PATH = "/api/v1/auth/email/verify"
+CONFIRM_EMAIL_PATH = "/api/v1/auth/email/verify/confirm"
+PROFILE_FIELDS = ("first_name", "last_name", "phone", "timezone", "language", "avatar_url")
 MAX_BATCH = 1000
 
 #: Transport failures worth another try: the request never reached Tessera, or the connection
-#: broke under it. Every call the SDK makes is a read, so repeating one is safe. Timeouts waiting
-#: for an answer and every HTTP status (4xx and 5xx) are never retried.
+#: broke under it. Reads (decisions, me) are safe to repeat. Timeouts waiting for an answer and
+#: every HTTP status (4xx and 5xx) are never retried.
 RETRYABLE = (httpx.NetworkError, httpx.ConnectTimeout, httpx.RemoteProtocolError)
+#: Writes (accepting an invitation, confirming an address, editing the profile) are retried only
+#: when the connection was never made: a single-use token must not be spent twice.
+RETRYABLE_WRITE = (httpx.ConnectError, httpx.ConnectTimeout)
 
 T = TypeVar("T")
 ResourceLike = Resource | Mapping[str, Any] | str | None
@@ -60,6 +67,11 @@ class _Request:
     credential: str | None
     json: Any = None
     params: Mapping[str, str] | None = None
+    write: bool = False
+
+    @property
+    def retryable(self) -> tuple[type[Exception], ...]:
+        return RETRYABLE_WRITE if self.write else RETRYABLE
 
 
 Op = Generator[_Request, Any, T]
@@ -413,6 +425,46 @@ class _Base:
             )
         return result
 
+    # -- the person's own account (no application credential involved) ----------------------
+
+    def _op_accept_invitation(self, token: str, password: str | None) -> Op[dict[str, Any]]:
+        if not isinstance(token, str) or not token:
+            raise ValueError("token must be the invitation link's token")
+        body: dict[str, Any] = {"token": token}
+        if password is not None:
+            body["password"] = password
+        data = yield _Request("POST", ACCEPT_INVITATION_PATH, None, json=body, write=True)
+        if not isinstance(data, dict):
+            raise TesseraUnavailable("Tessera's answer to an acceptance is not an object")
+        return data
+
+    def _op_request_email_verification(self, email: str) -> Op[None]:
+        yield _Request("POST", VERIFY_EMAIL_PATH, None, json={"email": email}, write=True)
+        return None
+
+    def _op_confirm_email(self, token: str, password: str | None) -> Op[None]:
+        body: dict[str, Any] = {"token": token}
+        if password is not None:
+            body["password"] = password
+        yield _Request("POST", CONFIRM_EMAIL_PATH, None, json=body, write=True)
+        return None
+
+    def _op_update_me(
+        self, changes: Mapping[str, Any], *, principal: Principal | None, token: str | None
+    ) -> Op[dict[str, Any]]:
+        unknown = sorted(set(changes) - set(PROFILE_FIELDS))
+        if unknown:
+            raise ValueError(f"not profile fields: {unknown}; allowed: {list(PROFILE_FIELDS)}")
+        if principal is None and not token:
+            raise TesseraUnauthenticated("update_me needs the person's principal= or token=")
+        credential = self._credential(principal, token)
+        data = yield _Request("PATCH", ME_PATH, credential, json=dict(changes), write=True)
+        if not isinstance(data, dict):
+            raise TesseraUnavailable("Tessera's profile answer is not an object")
+        if principal is not None:
+            self.invalidate(user_id=principal.user_id)  # a cached `me` shows the old profile
+        return data
+
 
 def _allowed(data: Any) -> bool:
     """The `allowed` of an answer, refusing anything that is not a real boolean (fail closed)."""
@@ -459,7 +511,7 @@ class TesseraClient(_Base):
                     params=request.params,
                     headers=self._request_headers(request.credential),
                 )
-            except RETRYABLE as exc:
+            except request.retryable as exc:
                 if attempt >= self.retries:
                     raise TesseraUnavailable(f"cannot reach Tessera: {exc!r}") from exc
                 time.sleep(self._delay(attempt))
@@ -565,6 +617,32 @@ class TesseraClient(_Base):
         """The caller as Tessera sees it now: user, tenant, membership, roles, permissions."""
         return self._run(self._op_me(principal=principal, token=token))
 
+    def accept_invitation(self, token: str, password: str | None = None) -> dict[str, Any]:
+        """Accept an invitation (the token of its mailed link): the login answer for that tenant,
+        or `{mfa_required, mfa_token}`. `password`: a new one when the account was never
+        verified, else the person's current one."""
+        return self._run(self._op_accept_invitation(token, password))
+
+    def request_email_verification(self, email: str) -> None:
+        """Mail a verification link to `email` (Tessera answers the same for any address)."""
+        return self._run(self._op_request_email_verification(email))
+
+    def confirm_email(self, token: str, password: str | None = None) -> None:
+        """Prove the address with the mailed token (`password` when a tenant manages the
+        account: it replaces the password)."""
+        return self._run(self._op_confirm_email(token, password))
+
+    def update_me(
+        self,
+        *,
+        principal: Principal | None = None,
+        token: str | None = None,
+        **changes: Any,
+    ) -> dict[str, Any]:
+        """Change the person's own profile (first_name, last_name, phone, timezone, language,
+        avatar_url) with their credential; the profile as Tessera now holds it."""
+        return self._run(self._op_update_me(changes, principal=principal, token=token))
+
 
 class AsyncTesseraClient(_Base):
     """The asyncio client. Use one per event loop (it pools connections)."""
@@ -593,7 +671,7 @@ class AsyncTesseraClient(_Base):
                     params=request.params,
                     headers=self._request_headers(request.credential),
                 )
-            except RETRYABLE as exc:
+            except request.retryable as exc:
                 if attempt >= self.retries:
                     raise TesseraUnavailable(f"cannot reach Tessera: {exc!r}") from exc
                 await asyncio.sleep(self._delay(attempt))
@@ -689,6 +767,24 @@ class AsyncTesseraClient(_Base):
 
     async def me(self, *, principal: Principal | None = None, token: str | None = None) -> Me:
         return await self._run(self._op_me(principal=principal, token=token))
+
+    async def accept_invitation(self, token: str, password: str | None = None) -> dict[str, Any]:
+        return await self._run(self._op_accept_invitation(token, password))
+
+    async def request_email_verification(self, email: str) -> None:
+        return await self._run(self._op_request_email_verification(email))
+
+    async def confirm_email(self, token: str, password: str | None = None) -> None:
+        return await self._run(self._op_confirm_email(token, password))
+
+    async def update_me(
+        self,
+        *,
+        principal: Principal | None = None,
+        token: str | None = None,
+        **changes: Any,
+    ) -> dict[str, Any]:
+        return await self._run(self._op_update_me(changes, principal=principal, token=token))
 
 
 __all__ = [
