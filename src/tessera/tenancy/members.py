@@ -30,6 +30,7 @@ from tessera.errors import Conflict, PermissionDenied, TesseraError, ValidationF
 from tessera.identity.emails import normalize_email
 from tessera.identity.models import User
 from tessera.identity.services import user_create
+from tessera.tenancy.errors import MembershipExists
 from tessera.tenancy.models import Membership, MembershipStatus, Tenant
 from tessera.tenancy.services import MEMBERSHIP_FIELDS as _ALL_MEMBERSHIP_FIELDS
 from tessera.tenancy.services import (
@@ -322,6 +323,8 @@ def _member_create_clean(
     with transaction.atomic():
         user, user_created = _identity_for(tenant=tenant, clean=clean)
         if clean.get("password") and not user_created:
+            if Membership.objects.filter(user=user, tenant=tenant).exists():
+                raise MembershipExists(f"{email} is already a member of {tenant.slug}")
             raise _password_not_allowed()
         managed_here = user_created or user.managed_by_tenant_id == tenant.pk
         status = MembershipStatus.ACTIVE if managed_here or vouched else MembershipStatus.INVITED
