@@ -109,7 +109,14 @@ def world(db, client) -> World:
     acme, globex = make_tenant("acme"), make_tenant("globex")
     guest_role = Role.objects.create(tenant=acme, slug="guest", name="Guest")
     RoleRule.objects.create(role=guest_role, permission="tenant:read")
-    user = make_user(EMAIL, first_name=FIRST, last_name=LAST, phone=PHONE, avatar_url=AVATAR)
+    user = make_user(
+        EMAIL,
+        first_name=FIRST,
+        last_name=LAST,
+        phone=PHONE,
+        avatar_url=AVATAR,
+        managed_by_tenant=acme,
+    )
     person = make_member(
         acme,
         user=user,

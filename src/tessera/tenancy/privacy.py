@@ -393,6 +393,9 @@ def _delete_tenant_data(m: Membership) -> dict[str, int]:
     MfaChallenge.objects.filter(
         Q(membership=m) | Q(user_id=m.user_id, tenant_id=m.tenant_id)
     ).delete()
+    from tessera.tenancy.models import Invitation
+
+    deleted["invitations"] = gone(Invitation.objects.filter(membership=m))
     Membership.objects.filter(pk=m.pk).delete()
     return deleted
 
@@ -427,7 +430,12 @@ def _identity_anonymize(user: User) -> dict[str, int]:
     from django.contrib.contenttypes.models import ContentType
 
     from tessera.authn.models import MfaChallenge, PasswordResetToken, Session, TrustedDevice
-    from tessera.identity.models import BackupCode, PasswordHistory, TotpFactor
+    from tessera.identity.models import (
+        BackupCode,
+        EmailVerificationToken,
+        PasswordHistory,
+        TotpFactor,
+    )
 
     deleted = {
         "identity_sessions": Session.objects.filter(user_id=user.pk).delete()[0],
@@ -435,6 +443,7 @@ def _identity_anonymize(user: User) -> dict[str, int]:
         "mfa_factors": TotpFactor.objects.filter(user_id=user.pk).delete()[0],
         "backup_codes": BackupCode.objects.filter(user_id=user.pk).delete()[0],
         "reset_tokens": PasswordResetToken.objects.filter(user_id=user.pk).delete()[0],
+        "email_tokens": EmailVerificationToken.objects.filter(user_id=user.pk).delete()[0],
         "trusted_devices": TrustedDevice.objects.filter(user_id=user.pk).delete()[0],
     }
     MfaChallenge.objects.filter(user_id=user.pk).delete()
@@ -449,6 +458,7 @@ def _identity_anonymize(user: User) -> dict[str, int]:
     user.is_active = False
     user.must_change_password = False
     user.password_changed_at = user.last_login = user.last_activity_at = None
+    user.email_verified_at = user.managed_by_tenant = None
     user.set_unusable_password()
     user.save()
     return deleted
