@@ -79,3 +79,16 @@ def test_an_invited_tenant_s_password_policy_changes_nothing_until_accepted(worl
     assert r.status_code == 200, r.content
     assert Membership.objects.get(user=person, tenant=world.acme).status == "active"
     assert policy_for_user(person).min_length == 40
+
+
+def test_an_invited_person_s_name_is_neither_shown_searched_nor_exported(world):
+    person = _invited_admin(world)
+    User.objects.filter(pk=person.pk).update(first_name="Zygmunt", last_name="Quorra")
+    found = world.as_(world.acme_admin, "get", "/users?q=Zygmunt").json()["items"]
+    assert found == []
+    by_email = world.as_(world.acme_admin, "get", "/users?q=guest@globex").json()["items"]
+    assert [i["id"] for i in by_email] == [str(person.pk)]
+    export = world.as_(world.acme_admin, "get", f"/users/{person.pk}/export")
+    assert export.status_code == 200
+    body = b"".join(export.streaming_content).decode()
+    assert "Zygmunt" not in body and "last_login" not in body

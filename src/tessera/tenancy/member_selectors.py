@@ -97,11 +97,9 @@ def member_filter(
     if len(q) > MAX_QUERY_LENGTH:
         errors.append(field_error("q", f"At most {MAX_QUERY_LENGTH} characters."))
     elif q:
-        qs = qs.filter(
-            Q(user__email__icontains=q)
-            | Q(user__first_name__icontains=q)
-            | Q(user__last_name__icontains=q)
-        )
+        names = Q(user__first_name__icontains=q) | Q(user__last_name__icontains=q)
+        # an invited person's name is not the tenant's to know (nor to search) until they accept
+        qs = qs.filter(Q(user__email__icontains=q) | (names & ~Q(status=MembershipStatus.INVITED)))
     if status:
         if status not in STATUS_FILTERS:
             errors.append(field_error("status", f"One of {', '.join(STATUS_FILTERS)}."))

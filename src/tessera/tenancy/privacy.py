@@ -182,6 +182,26 @@ def _profile(user: User) -> dict[str, Any]:
     }
 
 
+GLOBAL_ACTIVITY = ("must_change_password", "password_changed_at", "last_login", "last_activity_at")
+
+
+def _profile_seen_by_tenant(m: Membership, *, own: bool) -> dict[str, Any]:
+    """The identity as this export may show it: the person sees everything; the tenant sees only
+    the address of someone merely invited, and the global activity (sign-ins, password changes,
+    which happen in other tenants too) only of an identity it manages (docs/identities.md)."""
+    from tessera.tenancy.models import MembershipStatus
+
+    profile = _profile(m.user)
+    if own:
+        return profile
+    if m.status == MembershipStatus.INVITED:
+        return {"id": profile["id"], "email": profile["email"]}
+    if m.user.managed_by_tenant_id != m.tenant_id:
+        for name in GLOBAL_ACTIVITY:
+            profile.pop(name, None)
+    return profile
+
+
 def _membership(m: Membership) -> dict[str, Any]:
     return {
         "id": str(m.pk),
@@ -347,7 +367,7 @@ def member_data_export(*, membership: Membership, actor: Actor | None = None) ->
         "format": EXPORT_FORMAT,
         "generated_at": _iso(timezone.now()),
         "tenant": {"id": str(m.tenant_id), "slug": m.tenant.slug, "name": m.tenant.name},
-        "profile": _profile(m.user),
+        "profile": _profile_seen_by_tenant(m, own=str(actor.user_id) == str(m.user_id)),
         "membership": _membership(m),
         **_access_sections(m),
         **_credential_sections(m),
