@@ -44,6 +44,9 @@ class UserAdmin(ServiceAdminMixin, admin.ModelAdmin):
         "last_login",
         "last_activity_at",
         "password_changed_at",
+        # ownership changes only through its flows (invitation, verification): docs/identities.md
+        "managed_by_tenant",
+        "email_verified_at",
     )
     exclude = ("password",)
     inlines = [MembershipInline]
