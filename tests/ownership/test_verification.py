@@ -98,3 +98,19 @@ def test_an_earlier_link_dies_when_one_is_used(world):
     assert confirm(second).status_code == 204
     assert confirm(first).status_code == 400
     assert User.objects.get(pk=user.pk).email_verified_at is not None
+
+
+def test_cleanup_deletes_used_and_expired_links(world):
+    import io
+
+    from django.core.management import call_command
+
+    user = make_user("owner@example.test")
+    ask(user.email)
+    ask(user.email)
+    confirm(mailed_token("verify_email", user.email))  # spends both (the earlier one dies)
+    ask(user.email)
+    live = EmailVerificationToken.objects.filter(used_at__isnull=True).count()
+    assert live == 1
+    call_command("cleanup", stdout=io.StringIO())
+    assert EmailVerificationToken.objects.count() == 1

@@ -174,3 +174,14 @@ def _as_user(actor: Actor | None, user: User) -> Actor:
     if actor.user_id is None:
         actor = dataclasses.replace(actor, type=ActorType.USER, user_id=user.pk)
     return actor
+
+
+def verification_cleanup(*, now: datetime | None = None) -> dict[str, int]:
+    """Delete email-verification links that were used or expired (`tessera cleanup`)."""
+    from django.db.models import Q
+
+    now = now or timezone.now()
+    deleted, _ = EmailVerificationToken.objects.filter(
+        Q(expires_at__lt=now) | Q(used_at__isnull=False)
+    ).delete()
+    return {"email_verification_tokens": deleted}

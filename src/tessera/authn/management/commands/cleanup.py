@@ -1,5 +1,5 @@
 """`tessera cleanup`: delete expired sessions, refresh and reset tokens, dead signing keys, spent
-MFA challenges and long-dead trusted devices."""
+MFA challenges, long-dead trusted devices, and used or expired email-verification links."""
 
 from django.core.management.base import BaseCommand
 
@@ -11,6 +11,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         from tessera.authn.flows.mfa import mfa_cleanup
+        from tessera.identity.verification import verification_cleanup
 
-        counts = {**authn_cleanup(), **mfa_cleanup()}
+        counts = {**authn_cleanup(), **mfa_cleanup(), **verification_cleanup()}
         self.stdout.write(", ".join(f"{name}: {count}" for name, count in counts.items()))
