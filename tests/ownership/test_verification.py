@@ -114,3 +114,25 @@ def test_cleanup_deletes_used_and_expired_links(world):
     assert live == 1
     call_command("cleanup", stdout=io.StringIO())
     assert EmailVerificationToken.objects.count() == 1
+
+
+def test_a_failing_mail_server_is_logged_not_raised(world, settings, caplog):
+    settings.EMAIL_BACKEND = "tests.ownership.test_verification.BrokenBackend"
+    make_user("owner@example.test")
+    with caplog.at_level("ERROR", logger="tessera.identity.mailer"):
+        import threading
+
+        before = set(threading.enumerate())
+        assert ask("owner@example.test").status_code == 202
+        for thread in set(threading.enumerate()) - before:
+            thread.join(timeout=5)
+    assert "could not send the verify_email mail" in caplog.text
+    assert "token=" not in caplog.text
+
+
+class BrokenBackend:
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def send_messages(self, messages):
+        raise ConnectionRefusedError("smtp down")

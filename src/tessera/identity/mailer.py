@@ -13,6 +13,7 @@ line of its own: quoted-printable encoding would break it inside the printed mes
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 from typing import Any
@@ -21,6 +22,8 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
+
+logger = logging.getLogger(__name__)
 
 CONSOLE_BACKEND = "django.core.mail.backends.console.EmailBackend"
 INLINE_BACKENDS = ("django.core.mail.backends.locmem.EmailBackend",)
@@ -56,7 +59,10 @@ def mail_render(kind: str, *, to: str, context: dict[str, Any]) -> EmailMultiAlt
 def _deliver(message: EmailMultiAlternatives, kind: str, link: str | None) -> None:
     if link and settings.EMAIL_BACKEND == CONSOLE_BACKEND:
         print(f"[tessera] {kind} link for {message.to[0]}: {link}", file=sys.stdout, flush=True)
-    message.send(fail_silently=True)
+    try:
+        message.send()
+    except Exception:  # the mail server's trouble must not fail the request that caused it
+        logger.exception("could not send the %s mail", kind)  # never the link: it holds a token
 
 
 def mail_queue(kind: str, *, to: str | None, context: dict[str, Any], link: str | None) -> None:
