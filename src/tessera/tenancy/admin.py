@@ -212,10 +212,26 @@ class MembershipAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="invitation")
     def invitation(self, membership):
-        pending = _pending_invitation(membership)
-        if pending is None:
+        expires = getattr(membership, "invitation_expires_at", None)
+        if expires is None:
             return "—"
-        return f"pending until {pending.expires_at:%Y-%m-%d %H:%M} (sent {pending.send_count}×)"
+        return f"pending until {expires:%Y-%m-%d %H:%M} (sent {membership.invitation_sends}×)"
+
+    def get_queryset(self, request):
+        """The pending invitation's expiry and send count in the same query as the members."""
+        from django.db.models import OuterRef, Subquery
+
+        pending = Invitation.objects.filter(
+            membership=OuterRef("pk"), accepted_at__isnull=True, revoked_at__isnull=True
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                invitation_expires_at=Subquery(pending.values("expires_at")[:1]),
+                invitation_sends=Subquery(pending.values("send_count")[:1]),
+            )
+        )
 
     @admin.action(description="Resend the pending invitation (a new link)")
     def resend_invitations(self, request, queryset):
