@@ -77,7 +77,11 @@ def account() -> Account:
 @pytest.fixture
 def sync_client(account):
     with TesseraClient(
-        BASE_URL, api_key="tsk_app", transport=httpx.MockTransport(account.handler), backoff=0
+        BASE_URL,
+        api_key="tsk_app",
+        any_tenant=True,
+        transport=httpx.MockTransport(account.handler),
+        backoff=0,
     ) as client:
         yield client
 
@@ -133,7 +137,9 @@ def test_update_me_uses_the_persons_credential(sync_client, account):
 
 def test_the_async_client_has_the_same_calls(account):
     async def run():
-        client = AsyncTesseraClient(BASE_URL, transport=httpx.MockTransport(account.handler))
+        client = AsyncTesseraClient(
+            BASE_URL, any_tenant=True, transport=httpx.MockTransport(account.handler)
+        )
         try:
             login = await client.accept_invitation("tok", "pw")
             await client.request_email_verification("p@x.test")
@@ -152,6 +158,6 @@ def test_forbidden_maps_to_its_class(account):
     def handler(request):
         return problem(403, "invitation_for_another_person")
 
-    with TesseraClient(BASE_URL, transport=httpx.MockTransport(handler)) as client:
+    with TesseraClient(BASE_URL, any_tenant=True, transport=httpx.MockTransport(handler)) as client:
         with pytest.raises(TesseraForbidden):
             client.accept_invitation("tok", "pw")
