@@ -8,8 +8,9 @@ import pytest
 from django.utils import timezone
 
 from tessera.access.services import grant_create, overrides_set
+from tessera.authn.testing import api_session_login
 from tests.access.helpers import allow, deny, give, make_role
-from tests.factories import make_member
+from tests.factories import make_member, make_tenant
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +27,7 @@ def as_member(client, tenant):
 
     class Caller:
         def __init__(self, member):
-            client.force_login(member.user)
+            api_session_login(client, member.user)
             self.headers = {"X-Tenant": member.tenant.slug}
 
         def post(self, path, body):
@@ -89,7 +90,7 @@ def test_malformed_bodies_answer_4xx_never_500(tenant, as_member, body):
 
 def test_a_malformed_json_body_is_a_400(client, tenant):
     member = make_member(tenant, roles=["admin"])
-    client.force_login(member.user)
+    api_session_login(client, member.user)
     r = client.post(
         CHECK, "{not json", content_type="application/json", headers={"X-Tenant": "acme"}
     )
@@ -133,7 +134,8 @@ def test_an_unauthenticated_check_is_401(client, tenant):
 
 def test_a_check_without_a_tenant_is_403(client, tenant):
     member = make_member(tenant, roles=["admin"])
-    client.force_login(member.user)
+    make_member(make_tenant("globex"), user=member.user)  # two tenants: a tenant-less session
+    api_session_login(client, member.user)
     r = client.post(CHECK, {"action": "user:read"}, content_type="application/json")
     assert_problem(r, 403)
 
@@ -403,7 +405,7 @@ def test_platform_admins_are_not_tenant_admins(tenant, client):
     from tests.factories import make_user
 
     platform = make_user("root@example.test", is_platform_admin=True)
-    client.force_login(platform)
+    api_session_login(client, platform)
     r = client.post(
         CHECK,
         {"action": "user:read"},
@@ -412,6 +414,7 @@ def test_platform_admins_are_not_tenant_admins(tenant, client):
     )
     assert_problem(r, 403)
     make_member(tenant, user=platform, roles=["viewer"])
+    api_session_login(client, platform, tenant)
     r = client.post(
         CHECK,
         {"action": "user:create"},

@@ -26,6 +26,7 @@ from tessera.access.policy import (
     member_policy,
     stored_versions,
 )
+from tessera.authn.testing import api_session_login
 from tessera.engine import Resource, decide
 from tessera.errors import TesseraError
 from tests.access.helpers import allow, ctx, give, make_role
@@ -209,7 +210,7 @@ def test_the_local_cache_is_bounded_and_keeps_one_version_per_member():
 
 
 def test_unknown_subjects_never_reach_the_cache(tenant, client):
-    client.force_login(make_member(tenant, roles=["manager"]).user)
+    api_session_login(client, make_member(tenant, roles=["manager"]).user)
     before = len(LOCAL_CACHE)
     for i in range(5):
         r = client.post(

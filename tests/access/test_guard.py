@@ -8,9 +8,10 @@ from django.test import RequestFactory
 from tessera.access.guard import authorize, is_allowed, requires
 from tessera.access.services import overrides_set
 from tessera.authn.principal import Principal
+from tessera.authn.testing import api_session_login
 from tessera.errors import NotAuthenticated, PermissionDenied
 from tests.access.helpers import allow, deny, give, make_role
-from tests.factories import make_member, make_user
+from tests.factories import make_member, make_tenant, make_user
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.access.guard_urls")]
 
@@ -23,14 +24,14 @@ def post(client, body, tenant="acme"):
 
 
 def test_an_allowed_caller_reaches_the_view(client, tenant):
-    client.force_login(make_member(tenant, roles=["manager"]).user)
+    api_session_login(client, make_member(tenant, roles=["manager"]).user)
     r = post(client, {"email": "new@example.test"})
     assert r.status_code == 200, r.content
     assert r.json() == {"created": "new@example.test", "may_delete": False}
 
 
 def test_the_view_keeps_its_body_schema(client, tenant):
-    client.force_login(make_member(tenant, roles=["admin"]).user)
+    api_session_login(client, make_member(tenant, roles=["admin"]).user)
     r = post(client, {"wrong": 1})
     assert r.status_code == 422
 
@@ -42,14 +43,16 @@ def test_without_credentials_the_answer_is_401(client, tenant):
 
 
 def test_without_a_tenant_the_answer_is_403(client, tenant):
-    client.force_login(make_member(tenant, roles=["admin"]).user)
+    member = make_member(tenant, roles=["admin"])
+    make_member(make_tenant("globex"), user=member.user)  # two tenants: a tenant-less session
+    api_session_login(client, member.user)
     r = post(client, {"email": "x@example.test"}, tenant=None)
     assert r.status_code == 403
     assert r.json()["code"] == "tenant_required"
 
 
 def test_a_denied_caller_gets_403_problem_json(client, tenant):
-    client.force_login(make_member(tenant, roles=["viewer"]).user)
+    api_session_login(client, make_member(tenant, roles=["viewer"]).user)
     r = post(client, {"email": "x@example.test"})
     assert r.status_code == 403
     assert r["Content-Type"] == "application/problem+json"
@@ -58,7 +61,7 @@ def test_a_denied_caller_gets_403_problem_json(client, tenant):
 
 def test_a_revoked_permission_is_denied_on_the_very_next_request(client, tenant):
     member = make_member(tenant, roles=["manager"])
-    client.force_login(member.user)
+    api_session_login(client, member.user)
     assert post(client, {"email": "a@example.test"}).status_code == 200
     overrides_set(membership=member, rules=[deny("user:create")])
     assert post(client, {"email": "b@example.test"}).status_code == 403
@@ -66,9 +69,10 @@ def test_a_revoked_permission_is_denied_on_the_very_next_request(client, tenant)
 
 def test_platform_administrators_get_nothing_without_a_membership_role(client, tenant):
     root = make_user("root@example.test", is_platform_admin=True)
-    client.force_login(root)
+    api_session_login(client, root)
     assert post(client, {"email": "x@example.test"}).status_code == 403
     make_member(tenant, user=root, roles=["viewer"])
+    api_session_login(client, root, tenant)
     assert post(client, {"email": "x@example.test"}).status_code == 403
 
 
@@ -76,16 +80,16 @@ def test_a_resource_getter_lets_scoped_rules_decide(client, tenant):
     role = make_role(tenant, "self-service", allow("user:update", scope="own"))
     member = make_member(tenant, roles=[])
     give(member, role)
-    client.force_login(member.user)
+    api_session_login(client, member.user)
     headers = {"X-Tenant": "acme"}
     assert client.get(f"/guarded/users/{member.user_id}", headers=headers).status_code == 200
     assert client.get("/guarded/users/someone-else", headers=headers).status_code == 403
 
 
 def test_async_views_are_guarded_too(client, tenant):
-    client.force_login(make_member(tenant, roles=[]).user)
+    api_session_login(client, make_member(tenant, roles=[]).user)
     assert client.get("/guarded/async-roles", headers={"X-Tenant": "acme"}).status_code == 403
-    client.force_login(make_member(tenant, roles=["viewer"]).user)
+    api_session_login(client, make_member(tenant, roles=["viewer"]).user)
     assert client.get("/guarded/async-roles", headers={"X-Tenant": "acme"}).status_code == 200
 
 

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 import pytest
 from django.test import Client
 
+from tessera.authn.testing import api_session_login
+from tessera.tenancy.models import Tenant
 from tests.factories import make_member, make_tenant
 
 API = "/api/v1"
@@ -21,7 +23,10 @@ class Api:
     def __init__(self, user=None, tenant_slug: str | None = None):
         self.client = Client()
         if user is not None:
-            self.client.force_login(user)
+            # a session bound to the member's tenant (the header then names that same tenant);
+            # a stranger to `tenant_slug` signs in to their own and the header is refused (403)
+            tenant = Tenant.objects.filter(slug=tenant_slug, memberships__user=user).first()
+            api_session_login(self.client, user, tenant)
         self.headers = {"X-Tenant": tenant_slug} if tenant_slug else {}
 
     def _call(self, method: str, path: str, body=None, *, content_type="application/json", **kw):

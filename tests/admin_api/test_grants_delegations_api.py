@@ -219,6 +219,7 @@ def test_a_delegation_starts_and_ends_on_time(world, monkeypatch):
         .json()
     )
     viewer = as_(world, "viewer")
+    admin = as_(world, "admin")  # signed in now: access tokens are checked against the real clock
 
     def at(hours):
         monkeypatch.setattr(timezone, "now", lambda: real_now() + timedelta(hours=hours))
@@ -228,7 +229,7 @@ def test_a_delegation_starts_and_ends_on_time(world, monkeypatch):
     assert viewer.get("/grants").status_code == 200  # in force
     at(3)
     assert viewer.get("/grants").status_code == 403  # ended on its own
-    [shown] = as_(world, "admin").get("/delegations").json()["items"]
+    [shown] = admin.get("/delegations").json()["items"]
     assert shown["id"] == created["id"]
     assert (shown["status"], shown["in_force"]) == ("expired", False)
     assert Delegation.objects.get(pk=created["id"]).revoked_at is None  # no write was needed

@@ -255,7 +255,7 @@ def test_deactivation_revokes_sessions_and_stops_the_next_request(world, api):
     assert client.get("/users").status_code == 200
     assert api(world.admin).post(f"/users/{world.member.user_id}/deactivate").status_code == 200
     assert Session.objects.get(pk=session.pk).revoked_at is not None
-    assert client.get("/users").status_code == 403
+    assert client.get("/users").status_code == 401
     assert Membership.objects.get(pk=world.member.pk).status == MembershipStatus.SUSPENDED
 
 

@@ -11,7 +11,6 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import logout as django_logout
 from django.http import HttpResponse
 from django.middleware.csrf import get_token
 from django.utils import timezone
@@ -28,7 +27,7 @@ from tessera.api.security import principal_auth
 from tessera.audit.models import AuditEventType
 from tessera.authn import selectors
 from tessera.authn.flows.login import LoginPending, LoginSuccess, login_password
-from tessera.authn.flows.mfa import session_apply_mfa_policy
+from tessera.authn.flows.switch import tenant_switch
 from tessera.authn.models import Session
 from tessera.authn.request_auth import SESSION_COOKIE, session_cookie_value
 from tessera.authn.services import (
@@ -38,7 +37,6 @@ from tessera.authn.services import (
     password_reset_request,
     refresh_rotate,
     session_revoke,
-    session_switch_tenant,
     sessions_revoke_for_user,
 )
 from tessera.errors import NotFound, PermissionDenied, ValidationFailed, field_error
@@ -314,10 +312,11 @@ ERRORS_AUTH = {401: Problem, 403: Problem}
     ),
 )
 def login(request, response: HttpResponse, payload: LoginIn):
+    named = getattr(request, "tenant", None)  # X-Tenant or subdomain, when `tenant` is absent
     outcome = login_password(
         email=payload.email,
         password=payload.password,
-        tenant=payload.tenant,
+        tenant=payload.tenant or (named.slug if named is not None else None),
         actor=actor_from_request(request),
         device_token=payload.device_token,
     )
@@ -398,8 +397,6 @@ def logout(request, response: HttpResponse):
             session_revoke(
                 session=session, reason="logout", actor=actor, audit_type=AuditEventType.LOGOUT
             )
-    if principal.auth_method == "admin_session":
-        django_logout(request)
     _forget_session_cookie(response)
     return Status(204, None)
 
@@ -407,9 +404,14 @@ def logout(request, response: HttpResponse):
 @router.post(
     "/switch-tenant",
     auth=principal_auth,
-    response={200: LoginOut, **ERRORS_AUTH, 422: Problem},
+    response={200: LoginOut | MfaRequiredOut, **ERRORS_AUTH, 422: Problem},
     summary="New tokens for another tenant of the user",
-    description="The session moves to that tenant; tokens issued for the former one stop working.",
+    description=(
+        "The session moves to that tenant; tokens issued for the former one stop working. That "
+        "tenant's authentication policy applies: when it asks for a second factor this session "
+        "has not given (or gave only through a trusted device the tenant forbids), the answer is "
+        "`{mfa_required: true, mfa_token}` and `POST /api/v1/auth/mfa/verify` signs in to it."
+    ),
 )
 def switch_tenant(request, response: HttpResponse, payload: SwitchTenantIn):
     principal = request.principal
@@ -418,15 +420,15 @@ def switch_tenant(request, response: HttpResponse, payload: SwitchTenantIn):
             "Switching tenants needs a session from POST /api/v1/auth/login",
             code="session_required",
         )
-    tokens = session_switch_tenant(
+    outcome = tenant_switch(
         session_id=principal.session_id,
         user=principal.user,
         tenant_hint=payload.tenant,
         actor=actor_from_request(request),
     )
-    limited = session_apply_mfa_policy(
-        session=tokens.session, membership=tokens.session.membership, tenant=tokens.session.tenant
-    )
+    if isinstance(outcome, LoginPending):
+        return {"mfa_required": True, "mfa_token": outcome.token, **outcome.data}
+    tokens = outcome.tokens
     if principal.auth_method == "session_cookie":
         _set_session_cookie(request, response, tokens.session)
     return _session_answer(
@@ -434,7 +436,7 @@ def switch_tenant(request, response: HttpResponse, payload: SwitchTenantIn):
         user=principal.user,
         tenant=tokens.session.tenant,
         password_change_required=principal.password_change_required,
-        mfa_setup_required=limited,
+        mfa_setup_required=outcome.mfa_setup_required,
     )
 
 

@@ -1,20 +1,22 @@
 """Brute-force protection for password logins, on the `limits` library (moving windows).
 
-Per account: failures are counted on the normalised *submitted* email, whether or not such an
-account exists, so a locked account and an unknown email answer alike. `max_failures` failures
-within `lockout_minutes` lock the email for `lockout_minutes` (the tenant named by the login sets
-both; defaults 5 and 15 without one). The counters live in the tenant's namespace; a global
-backstop namespace (`BACKSTOP_*`) also counts every failure so that trying the same email under
-many tenants buys no more than `BACKSTOP_MAX_FAILURES` guesses per window. A success resets the
-account's counters.
+Per account: failures are counted on the normalised *submitted* email, whether or not an account
+has it, so a locked account and an unknown email answer alike. There is one counter per email,
+whatever tenant a login names (the attacker does not choose the counter): the rule is the
+strictest lockout policy among the person's active memberships (fewest failures, longest lock),
+the defaults (5 failures, 15 minutes) for emails without one. `max_failures` failures within
+`lockout_minutes` lock the email for `lockout_minutes`. A success resets the account's counter.
 
 Per client IP: `settings.RATE_LIMIT_IP_FAILURES` failures (default 20 in 5 minutes, across
 accounts) block the IP for `settings.IP_BLOCK_SECONDS` (default 30 minutes). Successful logins are
 not counted (offices share one address).
 
 Storage: Redis (`settings.REDIS_URL`) when configured, so every process shares the counters;
-memory otherwise. Keys are `<prefix>:limits:` + `authn/<kind>/<tenant or *>/<subject>…`; emails
-and IPs appear only as SHA-256 digests.
+memory otherwise. Keys are `<prefix>:limits:` + `authn/<kind>/*/<subject>…`; emails and IPs
+appear only as SHA-256 digests.
+
+The `tenant` arguments are accepted for callers' convenience and ignored: the lockout is the
+account's (docs/decisions/0009-one-tenant-per-session.md).
 """
 
 from __future__ import annotations
@@ -31,8 +33,6 @@ from limits.storage import Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 NAMESPACE = "authn"
-BACKSTOP_MAX_FAILURES = 100
-BACKSTOP_WINDOW_SECONDS = 15 * 60
 GLOBAL = "*"
 
 _lock = threading.Lock()
@@ -51,6 +51,24 @@ class LockoutRule:
             return cls()
         policy = tenant.policy.lockout
         return cls(policy.max_failures, policy.lockout_minutes * 60)
+
+    @classmethod
+    def for_email(cls, email: str) -> LockoutRule:
+        """The strictest rule among the active memberships of the person with this email (the
+        defaults when none, or no such person)."""
+        from tessera.tenancy.models import Membership, MembershipStatus
+
+        rules = [
+            cls.for_tenant(m.tenant)
+            for m in Membership.objects.filter(
+                user__email=email, status=MembershipStatus.ACTIVE, tenant__is_active=True
+            )
+            .select_related("tenant")
+            .only("tenant__id", "tenant__settings")
+        ]
+        if not rules:
+            return cls()
+        return cls(min(r.max_failures for r in rules), max(r.lockout_seconds for r in rules))
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,10 +100,6 @@ def _digest(value: str) -> str:
     return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
-def _tenant_ns(tenant) -> str:
-    return str(tenant.pk) if tenant is not None else "-"
-
-
 def _item(amount: int, seconds: int) -> RateLimitItem:
     return RateLimitItemPerSecond(amount, seconds, namespace=NAMESPACE)
 
@@ -96,22 +110,14 @@ def _ip_failures_item() -> RateLimitItem:
     return item
 
 
-def _account_keys(email: str, tenant) -> list[tuple[RateLimitItem, RateLimitItem, tuple[str, ...]]]:
-    """(failures item, block item, identifiers) for the tenant namespace and the backstop."""
-    subject = _digest(email)
-    rule = LockoutRule.for_tenant(tenant)
-    return [
-        (
-            _item(rule.max_failures, rule.lockout_seconds),
-            _item(1, rule.lockout_seconds),
-            (_tenant_ns(tenant), subject),
-        ),
-        (
-            _item(BACKSTOP_MAX_FAILURES, BACKSTOP_WINDOW_SECONDS),
-            _item(1, BACKSTOP_WINDOW_SECONDS),
-            (GLOBAL, subject),
-        ),
-    ]
+def _account_keys(email: str) -> tuple[RateLimitItem, RateLimitItem, tuple[str, ...]]:
+    """(failures item, block item, identifiers) of the account's one counter."""
+    rule = LockoutRule.for_email(email)
+    return (
+        _item(rule.max_failures, rule.lockout_seconds),
+        _item(1, rule.lockout_seconds),
+        (GLOBAL, _digest(email)),
+    )
 
 
 def _ip_keys(ip: str | None):
@@ -131,28 +137,27 @@ def _blocked_for(limiter: MovingWindowRateLimiter, block: RateLimitItem, ids) ->
     return max(1, math.ceil(reset - time.time()))
 
 
-def login_blocked(*, email: str, tenant, ip: str | None) -> int:
-    """Seconds until a login for this email (in this tenant) from this IP may be tried; 0 = now."""
+def login_blocked(*, email: str, tenant=None, ip: str | None) -> int:
+    """Seconds until a login for this email from this IP may be tried; 0 = now."""
     limiter = _limiter_get()
     wait = 0
     ip_keys = _ip_keys(ip)
     if ip_keys is not None:
         wait = _blocked_for(limiter, ip_keys[1], ("ip-block", *ip_keys[2]))
-    for _failures, block, ids in _account_keys(email, tenant):
-        wait = max(wait, _blocked_for(limiter, block, ("account-block", *ids)))
-    return wait
+    _failures, block, ids = _account_keys(email)
+    return max(wait, _blocked_for(limiter, block, ("account-block", *ids)))
 
 
-def login_failed(*, email: str, tenant, ip: str | None) -> FailureOutcome:
+def login_failed(*, email: str, tenant=None, ip: str | None) -> FailureOutcome:
     """Count a failed attempt; lock the account / block the IP when a threshold is reached."""
     limiter = _limiter_get()
     locked = False
-    for failures, block, ids in _account_keys(email, tenant):
-        limiter.hit(failures, "account-failures", *ids)
-        if not limiter.test(failures, "account-failures", *ids):
-            limiter.hit(block, "account-block", *ids)
-            limiter.clear(failures, "account-failures", *ids)
-            locked = True
+    failures, block, ids = _account_keys(email)
+    limiter.hit(failures, "account-failures", *ids)
+    if not limiter.test(failures, "account-failures", *ids):
+        limiter.hit(block, "account-block", *ids)
+        limiter.clear(failures, "account-failures", *ids)
+        locked = True
     blocked = False
     ip_keys = _ip_keys(ip)
     if ip_keys is not None:
@@ -165,19 +170,18 @@ def login_failed(*, email: str, tenant, ip: str | None) -> FailureOutcome:
     return FailureOutcome(account_locked=locked, ip_blocked=blocked)
 
 
-def login_succeeded(*, email: str, tenant) -> None:
-    """A correct password: forget the account's failures (in its namespace and the backstop)."""
-    limiter = _limiter_get()
-    for failures, _block, ids in _account_keys(email, tenant):
-        limiter.clear(failures, "account-failures", *ids)
+def login_succeeded(*, email: str, tenant=None) -> None:
+    """A completed login: forget the account's failures."""
+    failures, _block, ids = _account_keys(email)
+    _limiter_get().clear(failures, "account-failures", *ids)
 
 
 def account_unlock(*, email: str, tenant=None) -> None:
     """Lift a lock (after a password reset, or by an administrator)."""
     limiter = _limiter_get()
-    for failures, block, ids in _account_keys(email, tenant):
-        limiter.clear(failures, "account-failures", *ids)
-        limiter.clear(block, "account-block", *ids)
+    failures, block, ids = _account_keys(email)
+    limiter.clear(failures, "account-failures", *ids)
+    limiter.clear(block, "account-block", *ids)
 
 
 def reset_request_allowed(*, email: str, per_hour: int) -> bool:

@@ -10,7 +10,7 @@ from typing import Any
 @dataclass(slots=True)
 class Principal:
     user: Any  # tessera.identity.models.User (or a lazy stand-in with .pk/.id)
-    auth_method: str  # "access_token" | "session_cookie" | "api_key" | "admin_session"
+    auth_method: str  # "access_token" | "session_cookie" | "api_key"
     session_id: Any = None
     tenant_id: Any = None  # the tenant the credential is bound to (token `tid`, API key), if any
     membership_id: Any = None

@@ -1,8 +1,8 @@
 """Turning a request's credentials into a Principal.
 
 Credentials, in order: `Authorization: Bearer <access JWT>`, then (under /api/) the session cookie
-set by a login with `"cookie": true`, then the browser session of the Django admin (a platform
-administrator).
+set by a login with `"cookie": true`. The admin site's browser session is not one of them: it
+authenticates /admin/ only (tessera.admin_login).
 A credential that is present but invalid is refused (401) rather than ignored.
 
 For tokens and cookies the claims only say who and where: `tessera.authn.state.access_state` is
@@ -252,9 +252,8 @@ def authenticate_request(request) -> Principal | None:
             except NotAuthenticated:
                 request.session_cookie_dead = True
         if principal is None:
-            user = getattr(request, "user", None)
-            if user is not None and user.is_authenticated and user.is_active:
-                return Principal(user=user, auth_method="admin_session")
+            # the admin site's browser session never authenticates the API (it is a door of its
+            # own, with its own session: tessera.admin_login)
             return None
     if principal.password_change_required and request.path_info not in PASSWORD_CHANGE_PATHS:
         raise PasswordChangeRequired(

@@ -410,6 +410,11 @@ def _active_membership(*, user, hint: str) -> tuple[Tenant, Membership]:
     return membership.tenant, membership
 
 
+def switch_target(*, user, hint: str) -> tuple[Tenant, Membership]:
+    """The tenant named by `hint` and the user's active membership there (403 otherwise)."""
+    return _active_membership(user=user, hint=hint)
+
+
 def _uuid_or_none(value: str):
     try:
         return uuid.UUID(value)
@@ -606,8 +611,6 @@ def password_reset_confirm(*, token: str, new_password: str, actor: Actor | None
             changes={"stage": "completed", "sessions_revoked": revoked},
         )
     lockout.account_unlock(email=user.email)
-    for tenant in Tenant.objects.filter(memberships__user_id=user.pk).only("id", "settings"):
-        lockout.account_unlock(email=user.email, tenant=tenant)
 
 
 # --- cleanup --------------------------------------------------------------------------------------

@@ -17,3 +17,35 @@ def authn_reset_process_state() -> None:
     keys_clear_cache()
     tokens_clear_cache()
     lockout_reset()
+
+
+def api_session_login(client, user, tenant=None):
+    """Sign a Django test `client` in to the API as `user` (tests, benchmarks): a Tessera session
+    and its access token, sent as `Authorization: Bearer` on the client's every request.
+
+    The session is bound to the user's membership in `tenant` (whatever its status: a suspended
+    membership's token is then refused like any other), or, without `tenant`, to the user's only
+    active membership — as a password login without `tenant` would be. No password, no MFA step:
+    the token stands for a login that already happened. Returns the session.
+    """
+    from tessera.authn.services import session_create, session_tokens_issue
+    from tessera.tenancy.models import Membership, MembershipStatus
+
+    if tenant is not None:
+        membership = Membership.objects.select_related("tenant").get(user_id=user.pk, tenant=tenant)
+    else:
+        active = list(
+            Membership.objects.select_related("tenant").filter(
+                user_id=user.pk, status=MembershipStatus.ACTIVE
+            )[:2]
+        )
+        membership = active[0] if len(active) == 1 else None
+    session = session_create(
+        user=user,
+        tenant=membership.tenant if membership is not None else None,
+        membership=membership,
+        ip="127.0.0.1",
+    )
+    tokens = session_tokens_issue(session=session)
+    client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {tokens.access_token}"
+    return session

@@ -11,6 +11,12 @@ class NotAMember(PermissionDenied):
     code = "not_a_member"
 
 
+class TenantNotBound(PermissionDenied):
+    """A session bound to no tenant named one (header or subdomain): switch-tenant instead."""
+
+    code = "tenant_not_bound"
+
+
 class MembershipExists(Conflict):
     code = "membership_exists"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tessera.tenancy.errors import NotAMember, TenantNotFound
+from tessera.tenancy.errors import NotAMember, TenantNotBound, TenantNotFound
 from tessera.tenancy.models import Membership, MembershipStatus, Tenant
 from tessera.tenancy.selectors import membership_get_active, tenant_get_by_hint
 
@@ -11,7 +11,11 @@ def resolve_tenant(*, principal, hint: str | None) -> tuple[Tenant | None, Membe
     """(tenant, membership) for the caller; raises 404 for unknown tenants, 403 for non-members.
 
     A credential bound to a tenant (token `tid`, API key) wins; a header naming another tenant is
-    refused rather than silently ignored.
+    refused rather than silently ignored. A credential bound to no tenant (a session of a person
+    with several memberships who signed in without naming one) never acts in a tenant: a header
+    or subdomain naming one is refused (403 `tenant_not_bound`) — the tenant's authentication
+    policy (MFA, trusted devices, session limits) was never run for it; `switch-tenant` runs it
+    (docs/decisions/0009-one-tenant-per-session.md).
     """
     bound = getattr(principal, "tenant_id", None) if principal is not None else None
     if bound is not None:
@@ -46,10 +50,15 @@ def resolve_tenant(*, principal, hint: str | None) -> tuple[Tenant | None, Membe
     tenant = tenant_get_by_hint(hint=hint)
     if principal is None:
         return tenant, None  # anonymous: endpoints that need a member answer 401
+    if getattr(principal, "session_id", None) is not None:
+        raise TenantNotBound(
+            "This session is not bound to a tenant: use POST /api/v1/auth/switch-tenant "
+            "(or sign in naming the tenant)"
+        )
     membership = membership_get_active(tenant=tenant, user_id=principal.user_id)
     if membership is None:
         raise NotAMember(f"You are not an active member of {tenant.slug}")
     return tenant, membership
 
 
-__all__ = ["resolve_tenant", "TenantNotFound", "NotAMember"]
+__all__ = ["resolve_tenant", "TenantNotFound", "NotAMember", "TenantNotBound"]

@@ -140,9 +140,19 @@ def _verify(user: User | None, password: str) -> bool:
     return check_password(password, user.password)
 
 
+def _trail_for(user: User | None, tenant: Tenant | None):
+    """The trail a failed login is written to: the named tenant's only when the person is known
+    there (has a membership, whatever its state); else the platform's — a tenant never learns
+    of strangers' accounts (their ids, their state) by being named in a login."""
+    if tenant is None or user is None:
+        return None
+    known = Membership.objects.filter(user_id=user.pk, tenant_id=tenant.pk).exists()
+    return tenant.pk if known else None
+
+
 def _failed(*, email: str, user: User | None, tenant, actor: Actor, reason: str) -> None:
-    outcome = lockout.login_failed(email=email, tenant=tenant, ip=actor.ip)
-    tenant_id = tenant.pk if tenant is not None else None
+    outcome = lockout.login_failed(email=email, ip=actor.ip)
+    tenant_id = _trail_for(user, tenant)
     user_id = user.pk if user is not None else None
     with transaction.atomic():
         audit_record(
@@ -213,7 +223,7 @@ def login_password(
     actor = actor or Actor.system()
     normalized = _normalized(email)
     named = _tenant_named(tenant)
-    wait = lockout.login_blocked(email=normalized, tenant=named, ip=actor.ip)
+    wait = lockout.login_blocked(email=normalized, ip=actor.ip)
     if wait:
         raise TooManyAttempts(TOO_MANY_ATTEMPTS_DETAIL, retry_after=wait)
     user = User.objects.filter(email=normalized).first() if normalized else None
@@ -233,7 +243,7 @@ def login_password(
             audit_record(
                 type=AuditEventType.LOGIN_FAILED,
                 actor=actor,
-                tenant_id=named.pk if named is not None else None,
+                tenant_id=None,  # not a member: the platform's trail, never the named tenant's
                 resource_type="user",
                 resource_id=user.pk,
                 changes={"reason": "not_a_member"},
@@ -256,7 +266,7 @@ def login_password(
         pending = step(attempt)
         if pending is not None:
             return pending
-    lockout.login_succeeded(email=normalized, tenant=named)
+    lockout.login_succeeded(email=normalized)
     return login_complete(attempt)
 
 

@@ -323,6 +323,57 @@ def backup_codes_regenerate_checked(
     return factors.backup_codes_regenerate(user=user, actor=actor, tenant_id=tenant_id)
 
 
+def session_policy_gap(
+    *, user_id, tenant: Tenant | None, membership, mfa_verified_at, device_trusted: bool
+) -> str | None:
+    """What `tenant`'s authentication policy still asks of a session bound to it, now:
+
+    "mfa"        the person has a second factor and the session has not passed it (or passed it
+                 only through a trusted device the tenant forbids): a code is needed;
+    "mfa_setup"  the tenant requires MFA of this member, who has none: set it up first;
+    None         nothing.
+    """
+    if factors.mfa_enabled(user_id=user_id):
+        if mfa_verified_at is None or (device_trusted and not _trusted_devices_allowed(tenant)):
+            return "mfa"
+        return None
+    if mfa_required_for(membership=membership, tenant=tenant):
+        return "mfa_setup"
+    return None
+
+
+def switch_challenge(
+    *, session: Session, tenant: Tenant, membership: Membership, actor: Actor
+) -> LoginPending | None:
+    """Before a session moves to `tenant`: the MFA step when that tenant's policy asks for a code
+    this session has not given (the answer is `{mfa_required, mfa_token}`; `mfa/verify` then
+    signs in to `tenant` with a session of its own). None when the switch may go ahead."""
+    gap = session_policy_gap(
+        user_id=session.user_id,
+        tenant=tenant,
+        membership=membership,
+        mfa_verified_at=session.mfa_verified_at,
+        device_trusted=session.device_trusted,
+    )
+    if gap != "mfa":
+        return None
+    now = timezone.now()
+    raw, digest = opaque_token_new()
+    MfaChallenge.objects.create(
+        token_hash=digest,
+        user_id=session.user_id,
+        tenant=tenant,
+        membership=membership,
+        lockout_tenant=tenant,
+        client_hash=_client_hash(actor),
+        password_verified_at=session.password_verified_at or session.created_at,
+        password_change_required=session.password_change_required,
+        created_at=now,
+        expires_at=now + CHALLENGE_TTL,
+    )
+    return LoginPending(step="mfa", token=raw)
+
+
 def session_apply_mfa_policy(*, session: Session, membership, tenant) -> bool:
     """After a tenant switch: limit the session to MFA setup when the new tenant requires MFA of
     this member and they have none. True when the session was limited."""
@@ -362,4 +413,6 @@ __all__ = [
     "mfa_verify",
     "register",
     "session_apply_mfa_policy",
+    "session_policy_gap",
+    "switch_challenge",
 ]
