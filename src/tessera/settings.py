@@ -69,6 +69,7 @@ MIDDLEWARE = [
     "tessera.authn.middleware.PrincipalMiddleware",
     "tessera.tenancy.middleware.TenantMiddleware",
     "tessera.api.throttle.ThrottleMiddleware",
+    "tessera.authn.deferred.DeferredWorkMiddleware",
 ]
 
 ROOT_URLCONF = "tessera.urls"
@@ -195,6 +196,9 @@ RATE_LIMIT_API = os.environ.get("TESSERA_RATE_LIMIT_API", "600/minute")
 RATE_LIMIT_BULK = os.environ.get("TESSERA_RATE_LIMIT_BULK", "10/minute")
 RATE_LIMIT_IP_FAILURES = os.environ.get("TESSERA_RATE_LIMIT_IP_FAILURES", "20/5minutes")
 IP_BLOCK_SECONDS = env_int("TESSERA_IP_BLOCK_SECONDS", 1800)
+# failed authentications of API requests per client IP (bad access tokens, API keys, refresh
+# tokens, MFA codes, passwords): over this, 429 until the window moves on
+RATE_LIMIT_AUTH_FAILURES = os.environ.get("TESSERA_RATE_LIMIT_AUTH_FAILURES", "50/5minutes")
 TRUSTED_PROXY_COUNT = env_int("TESSERA_TRUSTED_PROXIES", 0)
 
 LOGGING = {

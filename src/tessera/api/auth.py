@@ -26,6 +26,7 @@ from tessera.api.pagination import (
 from tessera.api.security import principal_auth
 from tessera.audit.models import AuditEventType
 from tessera.authn import selectors
+from tessera.authn.deferred import defer
 from tessera.authn.flows.login import LoginPending, LoginSuccess, login_password
 from tessera.authn.flows.switch import tenant_switch
 from tessera.authn.models import Session
@@ -503,7 +504,9 @@ def change_password(request, payload: PasswordChangeIn):
     summary="Email a password-reset link (always 202)",
 )
 def reset_password(request, payload: PasswordResetIn):
-    password_reset_request(email=payload.email, actor=actor_from_request(request))
+    # the lookup, token, audit event and mail happen after the answer is sent: known and unknown
+    # addresses get the same bytes in the same time
+    defer(request, password_reset_request, email=payload.email, actor=actor_from_request(request))
     return Status(
         202, {"detail": "If the address belongs to an account, a reset link is on its way."}
     )

@@ -199,3 +199,35 @@ def lockout_reset() -> None:
 def limits_storage() -> Storage:
     """The `limits` storage shared by Tessera's limiters (Redis when configured, else memory)."""
     return _limiter_get().storage
+
+
+# --- failed authentication of API requests (bad tokens, API keys, refresh tokens, codes) --------
+
+
+def _auth_failures_item() -> RateLimitItem:
+    item = parse(settings.RATE_LIMIT_AUTH_FAILURES)
+    item.namespace = NAMESPACE
+    return item
+
+
+def auth_failures_blocked(*, ip: str | None) -> int:
+    """Seconds until this IP may present credentials to the API again (0 = now): once it has
+    failed `settings.RATE_LIMIT_AUTH_FAILURES` authentications (moving window)."""
+    if not ip:
+        return 0
+    limiter = _limiter_get()
+    item, ids = _auth_failures_item(), ("auth-failures", GLOBAL, _digest(ip))
+    if limiter.test(item, *ids):
+        return 0
+    reset = limiter.get_window_stats(item, *ids).reset_time
+    return max(1, math.ceil(reset - time.time()))
+
+
+def auth_failure_record(*, ip: str | None) -> int:
+    """Count one failed authentication of an API request from this IP; the seconds to wait when
+    that is one too many (0 while under the limit)."""
+    if not ip:
+        return 0
+    if _limiter_get().hit(_auth_failures_item(), "auth-failures", GLOBAL, _digest(ip)):
+        return 0
+    return auth_failures_blocked(ip=ip)

@@ -308,10 +308,11 @@ def refresh_rotate(*, raw: str, actor: Actor | None = None) -> IssuedTokens:
     now = timezone.now()
     digest = opaque_token_hash(raw or "")
     reused: RefreshToken | None = None
+    policy_ended = False
     with transaction.atomic():
         row = (
             RefreshToken.objects.select_for_update(of=("self",))
-            .select_related("session", "session__user")
+            .select_related("session", "session__user", "session__tenant", "session__membership")
             .filter(token_hash=digest)
             .first()
         )
@@ -340,6 +341,8 @@ def refresh_rotate(*, raw: str, actor: Actor | None = None) -> IssuedTokens:
                 or not _membership_live(session)
             ):
                 raise RefreshTokenInvalid("The refresh token is not valid")
+            policy_ended = not _tenant_policy_holds(session, actor=actor, now=now)
+        if not policy_ended and reused is None:
             tokens, new_row = _tokens_issue(session, now)
             RefreshToken.objects.filter(pk=row.pk).update(replaced_by=new_row)
             Session.objects.filter(pk=session.pk).update(
@@ -351,7 +354,41 @@ def refresh_rotate(*, raw: str, actor: Actor | None = None) -> IssuedTokens:
             state_invalidate_session(tenant_id=session.tenant_id, session_id=session.pk)
     if reused is not None:
         raise RefreshTokenInvalid("The refresh token was already used; the session is revoked")
+    if policy_ended:
+        raise RefreshTokenInvalid(
+            "The tenant's sign-in policy now asks for more than this session gave; sign in again"
+        )
     return tokens
+
+
+def _tenant_policy_holds(session: Session, *, actor: Actor | None, now: datetime) -> bool:
+    """The tenant's authentication policy, re-run at each refresh (it may have tightened since the
+    sign-in): a session owing a second factor code ends (audited); one whose member must now set
+    MFA up is limited to that setup. False when the session was ended."""
+    from tessera.authn.flows.mfa import session_policy_gap
+
+    gap = session_policy_gap(
+        user_id=session.user_id,
+        tenant=session.tenant,
+        membership=session.membership,
+        mfa_verified_at=session.mfa_verified_at,
+        device_trusted=session.device_trusted,
+    )
+    if gap == "mfa":
+        _session_end(session, now=now, reason="tenant_policy")
+        audit_record(
+            type=AuditEventType.SESSION_REVOKED,
+            actor=_actor_for(actor, user_id=session.user_id),
+            tenant_id=session.tenant_id,
+            resource_type="session",
+            resource_id=session.pk,
+            changes={"reason": "tenant_policy", "needs": "mfa"},
+        )
+        return False
+    if gap == "mfa_setup" and not session.mfa_setup_required:
+        Session.objects.filter(pk=session.pk).update(mfa_setup_required=True)
+        session.mfa_setup_required = True
+    return True
 
 
 def _client_fingerprint(actor: Actor | None) -> str:
