@@ -9,11 +9,12 @@ The login step, the lockout around code checks and the session bookkeeping live 
 `tessera.authn.flows.mfa`; the TOTP arithmetic in `tessera.identity.totp`.
 
 Backup codes: ten per user, each 12 characters of Crockford's base32 (60 random bits), shown
-once as `xxxx-xxxx-xxxx`. Stored as HMAC-SHA256 under a key derived from SECRET_KEY, with the
-user id in the message. A fast keyed hash is enough here (unlike passwords): the codes are random,
-not chosen, so there is no dictionary to try; online guessing runs into the account lockout, and
-an offline attacker holding only the database lacks the key — and even with it faces 2^60 tries
-per code. A slow hash would only make every verification (up to ten candidates) expensive.
+once as `xxxx-xxxx-xxxx`. Stored as Argon2id (a salted slow hash, as ASVS 5.0 6.5.2 asks of
+secrets below 112 bits), with the user id in the hashed message. The ten codes of a batch share
+one random 16-byte salt and the cost parameters (OWASP's minimum: t=2, m=19 MiB), so a
+code is checked with one hash: the candidate's digest is computed once under the batch's salt and
+looked up among the unused codes — never ten verifications. (A shared salt gives an offline
+attacker ten targets per hash: 2^60 / 10 tries per code, each an Argon2id.)
 """
 
 from __future__ import annotations
@@ -23,22 +24,25 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from argon2.low_level import Type, hash_secret_raw
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from tessera.audit.models import AuditEventType
 from tessera.audit.services import Actor, audit_record
-from tessera.crypto import keyed_digest, keyed_digests, seal, unseal
+from tessera.crypto import seal, unseal
 from tessera.errors import Conflict, NotAuthenticated
 from tessera.identity import totp
 from tessera.identity.models import BackupCode, TotpFactor, User
 
 BACKUP_CODE_COUNT = 10
 BACKUP_CODE_LENGTH = 12
+BACKUP_TIME_COST = 2
+BACKUP_MEMORY_COST = 19_456  # KiB
 BACKUP_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford's base32, lower case
 _SECRET_PURPOSE = b"tessera/identity/totp-secret/v1"
-_BACKUP_PURPOSE = b"tessera/identity/backup-code/v1"
 _CROCKFORD_ALIASES = str.maketrans({"i": "1", "l": "1", "o": "0"})
 DEFAULT_ISSUER = "Tessera"
 
@@ -119,16 +123,41 @@ def _backup_message(user_id, code: str) -> bytes:
     return f"{user_id}:{code}".encode()
 
 
+def _backup_params() -> str:
+    """OWASP's minimum Argon2id cost (t=2, m=19 MiB, p=1), or the passwords' if lower (tests):
+    a modest cost, since ten codes are hashed at each (re)generation."""
+    time_cost = min(settings.ARGON2_TIME_COST, BACKUP_TIME_COST)
+    memory_cost = min(settings.ARGON2_MEMORY_COST, BACKUP_MEMORY_COST)
+    return f"t={time_cost},m={memory_cost},p=1"
+
+
+def _backup_digest(user_id, code: str, *, salt: str, params: str) -> str:
+    """Argon2id of the code (hex) under the batch's salt and cost parameters."""
+    cost = dict(part.split("=", 1) for part in params.split(","))
+    return hash_secret_raw(
+        _backup_message(user_id, code),
+        bytes.fromhex(salt),
+        time_cost=int(cost["t"]),
+        memory_cost=int(cost["m"]),
+        parallelism=int(cost["p"]),
+        hash_len=32,
+        type=Type.ID,
+    ).hex()
+
+
 def _backup_codes_replace(*, user: User, now: datetime) -> list[str]:
     BackupCode.objects.filter(user_id=user.pk).delete()
     codes: set[str] = set()
     while len(codes) < BACKUP_CODE_COUNT:
         codes.add(_backup_code_new())
     ordered = sorted(codes)
+    salt, params = secrets.token_hex(16), _backup_params()
     BackupCode.objects.bulk_create(
         BackupCode(
             user_id=user.pk,
-            code_hash=keyed_digest(_backup_message(user.pk, code), purpose=_BACKUP_PURPOSE),
+            code_hash=_backup_digest(user.pk, code, salt=salt, params=params),
+            salt=salt,
+            params=params,
             created_at=now,
         )
         for code in ordered
@@ -235,10 +264,17 @@ def _totp_accept(user: User, code: str, now: datetime) -> bool:
 
 
 def _backup_accept(user: User, code: str, now: datetime, actor, tenant_id) -> bool:
-    digests = keyed_digests(_backup_message(user.pk, code), purpose=_BACKUP_PURPOSE)
+    batch = (
+        BackupCode.objects.filter(user_id=user.pk, used_at__isnull=True)
+        .values_list("salt", "params")
+        .first()
+    )
+    if batch is None:
+        return False
+    digest = _backup_digest(user.pk, code, salt=batch[0], params=batch[1])
     with transaction.atomic():
         row = (
-            BackupCode.objects.filter(user_id=user.pk, code_hash__in=digests, used_at__isnull=True)
+            BackupCode.objects.filter(user_id=user.pk, code_hash=digest, used_at__isnull=True)
             .values_list("pk", flat=True)
             .first()
         )

@@ -151,11 +151,16 @@ class TotpFactor(models.Model):
 
 
 class BackupCode(models.Model):
-    """A single-use recovery code, stored only as a keyed hash (HMAC-SHA256, see identity.mfa)."""
+    """A single-use recovery code, stored only as a salted slow hash (Argon2id, see identity.mfa).
+
+    The ten codes of one batch share `salt` and `params`: checking a code costs one hash.
+    """
 
     id = models.BigAutoField(primary_key=True)
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="backup_codes")
-    code_hash = models.CharField(max_length=64, help_text="HMAC-SHA256, hex")
+    code_hash = models.CharField(max_length=64, help_text="Argon2id of the code, hex")
+    salt = models.CharField(max_length=64, help_text="the batch's random salt (16 bytes), hex")
+    params = models.CharField(max_length=64, help_text="Argon2id cost: t=<time>,m=<KiB>,p=<lanes>")
     created_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
 

@@ -11,7 +11,8 @@
         failures count toward the account lockout (as failed passwords do); 5 per challenge
 
 In a session: `mfa_confirm` (enrolment done: the session is no longer limited and counts as
-MFA-verified now), `mfa_disable` (password and a current code; trusted devices revoked),
+MFA-verified now; the person's other sessions end), `mfa_disable` (password and a current code;
+trusted devices revoked, the other sessions end),
 `backup_codes_regenerate_checked` (a current code). Codes are checked under the account lockout.
 """
 
@@ -40,6 +41,7 @@ from tessera.authn.flows.login import (
     login_complete,
 )
 from tessera.authn.models import AuthMethod, MfaChallenge, Session
+from tessera.authn.services import sessions_revoke_for_user
 from tessera.authn.state import state_invalidate_session
 from tessera.authn.tokens import opaque_token_hash, opaque_token_new
 from tessera.identity import mfa as factors
@@ -270,6 +272,10 @@ def mfa_confirm(
         )
         if session_id is not None:
             _session_update(session_id, mfa_setup_required=False, mfa_verified_at=now)
+        # the sessions that began without this factor end (ASVS 7.4.3); this one goes on
+        sessions_revoke_for_user(
+            user=user, reason="mfa_enabled", actor=actor, except_session_id=session_id
+        )
     return codes
 
 
@@ -307,6 +313,9 @@ def mfa_disable(
     with transaction.atomic():
         factors.mfa_disable(user=user, actor=actor, tenant_id=tenant.pk if tenant else None)
         devices_revoke_for_user(user_id=user.pk)
+        sessions_revoke_for_user(  # ASVS 7.4.3: every other session ends with the factor
+            user=user, reason="mfa_disabled", actor=actor, except_session_id=session_id
+        )
         if session_id is not None and mfa_required_for(membership=membership, tenant=tenant):
             _session_update(
                 session_id, mfa_setup_required=True, mfa_verified_at=None, device_trusted=False
