@@ -1,4 +1,6 @@
-"""The admin site: platform administrators only."""
+"""The admin site: platform administrators only, signed in through Tessera's login flow
+(tessera.admin_login): lockout, MFA step, audit, a revocable Tessera session with the platform's
+idle and absolute limits."""
 
 from django.contrib.admin.apps import AdminConfig
 
@@ -8,6 +10,11 @@ class TesseraAdminConfig(AdminConfig):
 
 
 from django.contrib.admin import AdminSite  # noqa: E402
+from django.contrib.auth.decorators import login_not_required  # noqa: E402
+from django.urls import path  # noqa: E402
+from django.utils.decorators import method_decorator  # noqa: E402
+from django.views.decorators.cache import never_cache  # noqa: E402
+from django.views.decorators.csrf import csrf_protect  # noqa: E402
 
 
 class TesseraAdminSite(AdminSite):
@@ -16,5 +23,37 @@ class TesseraAdminSite(AdminSite):
     index_title = "Identities, tenants and access"
 
     def has_permission(self, request) -> bool:
+        from tessera.admin_login import admin_session_live
+
         user = request.user
-        return bool(user.is_active and getattr(user, "is_platform_admin", False))
+        return bool(
+            user.is_active
+            and getattr(user, "is_platform_admin", False)
+            and admin_session_live(request)
+        )
+
+    @method_decorator(never_cache)
+    @method_decorator(csrf_protect)
+    @login_not_required
+    def login(self, request, extra_context=None):
+        from tessera.admin_login import admin_login_view
+
+        return admin_login_view(request, self)
+
+    @method_decorator(never_cache)
+    @method_decorator(csrf_protect)
+    @login_not_required
+    def mfa(self, request):
+        from tessera.admin_login import admin_mfa_view
+
+        return admin_mfa_view(request, self)
+
+    def logout(self, request, extra_context=None):
+        from tessera.admin_login import admin_session_end
+
+        if request.method == "POST":
+            admin_session_end(request)
+        return super().logout(request, extra_context)
+
+    def get_urls(self):
+        return [path("login/mfa/", self.mfa, name="tessera_mfa"), *super().get_urls()]

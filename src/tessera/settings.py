@@ -162,6 +162,13 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("TESSERA_MAX_BODY_BYTES", 1_048_576)
 POLICY_CACHE_SIZE = env_int("TESSERA_POLICY_CACHE_SIZE", 10_000)
 POLICY_CACHE_TTL = env_int("TESSERA_POLICY_CACHE_TTL", 86_400)
 
+# The admin site (/admin/): signs in through Tessera's login flow (lockout, MFA step, audit) into a
+# Tessera session with these limits; platform administrators need a second factor when required.
+ADMIN_REQUIRE_MFA = env_bool("TESSERA_ADMIN_REQUIRE_MFA", default=PRODUCTION)
+ADMIN_SESSION_IDLE_MINUTES = env_int("TESSERA_ADMIN_SESSION_IDLE_MINUTES", 30)
+ADMIN_SESSION_LIFETIME_MINUTES = env_int("TESSERA_ADMIN_SESSION_LIFETIME_MINUTES", 12 * 60)
+SESSION_COOKIE_AGE = ADMIN_SESSION_LIFETIME_MINUTES * 60  # the admin site's browser session
+
 # Cookies and transport security.
 SESSION_COOKIE_SECURE = SECURE_COOKIES
 CSRF_COOKIE_SECURE = SECURE_COOKIES

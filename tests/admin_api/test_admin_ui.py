@@ -11,6 +11,7 @@ from django.test import Client
 from tessera.access.models import Grant, Role, RoleAssignment
 from tessera.audit.models import AuditEvent, AuditEventType
 from tessera.authn.models import Session
+from tessera.authn.testing import admin_session_login
 from tessera.tenancy.models import Membership, MembershipStatus, Tenant
 from tests.admin_api.test_revocation import make_session
 from tests.factories import make_member
@@ -19,7 +20,7 @@ from tests.factories import make_member
 @pytest.fixture
 def admin_client(platform_admin):
     client = Client()
-    client.force_login(platform_admin)
+    admin_session_login(client, platform_admin)
     return client
 
 

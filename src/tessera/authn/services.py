@@ -74,6 +74,14 @@ def session_policy_for(tenant) -> SessionPolicy:
     return tenant.policy.sessions if tenant is not None else SessionPolicy()
 
 
+def admin_session_policy() -> SessionPolicy:
+    """The platform's limits for admin-site sessions (settings.ADMIN_SESSION_*)."""
+    return SessionPolicy(
+        idle_timeout_minutes=settings.ADMIN_SESSION_IDLE_MINUTES,
+        absolute_lifetime_minutes=settings.ADMIN_SESSION_LIFETIME_MINUTES,
+    )
+
+
 # --- sessions -------------------------------------------------------------------------------------
 
 
@@ -127,10 +135,13 @@ def session_create(
     device_info: dict | None = None,
     actor: Actor | None = None,
     now: datetime | None = None,
+    policy: SessionPolicy | None = None,
 ) -> Session:
-    """A new server-side session; beyond the tenant's per-user limit the oldest ones are revoked."""
+    """A new server-side session; beyond the tenant's per-user limit the oldest ones are revoked.
+
+    `policy`: limits other than the tenant's (the admin site's: `admin_session_policy()`)."""
     now = now or timezone.now()
-    policy = session_policy_for(tenant)
+    policy = policy or session_policy_for(tenant)
     idle = timedelta(minutes=policy.idle_timeout_minutes)
     absolute = now + timedelta(minutes=policy.absolute_lifetime_minutes)
     with transaction.atomic():

@@ -49,3 +49,25 @@ def api_session_login(client, user, tenant=None):
     tokens = session_tokens_issue(session=session)
     client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {tokens.access_token}"
     return session
+
+
+def admin_session_login(client, user):
+    """Sign a Django test `client` in to the admin site as `user` (tests): the Tessera session an
+    admin sign-in creates, bound to the client's browser session. Returns the session."""
+    from tessera.admin_login import SESSION_KEY
+    from tessera.authn.models import AuthMethod
+    from tessera.authn.services import admin_session_policy, session_create
+
+    session = session_create(
+        user=user,
+        tenant=None,
+        membership=None,
+        ip="127.0.0.1",
+        auth_method=AuthMethod.ADMIN,
+        policy=admin_session_policy(),
+    )
+    client.force_login(user)
+    browser = client.session
+    browser[SESSION_KEY] = str(session.pk)
+    browser.save()
+    return session

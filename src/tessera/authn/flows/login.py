@@ -33,6 +33,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.db import transaction
 from django.utils import timezone
@@ -47,9 +48,15 @@ from tessera.authn.errors import (
     TooManyAttempts,
 )
 from tessera.authn.models import AuthMethod, Session
-from tessera.authn.services import IssuedTokens, session_create, session_tokens_issue
-from tessera.errors import ValidationFailed
+from tessera.authn.services import (
+    IssuedTokens,
+    admin_session_policy,
+    session_create,
+    session_tokens_issue,
+)
+from tessera.errors import PermissionDenied, ValidationFailed
 from tessera.identity.emails import normalize_email
+from tessera.identity.mfa import mfa_enabled
 from tessera.identity.models import User
 from tessera.identity.passwords import password_expired, policy_for_user
 from tessera.tenancy.errors import NotAMember
@@ -72,18 +79,20 @@ class LoginAttempt:
     mfa_setup_required: bool = False
     device_trusted: bool = False
     device_info: dict[str, Any] = field(default_factory=dict)
-    lockout_tenant: Tenant | None = None  # the tenant named at login (its lockout counters)
+    lockout_tenant: Tenant | None = None  # the tenant named at login
     audit_changes: dict[str, Any] = field(default_factory=dict)
+    purpose: str = "api"  # "api": tokens; "admin": a session for the admin site (no tokens)
 
 
 @dataclass(frozen=True, slots=True)
 class LoginSuccess:
-    tokens: IssuedTokens
+    tokens: IssuedTokens | None  # None for an admin-site session (it has no tokens)
     user: User
     tenant: Tenant | None
     membership: Membership | None
     password_change_required: bool
     mfa_setup_required: bool = False
+    session: Session | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,11 +224,17 @@ def login_password(
     tenant: str | None = None,
     actor: Actor | None = None,
     device_token: str | None = None,
+    purpose: str = "api",
 ) -> LoginSuccess | LoginPending:
     """The first step of a login. See the module docstring for the answers.
 
     `device_token`: a trusted device's token (tessera.authn.devices), which lets the MFA step pass.
+    `purpose="admin"`: the admin site's login (tessera.admin_site) — platform administrators only
+    (others get the one 401), bound to no tenant, the platform's session limits, no trusted-device
+    skip, a second factor required when `settings.ADMIN_REQUIRE_MFA`; the session has no tokens.
     """
+    if purpose == "admin":
+        tenant, device_token = None, None
     actor = actor or Actor.system()
     normalized = _normalized(email)
     named = _tenant_named(tenant)
@@ -236,8 +251,12 @@ def login_password(
         _failed(email=normalized, user=user, tenant=named, actor=actor, reason=reason)
         raise InvalidCredentials(INVALID_CREDENTIALS_DETAIL)
     actor = _with_user(actor, user)
+    if purpose == "admin":
+        _admin_allowed(user, actor)
     try:
-        bound_tenant, membership = _membership_for(user, named, tenant)
+        bound_tenant, membership = (
+            (None, None) if purpose == "admin" else _membership_for(user, named, tenant)
+        )
     except NotAMember:
         with transaction.atomic():
             audit_record(
@@ -261,6 +280,7 @@ def login_password(
         or password_expired(user, policy=policy, now=now),
         extra={"device_token": device_token} if device_token else {},
         lockout_tenant=named,
+        purpose=purpose,
     )
     for step in STEPS:
         pending = step(attempt)
@@ -268,6 +288,41 @@ def login_password(
             return pending
     lockout.login_succeeded(email=normalized)
     return login_complete(attempt)
+
+
+class AdminMfaRequired(PermissionDenied):
+    code = "mfa_setup_required"
+
+
+ADMIN_MFA_REQUIRED_DETAIL = (
+    "Platform administrators must have a second factor to use the admin site. Sign in to the API "
+    "and set up an authenticator (POST /api/v1/auth/mfa/totp/setup, then /totp/confirm), then "
+    "sign in here again."
+)
+
+
+def _admin_allowed(user: User, actor: Actor) -> None:
+    """The admin site's door: platform administrators only (others: the one 401), with a second
+    factor when the platform requires one. Both refusals are in the platform's trail."""
+    reason = None
+    if not user.is_platform_admin:
+        reason = "not_platform_admin"
+    elif settings.ADMIN_REQUIRE_MFA and not mfa_enabled(user_id=user.pk):
+        reason = "mfa_not_set_up"
+    if reason is None:
+        return
+    with transaction.atomic():
+        audit_record(
+            type=AuditEventType.LOGIN_FAILED,
+            actor=actor,
+            tenant_id=None,
+            resource_type="user",
+            resource_id=user.pk,
+            changes={"reason": reason, "door": "admin"},
+        )
+    if reason == "not_platform_admin":
+        raise InvalidCredentials(INVALID_CREDENTIALS_DETAIL)
+    raise AdminMfaRequired(ADMIN_MFA_REQUIRED_DETAIL)
 
 
 def _with_user(actor: Actor, user: User, membership: Membership | None = None) -> Actor:
@@ -292,6 +347,10 @@ def login_complete(
     """
     user = attempt.user
     auth_method = auth_method or attempt.auth_method
+    if attempt.purpose == "admin":
+        attempt.audit_changes.setdefault("door", "admin")
+        attempt.audit_changes.setdefault("factors", auth_method)
+        auth_method = AuthMethod.ADMIN
     mfa_verified_at = mfa_verified_at or attempt.mfa_verified_at
     device_info = device_info if device_info is not None else attempt.device_info
     now = timezone.now()
@@ -309,6 +368,7 @@ def login_complete(
             device_info=device_info,
             actor=attempt.actor,
             now=now,
+            policy=admin_session_policy() if attempt.purpose == "admin" else None,
         )
         if attempt.mfa_setup_required or attempt.device_trusted:
             session.mfa_setup_required = attempt.mfa_setup_required
@@ -317,7 +377,9 @@ def login_complete(
                 mfa_setup_required=session.mfa_setup_required,
                 device_trusted=session.device_trusted,
             )
-        tokens = session_tokens_issue(session=session, now=now)
+        tokens = (
+            session_tokens_issue(session=session, now=now) if attempt.purpose == "api" else None
+        )
         User.objects.filter(pk=user.pk).update(last_login=now)
         audit_record(
             type=AuditEventType.LOGIN,
@@ -339,6 +401,7 @@ def login_complete(
         membership=attempt.membership,
         password_change_required=attempt.password_change_required,
         mfa_setup_required=attempt.mfa_setup_required,
+        session=session,
     )
 
 

@@ -186,9 +186,18 @@ def _check_not_blocked(*, email: str, tenant: Tenant | None, ip: str | None) -> 
 
 
 def mfa_verify(
-    *, token: str, code: str, trust_device: bool = False, actor: Actor | None = None
+    *,
+    token: str,
+    code: str,
+    trust_device: bool = False,
+    actor: Actor | None = None,
+    purpose: str = "api",
 ) -> MfaLoginResult:
-    """Finish a login with its `mfa_token` and a TOTP or backup code (see the module docstring)."""
+    """Finish a login with its `mfa_token` and a TOTP or backup code (see the module docstring).
+
+    `purpose="admin"`: the admin site's MFA page (its token never leaves the server-side browser
+    session); no trusted device, a session without tokens."""
+    trust_device = trust_device and purpose == "api"
     actor = actor or Actor.system()
     now = timezone.now()
     challenge = _challenge_for(token, now)
@@ -227,6 +236,7 @@ def mfa_verify(
         mfa_verified_at=now,
         lockout_tenant=challenge.lockout_tenant,
         audit_changes={"mfa": method},
+        purpose=purpose,
     )
     device_token = None
     with transaction.atomic():
