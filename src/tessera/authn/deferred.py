@@ -8,8 +8,9 @@ response (Django's `HttpResponse.close()`, which WSGI servers â€” a2wsgi here â€
 body chunk went out; Django's test client calls it before returning, so tests see the mail).
 
 `DeferredWorkMiddleware` (in settings.MIDDLEWARE) hands the request's deferred calls to its
-response. A call that raises is logged, never surfaced (the answer is already gone). Without a
-request (commands, services called directly) `defer` runs the call at once.
+response. A call that raises is logged, never surfaced (the answer is already gone). The calls run
+before `close()` sends `request_finished`, so Django's connection clean-up comes after them.
+Without a request (commands, services called directly) `defer` runs the call at once.
 """
 
 from __future__ import annotations
@@ -40,10 +41,6 @@ def _guarded(call: Callable[[], Any]) -> Callable[[], None]:
             call()
         except Exception:  # the answer is already sent: log, never raise into the server
             logger.exception("deferred work %s failed", getattr(call.func, "__qualname__", call))
-        finally:
-            from django.db import close_old_connections
-
-            close_old_connections()
 
     return run
 
