@@ -3,7 +3,8 @@
     /admin/login/      email + password → tessera.authn.flows.login.login_password(purpose="admin")
       ├─ locked account / blocked IP ─────→ the form again, 429 with Retry-After
       ├─ wrong credentials, not a platform administrator → the form again (one message), 401
-      ├─ no second factor while settings.ADMIN_REQUIRE_MFA → the form again with how to set it up
+      ├─ no second factor while settings.ADMIN_REQUIRE_MFA, or a password to change first
+      │                                     → the form again, saying how (403)
       ├─ TOTP enabled ────────────────────→ /admin/login/mfa/ (code or backup code; the challenge
       │                                     token stays in the server-side browser session)
       └─ signed in: a Tessera session (auth_method "admin", the platform's idle and absolute
@@ -33,7 +34,12 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from tessera.api.context import actor_from_request, client_ip
 from tessera.authn import lockout
 from tessera.authn.errors import InvalidCredentials, TooManyAttempts
-from tessera.authn.flows.login import AdminMfaRequired, LoginPending, login_password
+from tessera.authn.flows.login import (
+    AdminMfaRequired,
+    AdminPasswordChangeRequired,
+    LoginPending,
+    login_password,
+)
 from tessera.authn.flows.mfa import mfa_verify
 from tessera.authn.models import Session
 from tessera.authn.services import session_revoke, session_touch
@@ -152,7 +158,7 @@ def admin_login_view(request, site):
         lockout.auth_failure_record(ip=client_ip(request))
         exc.detail = BAD_CREDENTIALS
         return _refused(request, site, template, form, exc)
-    except (TooManyAttempts, AdminMfaRequired) as exc:
+    except (TooManyAttempts, AdminMfaRequired, AdminPasswordChangeRequired) as exc:
         return _refused(request, site, template, form, exc)
     if isinstance(outcome, LoginPending):
         request.session.cycle_key()

@@ -439,3 +439,13 @@ def test_attack_disabling_mfa_ends_the_other_sessions(client, dana):
     assert client.get("/api/v1/auth/me", headers=bearer(other["access_token"])).status_code == 401
     assert client.get("/api/v1/auth/me", headers=bearer(first["access_token"])).status_code == 200
     assert Session.objects.get(pk=other["session_id"]).revoked_reason == "mfa_disabled"
+
+
+def test_platform_admins_who_must_change_their_password_do_it_through_the_api_first(client, root):
+    root.must_change_password = True
+    root.save()
+    r = admin_login(client)
+    assert r.status_code == 403 and b"must be changed" in r.content
+    assert "_auth_user_id" not in client.session
+    event = AuditEvent.objects.get(type=AuditEventType.LOGIN_FAILED)
+    assert event.changes["reason"] == "password_change_required"

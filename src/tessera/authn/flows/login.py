@@ -282,6 +282,8 @@ def login_password(
         lockout_tenant=named,
         purpose=purpose,
     )
+    if purpose == "admin" and attempt.password_change_required:
+        _admin_refuse(user, actor, "password_change_required")
     for step in STEPS:
         pending = step(attempt)
         if pending is not None:
@@ -294,6 +296,14 @@ class AdminMfaRequired(PermissionDenied):
     code = "mfa_setup_required"
 
 
+class AdminPasswordChangeRequired(PermissionDenied):
+    code = "password_change_required"
+
+
+ADMIN_PASSWORD_CHANGE_DETAIL = (
+    "Your password must be changed before you use the admin site: sign in to the API and change "
+    "it (POST /api/v1/auth/password/change), then sign in here again."
+)
 ADMIN_MFA_REQUIRED_DETAIL = (
     "Platform administrators must have a second factor to use the admin site. Sign in to the API "
     "and set up an authenticator (POST /api/v1/auth/mfa/totp/setup, then /totp/confirm), then "
@@ -309,8 +319,11 @@ def _admin_allowed(user: User, actor: Actor) -> None:
         reason = "not_platform_admin"
     elif settings.ADMIN_REQUIRE_MFA and not mfa_enabled(user_id=user.pk):
         reason = "mfa_not_set_up"
-    if reason is None:
-        return
+    if reason is not None:
+        _admin_refuse(user, actor, reason)
+
+
+def _admin_refuse(user: User, actor: Actor, reason: str) -> None:
     with transaction.atomic():
         audit_record(
             type=AuditEventType.LOGIN_FAILED,
@@ -322,6 +335,8 @@ def _admin_allowed(user: User, actor: Actor) -> None:
         )
     if reason == "not_platform_admin":
         raise InvalidCredentials(INVALID_CREDENTIALS_DETAIL)
+    if reason == "password_change_required":
+        raise AdminPasswordChangeRequired(ADMIN_PASSWORD_CHANGE_DETAIL)
     raise AdminMfaRequired(ADMIN_MFA_REQUIRED_DETAIL)
 
 
