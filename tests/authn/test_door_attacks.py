@@ -449,3 +449,16 @@ def test_platform_admins_who_must_change_their_password_do_it_through_the_api_fi
     assert "_auth_user_id" not in client.session
     event = AuditEvent.objects.get(type=AuditEventType.LOGIN_FAILED)
     assert event.changes["reason"] == "password_change_required"
+
+
+def test_switch_tenant_applies_the_target_tenants_session_limit(client, dana, two_tenants):
+    acme, _globex = two_tenants
+    acme.settings = {**acme.settings, "mfa": {}, "sessions": {"max_sessions": 2}}
+    acme.save()
+    sessions = [login(client, "dana@example.test", tenant="globex").json() for _ in range(3)]
+    newest = sessions[-1]
+    r = post(client, "/api/v1/auth/switch-tenant", {"tenant": "acme"}, newest["access_token"])
+    assert r.status_code == 200, r.content
+    live = Session.objects.filter(user=dana, revoked_at__isnull=True)
+    assert live.count() == 2 and live.filter(pk=newest["session_id"]).exists()
+    assert Session.objects.get(pk=sessions[0]["session_id"]).revoked_reason == "session_limit"

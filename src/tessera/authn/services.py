@@ -163,24 +163,31 @@ def session_create(
             mfa_verified_at=mfa_verified_at,
             password_change_required=password_change_required,
         )
-        live = list(
-            _live_sessions(user.pk, now)
-            .exclude(pk=session.pk)
-            .order_by("created_at", "id")
-            .values_list("pk", "tenant_id")
+        _session_limit_enforce(
+            user_id=user.pk, keep=session.pk, limit=policy.max_sessions, actor=actor, now=now
         )
-        excess = len(live) + 1 - policy.max_sessions
-        for old_id, old_tenant_id in live[: max(0, excess)]:
-            if session_end_by_id(old_id, old_tenant_id, now=now, reason="session_limit"):
-                audit_record(
-                    type=AuditEventType.SESSION_REVOKED,
-                    actor=_actor_for(actor, user_id=user.pk),
-                    tenant_id=old_tenant_id,
-                    resource_type="session",
-                    resource_id=old_id,
-                    changes={"reason": "session_limit", "limit": policy.max_sessions},
-                )
     return session
+
+
+def _session_limit_enforce(*, user_id, keep, limit: int, actor: Actor | None, now) -> None:
+    """Beyond `limit` live sessions of the user (counting `keep`), the oldest others end."""
+    live = list(
+        _live_sessions(user_id, now)
+        .exclude(pk=keep)
+        .order_by("created_at", "id")
+        .values_list("pk", "tenant_id")
+    )
+    excess = len(live) + 1 - limit
+    for old_id, old_tenant_id in live[: max(0, excess)]:
+        if session_end_by_id(old_id, old_tenant_id, now=now, reason="session_limit"):
+            audit_record(
+                type=AuditEventType.SESSION_REVOKED,
+                actor=_actor_for(actor, user_id=user_id),
+                tenant_id=old_tenant_id,
+                resource_type="session",
+                resource_id=old_id,
+                changes={"reason": "session_limit", "limit": limit},
+            )
 
 
 def _tokens_issue(session: Session, now: datetime) -> tuple[IssuedTokens, RefreshToken]:
@@ -476,7 +483,8 @@ def session_switch_tenant(
     """Re-bind the session to another tenant of the user: new tokens; the old ones stop working.
 
     The session keeps its id; its idle timeout and absolute lifetime tighten to the new tenant's
-    policy when that one is stricter.
+    policy when that one is stricter, and beyond the new tenant's `max_sessions` the person's
+    oldest other sessions end.
     """
     tenant, membership = _active_membership(user=user, hint=tenant_hint)
     now = timezone.now()
@@ -512,6 +520,12 @@ def session_switch_tenant(
             ]
         )
         RefreshToken.objects.filter(session=session, spent_at__isnull=True).update(revoked_at=now)
+        # the new tenant's session limit holds too (its policy runs on this door as on login);
+        # serialised with the user's logins as session_create is
+        list(User.objects.select_for_update().filter(pk=user.pk).order_by().values_list("pk"))
+        _session_limit_enforce(
+            user_id=user.pk, keep=session.pk, limit=policy.max_sessions, actor=actor, now=now
+        )
         tokens = session_tokens_issue(session=session, now=now)
         state_invalidate_session(tenant_id=old_tenant_id, session_id=session.pk)
         state_invalidate_session(tenant_id=tenant.pk, session_id=session.pk)
