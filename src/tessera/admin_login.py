@@ -197,7 +197,14 @@ def admin_mfa_view(request, site):
 
 def admin_session_live(request) -> bool:
     """Whether the browser's Tessera session is still live (moving its idle expiry); a browser
-    whose session ended is signed out."""
+    whose session ended is signed out. Asked once per request (the admin asks several times)."""
+    known = request.__dict__.get("_tessera_admin_live")
+    if known is None:
+        known = request.__dict__["_tessera_admin_live"] = _admin_session_check(request)
+    return known
+
+
+def _admin_session_check(request) -> bool:
     user = getattr(request, "user", None)
     session_id = request.session.get(SESSION_KEY) if hasattr(request, "session") else None
     if user is None or not user.is_authenticated:
