@@ -15,7 +15,7 @@ def forget_hmac_codes(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("identity", "0003_mfa"),
+        ("identity", "0004_identity_ownership"),
     ]
 
     operations = [
