@@ -462,3 +462,32 @@ def test_switch_tenant_applies_the_target_tenants_session_limit(client, dana, tw
     live = Session.objects.filter(user=dana, revoked_at__isnull=True)
     assert live.count() == 2 and live.filter(pk=newest["session_id"]).exists()
     assert Session.objects.get(pk=sessions[0]["session_id"]).revoked_reason == "session_limit"
+
+
+def test_attack_email_verification_does_the_same_work_for_known_and_unknown_emails(
+    client, dana, monkeypatch, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tessera.identity.models import EmailVerificationToken
+
+    held: list = []
+    monkeypatch.setattr(
+        deferred,
+        "deferred_attach",
+        lambda request, response: held.extend(request.__dict__.pop("_tessera_deferred", [])),
+    )
+    answers = []
+    for email in ("dana@example.test", "nobody@example.test"):
+        with CaptureQueriesContext(connection) as queries:
+            r = post(client, "/api/v1/auth/email/verify", {"email": email})
+        answers.append((r.status_code, r.content, len(queries)))
+    assert answers[0] == answers[1]  # same status, same bytes, same database work
+    assert answers[0][2] == 0 and not EmailVerificationToken.objects.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        for job in held:  # after the answers: the lookup, the token, the mail
+            job()
+    assert EmailVerificationToken.objects.count() == 1
+    assert [m.to for m in mail.outbox] == [["dana@example.test"]]
