@@ -58,7 +58,9 @@ def mail_render(kind: str, *, to: str, context: dict[str, Any]) -> EmailMultiAlt
 
 def _deliver(message: EmailMultiAlternatives, kind: str, link: str | None) -> None:
     if link and settings.EMAIL_BACKEND == CONSOLE_BACKEND:
-        print(f"[tessera] {kind} link for {message.to[0]}: {link}", file=sys.stdout, flush=True)
+        # one write, so the server's own log lines (other threads) never split the link
+        sys.stdout.write(f"[tessera] {kind} link for {message.to[0]}: {link}\n")
+        sys.stdout.flush()
     try:
         message.send()
     except Exception:  # the mail server's trouble must not fail the request that caused it
