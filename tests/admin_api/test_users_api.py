@@ -8,6 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from tessera.access.models import RoleAssignment
 from tessera.authn.models import Session
 from tessera.tenancy.models import Membership, MembershipStatus
+from tests.access.helpers import allow, give, make_role
 from tests.admin_api.conftest import Api
 from tests.factories import make_member
 
@@ -224,8 +225,13 @@ def test_the_last_admin_cannot_be_removed_demoted_or_deactivated(world, api):
     client = api(other_admin)
     # two admins: one may go; then the remaining one is protected
     assert client.post(f"/users/{world.admin.user_id}/deactivate").status_code == 200
-    manager = api(world.manager)
-    response = manager.post(f"/users/{other_admin.user_id}/deactivate")
+    # a manager is refused earlier (the admin outranks them); someone holding *:* through a
+    # tenant role other than `admin` meets the last-admin rule
+    response = api(world.manager).post(f"/users/{other_admin.user_id}/deactivate")
+    assert response.status_code == 403 and response.json()["code"] == "target_outranks_you"
+    root = make_member(world.acme, "root@acme.test", roles=[])
+    give(root, make_role(world.acme, "root", allow("*:*")))
+    response = api(root).post(f"/users/{other_admin.user_id}/deactivate")
     assert response.status_code == 409 and response.json()["code"] == "last_admin"
     assert client.delete(f"/users/{other_admin.user_id}/roles/admin").status_code == 409
     api(other_admin).post(f"/users/{world.admin.user_id}/reactivate")

@@ -39,6 +39,7 @@ from tessera.engine import (
     decide,
     effective_permissions,
     field_access,
+    permission_covers,
     validate_permission,
 )
 from tessera.errors import ValidationFailed, field_error
@@ -308,10 +309,6 @@ def covering_permissions(action: str) -> tuple[str, ...]:
     return (action, f"{resource}:*", "*:*")
 
 
-def _covers(permission: str, action: str) -> bool:
-    return permission in covering_permissions(action)
-
-
 def _candidate_filter(tenant: Tenant, action: str, now: datetime, resource) -> Q:
     """Members whose stored data could allow `action` (a superset; evaluation decides)."""
     perms = covering_permissions(action)
@@ -347,7 +344,7 @@ def _candidate_filter(tenant: Tenant, action: str, now: datetime, resource) -> Q
     for delegate_id, role_id, permissions in Delegation.objects.filter(
         tenant_id=tenant.pk, status=DelegationStatus.ACTIVE, ends_at__gt=now
     ).values_list("delegate_id", "role_id", "permissions"):
-        if role_id in roles or any(_covers(str(p), action) for p in permissions or ()):
+        if role_id in roles or any(permission_covers(str(p), action) for p in permissions or ()):
             delegates.add(delegate_id)
     assigned = RoleAssignment.objects.filter(role_id__in=roles).filter(
         Q(expires_at__isnull=True) | Q(expires_at__gt=now)
@@ -370,7 +367,7 @@ def _review(
     """(conditional, allowing sources) when the member may do `action`; None otherwise."""
     allows, denies = [], []
     for entry in effective_permissions(compiled.policy, now):
-        if not _covers(entry.permission, action):
+        if not permission_covers(entry.permission, action):
             continue
         if entry.resource_type is not None and resource is not None:
             if (entry.resource_type, entry.resource_id) != (resource.type, resource.id):

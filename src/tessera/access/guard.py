@@ -30,7 +30,7 @@ from asgiref.sync import sync_to_async
 from tessera.access.catalog import SYSTEM_PERMISSIONS
 from tessera.access.decisions import caller_versions, parse_action, policy_for, request_context
 from tessera.access.policy import MemberPolicy
-from tessera.engine import Decision, PolicyError, Resource, decide
+from tessera.engine import Decision, PolicyError, Resource, decide, permission_covers
 from tessera.errors import NotAuthenticated, PermissionDenied, TesseraError
 
 ResourceGetter = Callable[..., Resource | None]
@@ -52,16 +52,9 @@ class PasswordChangeRequired(PermissionDenied):
     code = "password_change_required"
 
 
-def _scope_covers(scope: str, action: str) -> bool:
-    if scope in ("*:*", action):
-        return True
-    resource, _, verb = scope.partition(":")
-    return verb == "*" and action.partition(":")[0] == resource
-
-
 def scopes_allow(scopes, action: str) -> bool:
     """Whether API-key scopes (None = unrestricted) cover `action`."""
-    return scopes is None or any(_scope_covers(str(s), action) for s in scopes)
+    return scopes is None or any(permission_covers(str(s), action) for s in scopes)
 
 
 def _caller_policy(request) -> MemberPolicy | None:

@@ -5,9 +5,11 @@ policy version (`tenant_policy_bump`); an assignment, an override, a grant to a 
 delegation → the member's version (`membership_version_bump`). Every write records its audit
 event in the same transaction.
 
-Guard rails: `ensure_actor_holds` (no one grants what they do not hold) and `ensure_not_last_admin`
-(the last active administrator cannot be removed or demoted). The services apply them when told
-who acts (`granted_by`, `by`, `approver`); the HTTP layer may call them directly too.
+Guard rails: `ensure_actor_holds` (no one grants what they do not hold), `ensure_target_within`
+(no one acts on a member who holds more than they do) — both `tessera.access.escalation` — and
+`ensure_not_last_admin` (the last active administrator cannot be removed or demoted). The services
+apply them when told who acts (`granted_by`, `by`, `created_by`, `approver`); the HTTP layer may
+call them directly too.
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from tessera.access.catalog import BUILTIN_ROLES, SYSTEM_PERMISSIONS
+from tessera.access.escalation import NotHeld as NotHeld
+from tessera.access.escalation import TargetOutranks as TargetOutranks
+from tessera.access.escalation import ensure_actor_holds, ensure_target_within
 from tessera.access.models import (
     Delegation,
     DelegationStatus,
@@ -39,8 +44,8 @@ from tessera.engine import (
     ConditionError,
     PolicyError,
     RuleSpec,
-    effective_permissions,
     find_role_cycle,
+    permission_covers,
     rule_from_json,
     validate_permission,
 )
@@ -66,10 +71,6 @@ class SystemRole(Conflict):
 
 class LastAdmin(Conflict):
     code = "last_admin"
-
-
-class NotHeld(PermissionDenied):
-    code = "not_held"
 
 
 # --- validation ---------------------------------------------------------------------------------
@@ -205,90 +206,6 @@ def _same_tenant(tenant_id, *objects) -> None:
 
 
 # --- guard rails --------------------------------------------------------------------------------
-
-
-def _covers(pattern: str, permission: str) -> bool:
-    """Whether a permission pattern covers another pattern (`doc:*` covers `doc:read`)."""
-    if pattern in ("*:*", permission):
-        return True
-    resource, _, verb = pattern.partition(":")
-    return verb == "*" and permission.partition(":")[0] == resource and permission != "*:*"
-
-
-_SCOPE_COVERS: dict[str, frozenset[str]] = {
-    "all": frozenset({"all", "own", "team", "department"}),
-    "team": frozenset({"team", "own"}),
-    "own": frozenset({"own"}),
-    "department": frozenset({"department"}),
-}
-
-
-def _wanted(items: Iterable[Any]) -> list[dict[str, Any]]:
-    wanted = []
-    for item in items:
-        if isinstance(item, str):
-            wanted.append({"permission": item, "scope": "all", "condition": None})
-        elif isinstance(item, RuleSpec):
-            wanted.append(rule_as_dict(item))
-        else:
-            wanted.append(dict(item))
-    return [w for w in wanted if w.get("effect", "allow") == "allow"]
-
-
-def ensure_actor_holds(
-    actor_membership: Membership,
-    permissions: Iterable[Any],
-    *,
-    resource: tuple[str, str] | None = None,
-    now: datetime | None = None,
-) -> None:
-    """403 `not_held` unless the actor holds every allow in `permissions` (strings or rules).
-
-    The actor holds `p` (with scope `s`, condition `c`) when an allow rule in force now covers
-    `p` (`*:*` and `resource:*` cover more), its scope covers `s` (`all` covers every scope,
-    `team` covers `own`) and it is unconditional or has the same condition — and no
-    unconditional deny of scope `all` overlaps `p`. With `resource=(type, id)`, the actor's
-    grants on that object count too. Deny rules in `permissions` need nothing.
-    """
-    from tessera.access.decisions import policy_for
-
-    now = now or timezone.now()
-    wanted = _wanted(permissions)
-    if not wanted:
-        return
-    compiled = policy_for(actor_membership, now=now)
-    if compiled is None:
-        raise NotHeld("Your membership is not active")
-    entries = effective_permissions(compiled.policy, now)
-    allows = [e for e in entries if e.effect == "allow"]
-    denies = [
-        e
-        for e in entries
-        if e.effect == "deny"
-        and e.scope == "all"
-        and e.condition is None
-        and e.resource_type is None
-    ]
-    for want in wanted:
-        perm, scope, condition = want["permission"], want.get("scope", "all"), want.get("condition")
-        held = False
-        for entry in allows:
-            if not _covers(entry.permission, perm):
-                continue
-            if entry.resource_type is not None:
-                if resource is not None and (entry.resource_type, entry.resource_id) == resource:
-                    held = True
-                continue
-            if scope not in _SCOPE_COVERS[entry.scope]:
-                continue
-            if entry.condition is not None and entry.condition != condition:
-                continue
-            held = True
-            break
-        if held and any(_covers(d.permission, perm) or _covers(perm, d.permission) for d in denies):
-            held = False
-        if not held:
-            raise NotHeld(f"You cannot give {perm} (scope {scope}): you do not hold it yourself")
 
 
 def _active_admins(tenant_id, now: datetime):
@@ -541,14 +458,17 @@ def role_assign(
     """Give `membership` the role (optionally until `expires_at`).
 
     `max_members` holds under concurrent assignment: the role row is locked while counting.
-    With `granted_by`, that member must hold everything the role allows (403 `not_held`).
-    Assigning a role already held only updates its expiry.
+    With `granted_by`, that member must hold everything the role allows for as long as it is
+    given (403 `not_held`), and, when assigning to someone else, hold at least what that member
+    already holds (403 `target_outranks_you`). Assigning a role already held only updates its
+    expiry.
     """
     now = timezone.now()
     _same_tenant(membership.tenant_id, role, granted_by)
     _future(expires_at, "expires_at", now)
     if granted_by is not None:
-        ensure_actor_holds(granted_by, role_effective_rules(role), now=now)
+        ensure_actor_holds(granted_by, role_effective_rules(role), until=expires_at, now=now)
+        ensure_target_within(granted_by, membership, now=now)
     with transaction.atomic():
         locked = Role.objects.select_for_update().get(pk=role.pk)
         existing = RoleAssignment.objects.filter(membership=membership, role=locked).first()
@@ -589,10 +509,20 @@ def role_assign(
     return assignment
 
 
-def role_unassign(*, membership: Membership, role: Role, actor: Actor | None = None) -> None:
+def role_unassign(
+    *,
+    membership: Membership,
+    role: Role,
+    by: Membership | None = None,
+    actor: Actor | None = None,
+) -> None:
     """Take the role away (404 when not held). The last active admin keeps `admin` (409).
-    The member's active delegations of this role end with it."""
-    _same_tenant(membership.tenant_id, role)
+    The member's active delegations of this role end with it. With `by`, that member must hold
+    what the role allows and what the member holds (403, as `role_assign`)."""
+    _same_tenant(membership.tenant_id, role, by)
+    if by is not None:
+        ensure_actor_holds(by, role_effective_rules(role))
+        ensure_target_within(by, membership)
     with transaction.atomic():
         locked = Role.objects.select_for_update().get(pk=role.pk)
         assignment = RoleAssignment.objects.filter(membership=membership, role=locked).first()
@@ -623,7 +553,7 @@ def role_unassign(*, membership: Membership, role: Role, actor: Actor | None = N
 
 def _touches_admin_api(rule: Mapping[str, Any]) -> bool:
     return rule["effect"] == Effect.DENY and any(
-        _covers(rule["permission"], p) for p in SYSTEM_PERMISSIONS
+        permission_covers(rule["permission"], p) for p in SYSTEM_PERMISSIONS
     )
 
 
@@ -634,11 +564,14 @@ def overrides_set(
     by: Membership | None = None,
     actor: Actor | None = None,
 ) -> list[dict[str, Any]]:
-    """Replace the member's own allow/deny rules. With `by`, its allows must be held by that
-    member; the last active admin cannot be given a deny on Tessera's own permissions (409)."""
+    """Replace the member's own allow/deny rules. With `by`, the new rules must lie within what
+    that member holds (dropping a deny is a widening too: the allows it restricted must then be
+    held without it), and so must the member's current rules when acting on someone else (403);
+    the last active admin cannot be given a deny on Tessera's own permissions (409)."""
     validated = rules_validate(list(rules))
     _same_tenant(membership.tenant_id, by)
     if by is not None:
+        ensure_target_within(by, membership)
         ensure_actor_holds(by, validated)
     with transaction.atomic():
         if any(_touches_admin_api(r) for r in validated):
@@ -705,7 +638,8 @@ def grant_create(
 ) -> Grant:
     """Allow `permission` on one resource to a member or to a role's holders (optional expiry).
 
-    With `granted_by`, that member must hold the permission (or a grant on the same object)."""
+    With `granted_by`, that member must hold the permission unconditionally with scope `all` (or
+    a grant on the same object) for as long as the grant lasts (403 `not_held`)."""
     now = timezone.now()
     if (membership is None) == (role is None):
         raise _invalid("subject", "Give exactly one of a member or a role.")
@@ -718,7 +652,13 @@ def grant_create(
         raise _invalid("resource_id", "1–128 characters.")
     _future(expires_at, "expires_at", now)
     if granted_by is not None:
-        ensure_actor_holds(granted_by, [permission], resource=(resource_type, resource_id), now=now)
+        ensure_actor_holds(
+            granted_by,
+            [permission],
+            resource=(resource_type, resource_id),
+            until=expires_at,
+            now=now,
+        )
     with transaction.atomic():
         grant = Grant.objects.create(
             tenant=tenant,
@@ -794,9 +734,11 @@ def delegation_create(
 ) -> Delegation:
     """The delegator lends a role or some permissions to the delegate for [starts_at, ends_at).
 
-    The delegator must hold what they delegate (403 `not_held`); the window must end in the
-    future and last at most the tenant's `delegation.max_days`. Status is `pending` when the
-    tenant requires approval (`delegation.require_approval`), else `active`.
+    The delegator must hold what they delegate until `ends_at`, and so must `created_by` — whoever
+    creates it on the delegator's behalf (403 `not_held`): naming someone else as delegator never
+    hands out more than the caller holds. The window must end in the future and last at most the
+    tenant's `delegation.max_days`. Status is `pending` when the tenant requires approval
+    (`delegation.require_approval`), else `active`.
     """
     now = timezone.now()
     tenant = delegator.tenant
@@ -823,7 +765,9 @@ def delegation_create(
     if ends_at - starts_at > timedelta(days=policy.max_days):
         raise _invalid("ends_at", f"A delegation lasts at most {policy.max_days} days.")
     wanted = role_effective_rules(role) if role is not None else perms
-    ensure_actor_holds(delegator, wanted, now=now)
+    ensure_actor_holds(delegator, wanted, until=ends_at, now=now)
+    if created_by is not None and created_by.pk != delegator.pk:
+        ensure_actor_holds(created_by, wanted, until=ends_at, now=now)
     status = DelegationStatus.PENDING if policy.require_approval else DelegationStatus.ACTIVE
     with transaction.atomic():
         delegation = Delegation.objects.create(
@@ -867,13 +811,22 @@ def _delegation_state(delegation: Delegation) -> dict[str, Any]:
 def delegation_approve(
     *, delegation: Delegation, approver: Membership, actor: Actor | None = None
 ) -> Delegation:
-    """Activate a pending delegation. The approver is neither party (403); only a pending
-    delegation whose window has not ended can be approved (409)."""
+    """Activate a pending delegation. The approver is neither party nor whoever created it
+    (403 `four_eyes`), and holds what is delegated until it ends (403 `not_held`); only a
+    pending delegation whose window has not ended can be approved (409)."""
     _same_tenant(delegation.tenant_id, approver)
-    if approver.pk in (delegation.delegator_id, delegation.delegate_id):
+    parties = (delegation.delegator_id, delegation.delegate_id, delegation.created_by_id)
+    if approver.pk in parties:
         raise PermissionDenied(
-            "A delegation is approved by someone other than its parties", code="four_eyes"
+            "A delegation is approved by someone other than its parties and its creator",
+            code="four_eyes",
         )
+    wanted = (
+        role_effective_rules(delegation.role)
+        if delegation.role_id is not None
+        else list(delegation.permissions or [])
+    )
+    ensure_actor_holds(approver, wanted, until=delegation.ends_at)
     with transaction.atomic():
         locked = Delegation.objects.select_for_update().get(pk=delegation.pk)
         if locked.status != DelegationStatus.PENDING:

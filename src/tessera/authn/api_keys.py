@@ -138,15 +138,6 @@ def _new_key(prefix: str) -> str:
 # --- validation ---------------------------------------------------------------------------------
 
 
-def _covers(pattern: str, permission: str) -> bool:
-    """Whether `pattern` (`*:*`, `resource:*`, `resource:action`) covers `permission` (which
-    may itself be a pattern: `user:*` covers `user:*` and `user:read`, not `*:*`)."""
-    if pattern in ("*:*", permission):
-        return True
-    resource, _, verb = pattern.partition(":")
-    return verb == "*" and permission != "*:*" and permission.partition(":")[0] == resource
-
-
 def scopes_validate(scopes: Any) -> list[str]:
     """A non-empty list of permissions or patterns, deduplicated in order; 422 otherwise."""
     from tessera.access.services import permission_validate
@@ -168,32 +159,17 @@ def scopes_validate(scopes: Any) -> list[str]:
 def scopes_lacking(
     membership: Membership, scopes: Sequence[str], *, now: datetime | None = None
 ) -> list[str]:
-    """The scopes the member does not hold now.
+    """The scopes the member does not hold now (`tessera.engine.scopes_not_held`).
 
     Held: an allow rule in force (any rule scope or condition: those still apply per request)
     whose permission covers the scope, and no unconditional deny of scope `all` overlapping it.
     Object-level grants do not count (a key cannot be limited to one object).
     """
-    from tessera.access.decisions import policy_for
-    from tessera.engine import effective_permissions
+    from tessera.access.escalation import held_rules
+    from tessera.engine import scopes_not_held
 
     now = now or timezone.now()
-    compiled = policy_for(membership, now=now)
-    if compiled is None:
-        return list(scopes)
-    entries = [e for e in effective_permissions(compiled.policy, now) if e.resource_type is None]
-    allows = [e.permission for e in entries if e.effect == "allow"]
-    denies = [
-        e.permission
-        for e in entries
-        if e.effect == "deny" and e.scope == "all" and e.condition is None
-    ]
-    return [
-        scope
-        for scope in scopes
-        if not any(_covers(a, scope) for a in allows)
-        or any(_covers(d, scope) or _covers(scope, d) for d in denies)
-    ]
+    return scopes_not_held(held_rules(membership, now=now), scopes)
 
 
 def allowed_ips_validate(values: Any) -> list[str]:
@@ -267,8 +243,13 @@ def api_key_create(
     now: datetime | None = None,
 ) -> CreatedKey:
     """A new key of `owner`, created by `by` (the same member, or an administrator creating a
-    service account's key). 422 for bad input, `scopes_not_held` naming each missing scope."""
+    service account's key). 422 for bad input, `scopes_not_held` naming each missing scope; a
+    service account holding more than `by` answers 403 `target_outranks_you` (the key would act
+    with the account's permissions)."""
+    from tessera.access.escalation import ensure_target_within
+
     now = now or timezone.now()
+    ensure_target_within(by, owner, now=now)
     name = _name_validate(name)
     scopes = scopes_validate(scopes)
     networks = allowed_ips_validate(allowed_ips)

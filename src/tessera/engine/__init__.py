@@ -24,6 +24,15 @@ from tessera.engine.decision import (
     RuleSource,
 )
 from tessera.engine.errors import ConditionError, PolicyError
+from tessera.engine.holds import (
+    Entitlement,
+    RuleLike,
+    permission_covers,
+    permission_meet,
+    rules_within,
+    scope_covers,
+    scopes_not_held,
+)
 from tessera.engine.model import (
     Context,
     DelegatedRules,
@@ -56,6 +65,7 @@ __all__ = [
     "Decision",
     "DelegatedRules",
     "Effect",
+    "Entitlement",
     "EvaluatedRule",
     "FieldAccess",
     "FieldSets",
@@ -67,6 +77,7 @@ __all__ = [
     "PolicyInput",
     "Resource",
     "RoleDef",
+    "RuleLike",
     "RuleSource",
     "RuleSpec",
     "Scope",
@@ -77,7 +88,12 @@ __all__ = [
     "effective_permissions",
     "field_access",
     "find_role_cycle",
+    "permission_covers",
+    "permission_meet",
     "rule_from_json",
+    "rules_within",
+    "scope_covers",
+    "scopes_not_held",
     "validate_permission",
     "validate_rule",
 ]

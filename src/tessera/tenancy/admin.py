@@ -30,8 +30,13 @@ from tessera.tenancy.services import tenant_create
 
 
 def _own_membership(request, tenant_id):
-    """The acting platform administrator's membership in the tenant (for the no-self rule)."""
-    return Membership.objects.filter(user_id=request.user.pk, tenant_id=tenant_id).first()
+    """The acting platform administrator's membership in the tenant, for the no-self rule only:
+    in the admin site they act with the platform's authority, so the escalation rule (the target
+    within the actor's own permissions) does not apply — `platform_authority` says so."""
+    membership = Membership.objects.filter(user_id=request.user.pk, tenant_id=tenant_id).first()
+    if membership is not None:
+        membership.platform_authority = True
+    return membership
 
 
 class TenantMembershipInline(admin.TabularInline):

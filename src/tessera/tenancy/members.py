@@ -23,6 +23,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from tessera.access.escalation import ensure_target_within
 from tessera.access.services import delegations_revoke_given, ensure_not_last_admin, role_assign
 from tessera.audit.models import AuditEventType
 from tessera.audit.services import Actor, audit_record
@@ -379,6 +380,7 @@ def member_update(
     actor: Actor | None = None,
 ) -> Membership:
     """Change a member's profile and membership attributes; PROFILE_UPDATE with before/after."""
+    ensure_target_within(by, membership)
     errors: list[dict] = []
     allowed = set(PROFILE_FIELDS) | set(MEMBERSHIP_FIELDS) | {"manager_id"}
     for name in sorted(set(changes) - allowed):
@@ -476,6 +478,7 @@ def member_deactivate(
     """Suspend the membership and revoke its sessions, refresh tokens and API keys at once."""
     from tessera.authn.revocation import credentials_revoke_for_membership
 
+    ensure_target_within(by, membership)
     _ensure_not_self(membership=membership, by=by, action="deactivate")
     with transaction.atomic():
         membership.refresh_from_db(fields=["status"])
@@ -504,6 +507,7 @@ def member_reactivate(
     *, membership: Membership, by: Membership | None, actor: Actor | None = None
 ) -> Membership:
     """Make a suspended membership active again (an invited one: 409, the person accepts)."""
+    ensure_target_within(by, membership)
     with transaction.atomic():
         membership.refresh_from_db(fields=["status"])
         if membership.status == MembershipStatus.ACTIVE:
@@ -528,6 +532,7 @@ def member_remove(
     """Remove the membership (the global identity stays); its credentials in the tenant die."""
     from tessera.authn.revocation import credentials_revoke_for_membership
 
+    ensure_target_within(by, membership)
     _ensure_not_self(membership=membership, by=by, action="remove")
     with transaction.atomic():
         ensure_not_last_admin(membership=membership)
@@ -571,12 +576,10 @@ def member_role_unassign(
     last active administrator keeps `admin` (409 `last_admin`).
     """
     from tessera.access.selectors import role_get
-    from tessera.access.services import ensure_actor_holds, role_effective_rules, role_unassign
+    from tessera.access.services import role_unassign
 
     role = role_get(tenant=membership.tenant, slug=slug)
-    if by is not None:
-        ensure_actor_holds(by, role_effective_rules(role))
-    role_unassign(membership=membership, role=role, actor=actor)
+    role_unassign(membership=membership, role=role, by=by, actor=actor)
 
 
 # --- bulk import -------------------------------------------------------------------------------
