@@ -18,6 +18,7 @@ ROUTERS.append(("v1/auth", account_router))
 
 from tessera.api.delegations import router as delegations_router  # noqa: E402
 from tessera.api.grants import router as grants_router  # noqa: E402
+from tessera.api.member_security import router as member_security_router  # noqa: E402
 from tessera.api.privacy import router as privacy_router  # noqa: E402
 from tessera.api.roles import permissions_router, roles_router  # noqa: E402
 from tessera.api.tenant import router as tenant_router  # noqa: E402
@@ -28,6 +29,7 @@ ROUTERS.append(("v1/tenants", tenants_router))
 ROUTERS.append(("v1/tenant", tenant_router))
 ROUTERS.append(("v1/users", users_router))
 ROUTERS.append(("v1/users", privacy_router))  # GDPR: /{id}/export, /{id}/erase (same prefix)
+ROUTERS.append(("v1/users", member_security_router))  # /{id}/sessions, /{id}/mfa/reset
 ROUTERS.append(("v1/roles", roles_router))
 ROUTERS.append(("v1/permissions", permissions_router))
 ROUTERS.append(("v1/grants", grants_router))

@@ -489,12 +489,14 @@ def member_erase(
 ) -> ErasureSummary:
     """Erase the person from the membership's tenant, and anonymize them when it was their only
     tenant (see the module docstring). `by` is the acting membership (None: platform or CLI)."""
+    from tessera.access.escalation import ensure_target_within
     from tessera.access.services import delegations_revoke_given, ensure_not_last_admin
     from tessera.authn.revocation import credentials_revoke_for_membership
     from tessera.tenancy.services import tenant_policy_bump
 
     if by is not None and by.user_id == membership.user_id:
         raise SelfActionForbidden("You cannot erase yourself; ask another administrator")
+    ensure_target_within(by, membership)  # no one erases a member who outranks them
     with transaction.atomic():
         user = User.objects.select_for_update().get(pk=membership.user_id)
         m = Membership.objects.select_for_update().filter(pk=membership.pk).first()
