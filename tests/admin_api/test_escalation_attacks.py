@@ -139,13 +139,13 @@ def test_a_delegation_lasts_no_longer_than_what_the_delegator_holds(world):
 
 def test_attack_manager_cannot_suspend_reactivate_or_edit_an_admin(world):
     manager, admin_id = as_(world, "manager"), world.admin.user_id
+    second = make_member(world.acme, "admin2@acme.test", roles=["admin"])  # not the last admin
     assert code(manager.post(f"/users/{admin_id}/deactivate")) == (403, "target_outranks_you")
     assert Membership.objects.get(pk=world.admin.pk).status == MembershipStatus.ACTIVE
     response = manager.patch(f"/users/{admin_id}", {"job_title": "intern", "department": "QA"})
     assert code(response) == (403, "target_outranks_you")
     assert Membership.objects.get(pk=world.admin.pk).job_title != "intern"
     # suspended by another administrator: the manager cannot bring them back either
-    second = make_member(world.acme, "admin2@acme.test", roles=["admin"])
     assert Api(second.user, "acme").post(f"/users/{admin_id}/deactivate").status_code == 200
     assert code(manager.post(f"/users/{admin_id}/reactivate")) == (403, "target_outranks_you")
     assert Membership.objects.get(pk=world.admin.pk).status == MembershipStatus.SUSPENDED
