@@ -1,4 +1,4 @@
-"""The escalation rule: `permission_covers`, `rules_within`, `scopes_not_held` (tessera.engine.holds).
+"""The escalation rule: `permission_covers`, `rules_within`, `scopes_not_held` (engine.holds).
 
 Unit cases name each clause of the rule; the properties at the end show that whatever
 `rules_within` accepts, the holder's own policy allows too (decide), for the same subject,
@@ -159,7 +159,9 @@ def test_a_field_limited_allow_covers_only_its_fields():
     assert within([A("doc:read", fields=title)], [A("doc:read", fields=title)])
     assert not within([A("doc:read", fields=title)], [A("doc:read")])
     assert not within([A("doc:read", fields=title)], [A("doc:read", fields={"body": (True, True)})])
-    assert not within([A("doc:read", fields={"title": (True, False)})], [A("doc:read", fields=title)])
+    assert not within(
+        [A("doc:read", fields={"title": (True, False)})], [A("doc:read", fields=title)]
+    )
     assert within([A("doc:read")], [A("doc:read", fields=title)])
 
 
@@ -169,7 +171,9 @@ def test_a_star_map_covers_only_with_the_same_exceptions():
     assert within(held, [A("user:read", fields=no_salary)])
     assert not within(held, [A("user:read", fields={"*": (True, True)})])
     assert within(held, [A("user:read", fields={"title": (True, True)})])
-    assert not within([A("user:read", fields={"title": (True, True)})], [A("user:read", fields=no_salary)])
+    assert not within(
+        [A("user:read", fields={"title": (True, True)})], [A("user:read", fields=no_salary)]
+    )
 
 
 # --- restrictions -------------------------------------------------------------------------------
@@ -185,7 +189,10 @@ def test_a_held_deny_must_be_carried_over():
 
 
 def test_a_wanted_deny_carries_only_when_at_least_as_broad():
-    held = [A("*:*"), D("doc:delete", scope="own", condition={"mfa_verified": False}, not_after=LATER)]
+    held = [
+        A("*:*"),
+        D("doc:delete", scope="own", condition={"mfa_verified": False}, not_after=LATER),
+    ]
     wanted = [A("doc:*")]
     assert within(held, [*wanted, D("doc:delete")])
     assert within(held, [*wanted, D("doc:delete", scope="own", condition={"mfa_verified": False})])
@@ -231,7 +238,15 @@ def test_scopes_are_ceilings():
         D("user:update", condition={"mfa_verified": False}),
         Entitlement.grant("grant:read", "doc", "1", None),
     ]
-    scopes = ["doc:read", "user:read", "user:*", "user:delete", "doc:*", "user:update", "grant:read"]
+    scopes = [
+        "doc:read",
+        "user:read",
+        "user:*",
+        "user:delete",
+        "doc:*",
+        "user:update",
+        "grant:read",
+    ]
     assert scopes_not_held(held, scopes) == ["user:*", "user:delete", "doc:*", "grant:read"]
 
 
@@ -275,7 +290,10 @@ def policies(draw: st.DrawFn) -> PolicyInput:
     ds = draw(st.lists(delegated, max_size=2))
     ds = [DelegatedRules(f"d{i}", d.rules, None, d.not_after) for i, d in enumerate(ds)]
     gs = draw(st.lists(grants, max_size=2))
-    gs = [GrantSpec(f"g{i}", g.permission, "doc", g.resource_id, g.not_after) for i, g in enumerate(gs)]
+    gs = [
+        GrantSpec(f"g{i}", g.permission, "doc", g.resource_id, g.not_after)
+        for i, g in enumerate(gs)
+    ]
     return PolicyInput(
         tenant_id=TENANT,
         membership_id=MEMBERSHIP,
