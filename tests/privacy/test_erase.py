@@ -15,6 +15,7 @@ from tessera.audit.services import PLATFORM_CHAIN
 from tessera.authn.models import ApiKey, Session
 from tessera.identity.models import BackupCode, TotpFactor, User
 from tessera.tenancy.models import Membership
+from tessera.tenancy.services import tenant_policy_bump
 from tests.admin_api.test_revocation import make_session
 from tests.factories import DEFAULT_PASSWORD, make_member
 from tests.privacy.conftest import (
@@ -153,6 +154,11 @@ def test_the_last_administrator_cannot_be_erased(world):
     RoleRule.objects.create(role=eraser, permission="user:delete")
     RoleRule.objects.create(role=eraser, permission="audit_log:read")
     RoleAssignment.objects.create(membership=world.colleague, role=eraser)
+    r = world.api(world.colleague).post(f"/users/{world.admin.user_id}/erase")
+    assert r.status_code == 403 and r.json()["code"] == "target_outranks_you"  # issue 12
+    # someone holding *:* without the admin role meets the last-administrator rule
+    RoleRule.objects.create(role=eraser, permission="*:*")
+    tenant_policy_bump(tenant_id=world.acme.pk)
     r = world.api(world.colleague).post(f"/users/{world.admin.user_id}/erase")
     assert r.status_code == 409
     assert r.json()["code"] == "last_admin"
