@@ -52,10 +52,29 @@ def held_rules(membership: Membership | None, *, now: datetime) -> list[MatchedR
     return [] if compiled is None else effective_permissions(compiled.policy, now)
 
 
-def member_rules(membership: Membership, *, now: datetime) -> list[MatchedRule]:
-    """The member's rules in force now, whatever the membership's status."""
-    from tessera.access.policy import member_policy
+def holds_nothing(membership: Membership, *, now: datetime) -> bool:
+    """Whether the member has no role, override, grant or delegation at all (a new member): a
+    few indexed EXISTS instead of compiling a policy."""
+    from tessera.access.models import Delegation, DelegationStatus, Grant, RoleAssignment
 
+    return not (
+        RoleAssignment.objects.filter(membership=membership).exists()
+        or membership.overrides.exists()
+        or Grant.objects.filter(membership=membership).exists()
+        or Delegation.objects.filter(
+            delegate=membership, status=DelegationStatus.ACTIVE, ends_at__gt=now
+        ).exists()
+    )
+
+
+def member_rules(membership: Membership, *, now: datetime) -> list[MatchedRule]:
+    """The member's rules in force now, whatever the membership's status. Inside a transaction
+    (where compiled policies are not cached: bulk imports) a member holding nothing is answered
+    without compiling."""
+    from tessera.access.policy import _may_store, member_policy
+
+    if not _may_store() and holds_nothing(membership, now=now):
+        return []
     return effective_permissions(member_policy(membership, now=now).policy, now)
 
 
@@ -112,15 +131,19 @@ def ensure_actor_holds(
     resource: tuple[str, str] | None = None,
     until: datetime | None = None,
     now: datetime | None = None,
+    held: list[MatchedRule] | None = None,
 ) -> None:
     """403 `not_held` unless `actor` holds everything `permissions` allow, until `until`
     (None = for good). Items: permission strings (a grant on `resource` when given), `RuleSpec`s
-    or rule dicts; denies among them are restrictions carried with the gift, never a need."""
+    or rule dicts; denies among them are restrictions carried with the gift, never a need.
+    `held`: the actor's `held_rules`, when the caller already has them."""
     now = now or timezone.now()
     wanted = entitlements(permissions, until=until, resource=resource)
     if not any(w.effect == "allow" for w in wanted):
         return
-    lacking = rules_within(held_rules(actor, now=now), wanted)
+    if held is None:
+        held = held_rules(actor, now=now)
+    lacking = rules_within(held, wanted)
     if lacking:
         first = lacking[0]
         on = f" on {first.resource_type} {first.resource_id}" if first.resource_type else ""
@@ -135,14 +158,23 @@ def _platform(actor: Membership) -> bool:
 
 
 def ensure_target_within(
-    actor: Membership | None, target: Membership, *, now: datetime | None = None
+    actor: Membership | None,
+    target: Membership,
+    *,
+    now: datetime | None = None,
+    held: list[MatchedRule] | None = None,
 ) -> None:
     """403 `target_outranks_you` unless the target's effective permissions lie within the
     actor's. Self-actions and the platform context pass (see the module)."""
     if actor is None or actor.pk == target.pk or _platform(actor):
         return
     now = now or timezone.now()
-    lacking = rules_within(held_rules(actor, now=now), member_rules(target, now=now))
+    wanted = member_rules(target, now=now)
+    if not wanted:
+        return
+    if held is None:
+        held = held_rules(actor, now=now)
+    lacking = rules_within(held, wanted)
     if lacking:
         names = ", ".join(sorted({rule.permission for rule in lacking})[:5])
         raise TargetOutranks(

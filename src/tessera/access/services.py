@@ -26,7 +26,7 @@ from django.utils import timezone
 from tessera.access.catalog import BUILTIN_ROLES, SYSTEM_PERMISSIONS
 from tessera.access.escalation import NotHeld as NotHeld
 from tessera.access.escalation import TargetOutranks as TargetOutranks
-from tessera.access.escalation import ensure_actor_holds, ensure_target_within
+from tessera.access.escalation import ensure_actor_holds, ensure_target_within, held_rules
 from tessera.access.models import (
     Delegation,
     DelegationStatus,
@@ -467,8 +467,11 @@ def role_assign(
     _same_tenant(membership.tenant_id, role, granted_by)
     _future(expires_at, "expires_at", now)
     if granted_by is not None:
-        ensure_actor_holds(granted_by, role_effective_rules(role), until=expires_at, now=now)
-        ensure_target_within(granted_by, membership, now=now)
+        held = held_rules(granted_by, now=now)
+        ensure_actor_holds(
+            granted_by, role_effective_rules(role), until=expires_at, now=now, held=held
+        )
+        ensure_target_within(granted_by, membership, now=now, held=held)
     with transaction.atomic():
         locked = Role.objects.select_for_update().get(pk=role.pk)
         existing = RoleAssignment.objects.filter(membership=membership, role=locked).first()
