@@ -6,7 +6,8 @@ Hypothesis draws the sequence; the attacker is a member with a mixed bag of righ
 granting, delegating, approving, keys, deactivating) and a role carrying a deny. After every step
 each member's rules in force must be covered by what they held before or by what the attacker
 held before (`rules_within`, the engine's one rule), and every key the attacker minted must act
-for someone within the attacker's reach.
+for someone within the attacker's reach. The attacker carries denies (a role's and an override set
+by an administrator) that they must not shed either.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ ATTACKER_RULES = [
     deny("doc:delete"),
     allow("report:read", scope="own"),
 ]
-ROLES = ["admin", "manager", "member", "viewer", "doc-writer", "reports", "approver"]
+ROLES = ["admin", "manager", "member", "viewer", "doc-writer", "reports", "approver", "restricted"]
 PERMISSIONS = [
     "*:*",
     "doc:*",
@@ -117,8 +118,10 @@ def _world(require_approval: bool):
     make_role(tenant, "reports", allow("report:read", scope="own"))
     make_role(tenant, "approver", allow("delegation:approve"), allow("doc:read"))
     make_role(tenant, "attacker", *ATTACKER_RULES)
+    make_role(tenant, "restricted", deny("api_key:revoke"), deny("report:read", scope="own"))
     admin = make_member(tenant, roles=["admin"])
-    attacker = make_member(tenant, roles=["attacker"])
+    attacker = make_member(tenant, roles=["attacker", "restricted"])
+    overrides_set(membership=attacker, rules=[deny("doc:update")])  # set by an administrator
     others = [make_member(tenant, roles=["viewer"]), make_member(tenant, roles=["doc-writer"])]
     robot = service_account_create(tenant=tenant, name="robot", roles=["admin"], by=None)
     return tenant, [admin, attacker, *others, robot]
@@ -240,6 +243,8 @@ def _run(require_approval: bool, plan) -> None:
 @example(require_approval=True, plan=[("delegate", 4, 2, ["tenant:update"]), ("approve",)])
 @example(require_approval=False, plan=[("deactivate", 0), ("update", 4), ("key", 4, ["doc:read"])])
 @example(require_approval=False, plan=[("overrides", 3, []), ("assign", "admin", 1, False)])
+# shedding one's own denies: replacing one's overrides, giving up a restricting role
+@example(require_approval=False, plan=[("overrides", 1, []), ("unassign", "restricted", 1)])
 def test_property_no_sequence_of_steps_escalates(require_approval, plan):
     cache.clear()
     clear_local_cache()

@@ -285,3 +285,24 @@ def test_the_admin_site_acts_with_the_platforms_authority(world, platform_admin)
 
     with pytest.raises(TargetOutranks):
         member_reactivate(membership=second, by=viewer_too)
+
+
+def test_nobody_sheds_their_own_denies(world):
+    """A manager restricted by an administrator (an override, a restricting role) cannot lift the
+    restriction by replacing their own overrides or giving up the role."""
+    from tessera.access.services import overrides_set
+
+    overrides_set(membership=world.manager, rules=[deny("audit_log:read")])
+    manager = as_(world, "manager")
+    own = f"/users/{world.manager.user_id}"
+    assert code(manager.put(f"{own}/overrides", {"rules": []})) == (403, "not_held")
+    assert manager.get("/audit-events").status_code == 403
+    # keeping the deny while changing the rest is fine
+    rules = [{"effect": "deny", "permission": "audit_log:read", "scope": "all"}]
+    assert manager.put(f"{own}/overrides", {"rules": rules}).status_code == 200
+    overrides_set(membership=world.manager, rules=[])
+    restricted = make_role(world.acme, "no-sessions", deny("session:revoke"))
+    role_assign(membership=world.manager, role=restricted)
+    assert code(manager.delete(f"{own}/roles/no-sessions")) == (403, "not_held")
+    # an administrator lifts it
+    assert as_(world, "admin").delete(f"{own}/roles/no-sessions").status_code == 204

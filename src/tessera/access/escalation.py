@@ -4,6 +4,10 @@ this module feeds it the members' rules in force and answers 403 when it says no
 
 - `ensure_actor_holds(actor, wanted, ...)` — every path that gives something (a grant, a
   delegation, a role assignment, overrides, role rules): 403 `not_held`.
+- `ensure_change_within(actor, target, drop=…, add=…)` — paths that take rules away (overrides
+  replaced, a role unassigned): the target's rules *after* the change must lie within the
+  actor's, so removing a deny — one's own included — widens no one beyond the actor (403
+  `not_held`).
 - `ensure_target_within(actor, target)` — every path that acts on another member (update,
   deactivate, reactivate, remove, roles, overrides, sessions, MFA reset, a service account's
   keys): the target's effective permissions must lie within the actor's, 403
@@ -16,7 +20,7 @@ are theirs whatever their status (a suspended administrator still outranks a man
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -180,4 +184,31 @@ def ensure_target_within(
         raise TargetOutranks(
             f"This member holds permissions you do not hold yourself ({names}); "
             "only someone who holds at least as much may act on them"
+        )
+
+
+def ensure_change_within(
+    actor: Membership | None,
+    target: Membership,
+    *,
+    drop: Callable[[MatchedRule], bool],
+    add: Iterable[Any] = (),
+    now: datetime | None = None,
+) -> None:
+    """403 `not_held` unless the target's rules after the change — those in force now except the
+    ones `drop` selects, plus `add` — lie within the actor's. Applies to oneself too: a member
+    who replaces their own overrides or gives up a role cannot shed a deny that way."""
+    if actor is None or _platform(actor):
+        return
+    now = now or timezone.now()
+    after: list[Any] = [r for r in member_rules(target, now=now) if not drop(r)]
+    after.extend(entitlements(add))
+    if not any(rule.effect == "allow" for rule in after):
+        return
+    lacking = rules_within(held_rules(actor, now=now), after)
+    if lacking:
+        first = lacking[0]
+        raise NotHeld(
+            f"After this change the member would hold {first.permission} (scope {first.scope}) "
+            "beyond what you hold: removing a deny widens them"
         )

@@ -26,7 +26,12 @@ from django.utils import timezone
 from tessera.access.catalog import BUILTIN_ROLES, SYSTEM_PERMISSIONS
 from tessera.access.escalation import NotHeld as NotHeld
 from tessera.access.escalation import TargetOutranks as TargetOutranks
-from tessera.access.escalation import ensure_actor_holds, ensure_target_within, held_rules
+from tessera.access.escalation import (
+    ensure_actor_holds,
+    ensure_change_within,
+    ensure_target_within,
+    held_rules,
+)
 from tessera.access.models import (
     Delegation,
     DelegationStatus,
@@ -521,11 +526,22 @@ def role_unassign(
 ) -> None:
     """Take the role away (404 when not held). The last active admin keeps `admin` (409).
     The member's active delegations of this role end with it. With `by`, that member must hold
-    what the role allows and what the member holds (403, as `role_assign`)."""
+    what the role allows and what the member holds (403, as `role_assign`), and what the member
+    holds without the role (a role may carry denies: giving one up, even one's own, must not
+    widen anyone beyond `by`)."""
     _same_tenant(membership.tenant_id, role, by)
     if by is not None:
         ensure_actor_holds(by, role_effective_rules(role))
         ensure_target_within(by, membership)
+        ensure_change_within(
+            by,
+            membership,
+            drop=lambda rule: (
+                rule.source.kind == "role"
+                and rule.source.via == "assignment"
+                and rule.source.path[:1] == (role.slug,)
+            ),
+        )
     with transaction.atomic():
         locked = Role.objects.select_for_update().get(pk=role.pk)
         assignment = RoleAssignment.objects.filter(membership=membership, role=locked).first()
@@ -567,15 +583,18 @@ def overrides_set(
     by: Membership | None = None,
     actor: Actor | None = None,
 ) -> list[dict[str, Any]]:
-    """Replace the member's own allow/deny rules. With `by`, the new rules must lie within what
-    that member holds (dropping a deny is a widening too: the allows it restricted must then be
-    held without it), and so must the member's current rules when acting on someone else (403);
-    the last active admin cannot be given a deny on Tessera's own permissions (409)."""
+    """Replace the member's own allow/deny rules. With `by`, the member's rules after the change
+    must lie within what `by` holds (dropping a deny is a widening: the allows it restricted
+    must then be held without it — one's own overrides included), and so must their current
+    rules when acting on someone else (403); the last active admin cannot be given a deny on
+    Tessera's own permissions (409)."""
     validated = rules_validate(list(rules))
     _same_tenant(membership.tenant_id, by)
     if by is not None:
         ensure_target_within(by, membership)
-        ensure_actor_holds(by, validated)
+        ensure_change_within(
+            by, membership, drop=lambda rule: rule.source.kind == "override", add=validated
+        )
     with transaction.atomic():
         if any(_touches_admin_api(r) for r in validated):
             ensure_not_last_admin(membership=membership)
