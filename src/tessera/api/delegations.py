@@ -1,8 +1,10 @@
 """/api/v1/delegations: lending a role or some permissions to another member for a window.
 
 Any active member may delegate what they themselves hold (the service refuses anything else);
-delegating on someone's behalf (`delegator_id`) needs `delegation:create`. Pending delegations
-(when the tenant requires approval) are approved with `delegation:approve`. The delegator, or
+delegating on someone's behalf (`delegator_id`) needs `delegation:create`, and the caller must hold
+what is delegated as well as the named delegator (403 `not_held`). Pending delegations (when the
+tenant requires approval) are approved with `delegation:approve` by someone who holds what is
+delegated and is neither a party nor its creator (403 `four_eyes`). The delegator, or
 anyone allowed `delegation:revoke` or `delegation:approve`, may revoke. A delegation ends on its
 own at `ends_at` (the engine evaluates its window); it then shows `status: "expired"`.
 """
