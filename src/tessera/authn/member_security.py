@@ -13,8 +13,9 @@ cached state in every process).
 
 The second factor belongs to the person, not to the membership, so resetting it reaches every
 tenant the person belongs to. A tenant may therefore reset it only for a person who belongs to no
-other tenant and is not a platform administrator (409 `mfa_managed_elsewhere` otherwise: another
-tenant, or the person themselves, decides). Resetting one's own factor goes through
+other tenant (in any status), is not managed by another tenant (decision 0007) and is not a
+platform administrator (409 `mfa_managed_elsewhere` otherwise: another tenant, or the person
+themselves, decides). Resetting one's own factor goes through
 `POST /api/v1/auth/mfa/disable` (password and code), never through here (409
 `self_action_forbidden`). The reset ends all the person's sessions and trusted devices: whoever
 sits behind them may be the one who took the device.
@@ -147,6 +148,8 @@ def _managed_here(membership: Membership) -> bool:
     user = membership.user
     if user.is_platform_admin:
         return False
+    if user.managed_by_tenant_id not in (None, membership.tenant_id):
+        return False  # managed by another tenant (decision 0007)
     return not Membership.objects.filter(user_id=user.pk).exclude(pk=membership.pk).exists()
 
 
