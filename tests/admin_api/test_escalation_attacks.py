@@ -270,12 +270,13 @@ def test_the_admin_site_acts_with_the_platforms_authority(world, platform_admin)
     administrators in the admin site; through the API the same person is only a viewer."""
     from django.test import Client
 
+    from tessera.authn.testing import admin_session_login
     from tests.admin_api.test_admin_ui import formset, member_change_data
 
     viewer_too = make_member(world.acme, roles=["viewer"], user=platform_admin)
     second = make_member(world.acme, "admin2@acme.test", roles=["admin"])
     client = Client()
-    client.force_login(platform_admin)
+    admin_session_login(client, platform_admin)
     data = member_change_data(second, status="suspended") | formset("role_assignments", [])
     response = client.post(f"/admin/tenancy/membership/{second.pk}/change/", data)
     assert response.status_code == 302, response.content[:2000]
