@@ -58,6 +58,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "tessera.api.request_id.RequestIdMiddleware",
     "tessera.api.fallback.ProblemFallbackMiddleware",
+    "tessera.api.text_guard.UnstorableTextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404
+from django.http.multipartparser import MultiPartParserError
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
 
@@ -15,6 +16,7 @@ from tessera.api.problems import (
     problem_response,
     www_authenticate,
 )
+from tessera.api.text_guard import StrictParser
 from tessera.errors import TesseraError
 
 
@@ -33,6 +35,7 @@ api = TesseraAPI(
     urls_namespace="api",
     openapi_url="/openapi.json",
     docs_url="/docs",
+    parser=StrictParser(),
 )
 
 
@@ -100,6 +103,8 @@ def _http_error(request, exc: HttpError):
             detail="The request body exceeds the size limit.",
             code="payload_too_large",
         )
+    if isinstance(exc.__cause__, TesseraError):  # the parser's own verdict (tessera.api.text_guard)
+        return problem_response(request, exc.__cause__)
     status = exc.status_code
     code = "malformed_body" if status == 400 else "http_error"
     return problem(request, status=status, title=str(exc), detail=str(exc), code=code)
@@ -120,6 +125,17 @@ def _too_big(request, exc):
 def _suspicious(request, exc):
     return problem(
         request, status=400, title="Bad request", detail="Bad request.", code="bad_request"
+    )
+
+
+@api.exception_handler(MultiPartParserError)
+def _malformed_multipart(request, exc):
+    return problem(
+        request,
+        status=400,
+        title="Malformed multipart body",
+        detail="The multipart/form-data body cannot be parsed (boundary missing or broken).",
+        code="malformed_body",
     )
 
 

@@ -23,6 +23,7 @@ from tessera.access.services import (
     role_delete,
     role_effective_rules,
     role_update,
+    rules_validate,
 )
 from tessera.api.context import actor_from_request
 from tessera.api.pagination import clamp_limit, decode_key_cursor, encode_cursor
@@ -116,8 +117,9 @@ def role_as_dict(role: Role) -> dict[str, Any]:
 
 
 def _ensure_editor_holds(request, *, rules=None, parents=None) -> None:
-    """No escalation through role editing: the editor holds the rules and the parents' rules."""
-    wanted: list[Any] = list(rules or [])
+    """No escalation through role editing: the editor holds the rules and the parents' rules.
+    The rules are validated first (422 naming the rule), as the service will store them."""
+    wanted: list[Any] = rules_validate(rules) if rules else []
     if parents:
         for parent in parents_validate(tenant=request.tenant, slugs=parents):
             wanted.extend(role_effective_rules(parent))

@@ -22,6 +22,7 @@ from tessera.access.services import overrides_set
 from tessera.api.context import actor_from_request
 from tessera.api.pagination import clamp_limit, decode_cursor, encode_cursor
 from tessera.api.security import principal_auth
+from tessera.api.text_guard import ensure_storable
 from tessera.engine import Resource
 from tessera.errors import NotFound, ValidationFailed, field_error
 from tessera.tenancy.member_selectors import (
@@ -342,6 +343,7 @@ def _bulk_rows(request) -> list[dict[str, Any]]:
         raise ValidationFailed(
             "Malformed JSON", errors=[field_error("body", "Not valid JSON.", "malformed")]
         ) from None
+    ensure_storable(document)
     users = document.get("users") if isinstance(document, dict) else None
     if not isinstance(users, list):
         raise ValidationFailed(
@@ -357,11 +359,12 @@ def _bulk_rows(request) -> list[dict[str, Any]]:
 
 def _decode(raw: bytes) -> str:
     try:
-        return raw.decode("utf-8-sig")
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ValidationFailed(
             "The CSV is not UTF-8", errors=[field_error("file", "Encode the CSV as UTF-8.")]
         ) from None
+    return ensure_storable(text, "file")
 
 
 @router.get("/{user_id}", response=UserOut, summary="One member")

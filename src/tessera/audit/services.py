@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
 from django.utils import timezone
 
@@ -50,6 +51,14 @@ def chain_key(tenant_id) -> str:
 
 def _canonical(body: dict[str, Any]) -> bytes:
     return json.dumps(body, sort_keys=True, separators=(",", ":"), default=str).encode()
+
+
+def _stored_form(changes: dict[str, Any] | None) -> Any:
+    """`changes` as the JSON column keeps them (datetimes, UUIDs, decimals become strings), so
+    that any value a caller records can be stored and its commitment matches the stored form."""
+    if changes is None:
+        return None
+    return json.loads(json.dumps(changes, cls=DjangoJSONEncoder))
 
 
 def pii_digest(*, ip: str | None, user_agent: str, changes: Any, salt: str) -> str:
@@ -119,7 +128,7 @@ def audit_record(
             type=type,
             resource_type=resource_type,
             resource_id=str(resource_id or ""),
-            changes=changes,
+            changes=_stored_form(changes),
             ip=actor.ip,
             user_agent=(actor.user_agent or "")[:512],
             request_id=actor.request_id,
