@@ -173,3 +173,38 @@ def test_fuzz_nul_in_a_query_parameter_answers_422(api, world):
 def test_fuzz_nul_in_a_path_parameter_answers_422(api, world):
     r = api(world.admin).get("/roles/a%00b")
     assert_invalid_characters(r, "path")
+
+
+# --- date-times: offsets beyond PostgreSQL's ±15:59, and overflow once in UTC ------------------
+
+
+def test_fuzz_consent_date_with_a_22_hour_offset_is_stored_in_utc(api, world):
+    r = api(world.admin).patch(
+        f"/users/{world.member.user_id}", {"gdpr_consent_at": "0591-03-21T15:31:04.4-22:15"}
+    )
+    assert r.status_code == 200, r.content
+    assert r.json()["gdpr_consent_at"].startswith("0591-03-22T13:46:04.4")
+
+
+def test_fuzz_date_times_that_overflow_in_utc_answer_422(api, world):
+    a = api(world.admin)
+    r = a.patch(f"/users/{world.member.user_id}", {"gdpr_consent_at": "0001-01-01T00:00:00+01:00"})
+    assert r.status_code == 422, r.content
+    assert r.json()["errors"][0]["field"] == "gdpr_consent_at"
+    r = a.get("/audit-events", {"since": "9999-12-31T23:59:59-23:59"})
+    assert r.status_code == 422, r.content
+
+
+def test_fuzz_grant_expiry_with_a_22_hour_offset_is_accepted(api, world):
+    r = api(world.admin).post(
+        "/grants",
+        {
+            "subject": {"user_id": str(world.member.user_id)},
+            "permission": "document:read",
+            "resource_type": "document",
+            "resource_id": "d1",
+            "expires_at": "2999-01-01T00:00:00-22:00",
+        },
+    )
+    assert r.status_code == 201, r.content
+    assert r.json()["expires_at"].startswith("2999-01-01T22:00:00")

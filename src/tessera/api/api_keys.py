@@ -30,6 +30,7 @@ from tessera.access.guard import (
     scopes_allow,
 )
 from tessera.api.context import actor_from_request
+from tessera.api.instants import Instant
 from tessera.api.pagination import (
     clamp_limit,
     decode_created_cursor,
@@ -50,7 +51,7 @@ class ApiKeyIn(Schema):
     name: str = Field(..., max_length=100)
     scopes: list[str] = Field(..., description="`resource:action`, `resource:*` or `*:*`")
     allowed_ips: list[str] | None = Field(None, description="CIDR networks the key works from")
-    expires_at: datetime | None = None
+    expires_at: Instant | None = None
     service_account_id: str | None = Field(
         None, description="create the key for this service account of the tenant (its user id)"
     )

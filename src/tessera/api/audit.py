@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from django.http import StreamingHttpResponse
@@ -10,6 +9,7 @@ from ninja import Query, Router, Schema
 
 from tessera.access.guard import requires
 from tessera.api.context import actor_from_request
+from tessera.api.instants import Instant
 from tessera.api.pagination import clamp_limit, decode_cursor, encode_cursor
 from tessera.api.security import principal_auth
 from tessera.audit.export import event_as_dict, export_csv, export_jsonl
@@ -31,8 +31,8 @@ class AuditQuery(Schema):
     type: str | None = None
     resource_type: str | None = None
     resource_id: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
+    since: Instant | None = None
+    until: Instant | None = None
 
 
 class AuditPage(Schema):

@@ -30,6 +30,7 @@ from tessera.access.models import Delegation, DelegationStatus
 from tessera.access.selectors import delegation_get, delegation_list, role_get
 from tessera.access.services import delegation_approve, delegation_create, delegation_revoke
 from tessera.api.context import actor_from_request
+from tessera.api.instants import Instant
 from tessera.api.pagination import newest_first_page
 from tessera.api.security import principal_auth
 from tessera.errors import NotFound, PermissionDenied, ValidationFailed, field_error
@@ -45,8 +46,8 @@ class DelegationIn(Schema):
     delegate_id: str
     role: str | None = None
     permissions: list[str] | None = None
-    starts_at: datetime | None = None
-    ends_at: datetime
+    starts_at: Instant | None = None
+    ends_at: Instant
     reason: str = ""
     delegator_id: str | None = None
 

@@ -13,6 +13,7 @@ from tessera.access.models import Grant
 from tessera.access.selectors import grant_get, grant_list, role_get
 from tessera.access.services import grant_create, grant_delete
 from tessera.api.context import actor_from_request
+from tessera.api.instants import Instant
 from tessera.api.pagination import newest_first_page
 from tessera.api.security import principal_auth
 from tessera.errors import NotFound, ValidationFailed, field_error
@@ -31,7 +32,7 @@ class GrantIn(Schema):
     permission: str
     resource_type: str
     resource_id: str
-    expires_at: datetime | None = None
+    expires_at: Instant | None = None
 
 
 class GrantOut(Schema):

@@ -20,6 +20,7 @@ from tessera.access.guard import requires
 from tessera.access.selectors import effective_permissions_of
 from tessera.access.services import overrides_set
 from tessera.api.context import actor_from_request
+from tessera.api.instants import Instant
 from tessera.api.pagination import clamp_limit, decode_cursor, encode_cursor
 from tessera.api.security import principal_auth
 from tessera.api.text_guard import ensure_storable
@@ -126,7 +127,7 @@ class UserPatch(Schema):
     cost_center: str | None = None
     clearance_level: int | None = None
     attributes: dict[str, Any] | None = None
-    gdpr_consent_at: datetime | None = None
+    gdpr_consent_at: Instant | None = None
 
 
 class RolesIn(Schema):
