@@ -208,3 +208,22 @@ def test_fuzz_grant_expiry_with_a_22_hour_offset_is_accepted(api, world):
     )
     assert r.status_code == 201, r.content
     assert r.json()["expires_at"].startswith("2999-01-01T22:00:00")
+
+
+# --- tenants: a name longer than the column ---------------------------------------------------
+
+
+def test_fuzz_tenant_name_longer_than_the_column_answers_422(platform_admin):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(platform_admin)
+    r = client.post(
+        f"{API}/tenants", {"slug": "newco", "name": "n" * 201}, content_type="application/json"
+    )
+    assert r.status_code == 422, r.content
+    assert r.json()["errors"][0]["field"] == "name"
+    r = client.post(
+        f"{API}/tenants", {"slug": "newco", "name": "n" * 200}, content_type="application/json"
+    )
+    assert r.status_code == 201, r.content

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from ninja import Router, Schema, Status
-from pydantic import ConfigDict
+from pydantic import ConfigDict, Field
 
 from tessera.api.context import actor_from_request
 from tessera.api.pagination import clamp_limit, decode_key_cursor, encode_cursor
@@ -44,15 +44,15 @@ class TenantPage(Schema):
 
 
 class TenantIn(Schema):
-    slug: str
-    name: str
+    slug: str = Field(..., max_length=63)
+    name: str = Field(..., max_length=200)
     admin_email: str | None = None
 
 
 class TenantPatch(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = None
+    name: str | None = Field(None, max_length=200)
     is_active: bool | None = None
     settings: dict[str, Any] | None = None
 

@@ -64,8 +64,8 @@ def tenant_create(
             "Invalid slug",
             errors=[field_error("slug", "Use 1–63 lower-case letters, digits and inner hyphens.")],
         ) from None
-    if not (name or "").strip():
-        raise ValidationFailed("Invalid name", errors=[field_error("name", "A name is required.")])
+    if not (name or "").strip() or len(name.strip()) > 200:
+        raise ValidationFailed("Invalid name", errors=[field_error("name", "1–200 characters.")])
     validated = parse_tenant_settings(settings)
     try:
         with transaction.atomic():
