@@ -227,3 +227,16 @@ def test_fuzz_tenant_name_longer_than_the_column_answers_422(platform_admin):
         f"{API}/tenants", {"slug": "newco", "name": "n" * 200}, content_type="application/json"
     )
     assert r.status_code == 201, r.content
+
+
+# --- roles: max_members beyond the column ------------------------------------------------------
+
+
+def test_fuzz_role_max_members_beyond_the_column_answers_422(api, world):
+    a = api(world.admin)
+    r = a.patch("/roles/manager", {"max_members": 20129712673})
+    assert r.status_code == 422, r.content
+    assert r.json()["errors"][0]["field"] == "max_members"
+    r = a.post("/roles", {"slug": "big", "name": "Big", "max_members": 2**31})
+    assert r.status_code == 422, r.content
+    assert a.patch("/roles/manager", {"max_members": 2**31 - 1}).status_code == 200

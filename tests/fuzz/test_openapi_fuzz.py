@@ -38,7 +38,7 @@ from schemathesis.config import SchemathesisConfig
 
 from tessera.api.app import api
 from tests.authn.conftest import bearer, login
-from tests.factories import make_member, make_tenant, make_user
+from tests.factories import DEFAULT_PASSWORD, make_member, make_tenant, make_user
 
 pytestmark = pytest.mark.fuzz
 
@@ -93,7 +93,7 @@ def _known_values(name: str) -> list[str]:
 
 def _sometimes_known(value: Any, name: str) -> st.SearchStrategy:
     known = _known_values(name)
-    if isinstance(value, str) and known:
+    if known and not isinstance(value, dict):
         return st.one_of(st.just(value), st.sampled_from(known))
     if isinstance(value, dict):
         return st.fixed_dictionaries({k: _sometimes_known(v, k) for k, v in value.items()})
@@ -193,7 +193,7 @@ def world(db, settings) -> Iterator[dict[str, str]]:
         "manager_id": user_ids,
         "actor_id": user_ids,
         "service_account_id": [service["id"]],
-        "slug": ["admin", "manager", "member", "viewer", role["slug"]],
+        "slug": ["admin", "manager", "member", "viewer", role["slug"], "fuzzed"],
         "role": ["admin", "manager", "member", "viewer", role["slug"]],
         "tenant_id": [str(acme.pk), str(globex.pk)],
         "tenant": [acme.slug, globex.slug],
@@ -204,6 +204,24 @@ def world(db, settings) -> Iterator[dict[str, str]]:
         "resource_id": ["doc-1", str(member.user_id)],
         "resource_type": ["document", "user"],
         "email": ["member@acme.test", "admin@globex.test", "nobody@example.test"],
+        # well-formed values for bodies, so that operations also reach their success paths
+        "name": ["Fuzzed", "Robot two"],
+        "password": [DEFAULT_PASSWORD],
+        "current_password": [DEFAULT_PASSWORD],
+        "new_password": ["a fresh passphrase for fuzzing"],
+        "permission": ["document:read", "user:read", "audit_log:read"],
+        "action": ["document:read", "user:read"],
+        "permissions": [["document:read"], ["user:read", "role:read"]],
+        "scopes": [["user:read"], ["user:read", "role:read"]],
+        "roles": [["viewer"], ["member", role["slug"]]],
+        "rules": [
+            [{"effect": "allow", "permission": "document:read", "scope": "all"}],
+            [{"effect": "deny", "permission": "user:delete", "scope": "own"}],
+        ],
+        "users": [[{"email": "bulk@acme.test", "roles": ["viewer"]}]],
+        "starts_at": [(timezone.now() + timedelta(days=1)).isoformat()],
+        "ends_at": [(timezone.now() + timedelta(days=10)).isoformat()],
+        "expires_at": [(timezone.now() + timedelta(days=10)).isoformat()],
     }
     yield {"Authorization": f"Bearer {token}"}
     _known.ids = {}

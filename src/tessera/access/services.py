@@ -315,8 +315,13 @@ def _role_state(role: Role) -> dict[str, Any]:
     }
 
 
+MAX_MEMBERS_LIMIT = 2_147_483_647  # the column's (PositiveIntegerField) largest value
+
+
 def _check_max_members(value: Any) -> None:
-    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+    if value is not None and (
+        not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_MEMBERS_LIMIT
+    ):
         raise _invalid("max_members", "A positive whole number, or null for no limit.")
 
 
