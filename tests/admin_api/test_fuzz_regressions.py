@@ -12,7 +12,7 @@ import pytest
 from tessera.audit.models import AuditEvent
 from tessera.audit.selectors import audit_chain_verify
 from tests.admin_api.conftest import API
-from tests.authn.conftest import LOGIN
+from tests.authn.conftest import LOGIN, login
 
 pytestmark = pytest.mark.usefixtures("world")
 
@@ -213,19 +213,18 @@ def test_fuzz_grant_expiry_with_a_22_hour_offset_is_accepted(api, world):
 # --- tenants: a name longer than the column ---------------------------------------------------
 
 
-def test_fuzz_tenant_name_longer_than_the_column_answers_422(platform_admin):
-    from django.test import Client
+def test_fuzz_tenant_name_longer_than_the_column_answers_422(client, platform_admin):
+    token = login(client, platform_admin.email).json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
 
-    client = Client()
-    client.force_login(platform_admin)
-    r = client.post(
-        f"{API}/tenants", {"slug": "newco", "name": "n" * 201}, content_type="application/json"
-    )
+    def create(name):
+        body = {"slug": "newco", "name": name}
+        return client.post(f"{API}/tenants", body, content_type="application/json", headers=headers)
+
+    r = create("n" * 201)
     assert r.status_code == 422, r.content
     assert r.json()["errors"][0]["field"] == "name"
-    r = client.post(
-        f"{API}/tenants", {"slug": "newco", "name": "n" * 200}, content_type="application/json"
-    )
+    r = create("n" * 200)
     assert r.status_code == 201, r.content
 
 

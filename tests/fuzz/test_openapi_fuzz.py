@@ -134,7 +134,9 @@ def world(db, settings) -> Iterator[dict[str, str]]:
     settings.RATE_LIMIT_API = UNLIMITED
     settings.RATE_LIMIT_BULK = UNLIMITED
     settings.RATE_LIMIT_IP_FAILURES = UNLIMITED
-    acme = make_tenant("acme")
+    settings.RATE_LIMIT_AUTH_FAILURES = UNLIMITED
+    # the account lockout stays on, at its most lenient, so that fuzzed logins keep reaching it
+    acme = make_tenant("acme", lockout={"max_failures": 100, "lockout_minutes": 1})
     globex = make_tenant("globex")
     admin_user = make_user("admin@acme.test", is_platform_admin=True)
     admin = make_member(acme, roles=["admin"], user=admin_user, department="IT")
