@@ -91,3 +91,15 @@ def test_asvs_7_3_2_a_session_ends_at_its_absolute_lifetime(client, mia):
     state_invalidate_session(tenant_id=session.tenant_id, session_id=session.pk)
     authn_reset_process_state()
     assert client.get(ME, headers=headers).status_code == 401
+
+
+def test_asvs_6_2_6_and_6_2_7_the_admin_login_masks_the_password_and_lets_managers_fill_it(
+    client, db
+):
+    page = client.get("/admin/login/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    field = re.search(r"<input[^>]*name=\"password\"[^>]*>", html).group(0)
+    assert 'type="password"' in field
+    assert "onpaste" not in html.lower()
+    assert 'autocomplete="off"' not in field

@@ -1,4 +1,5 @@
-"""docs/security/asvs.md stays true: every test it names exists, and its counts add up."""
+"""docs/security/asvs.md stays true: every test it names exists, and its counts add up; every test
+the threat model names exists too."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 MAP = ROOT / "docs" / "security" / "asvs.md"
+THREAT_MODEL = ROOT / "docs" / "security" / "threat-model.md"
 ROW = re.compile(r"^\| V(\d+\.\d+\.\d+) \| ([12]) \| .* \| (mapped|N/A|gap) \| (.*) \|$")
 REFERENCE = re.compile(r"(tests/[\w/]+\.py)::(\w+)")
 
@@ -55,3 +57,11 @@ def test_the_counts_at_the_top_add_up():
     assert expected in text
     gaps = ", ".join(f"V{r[0]}" for r in found if r[2] == "gap")
     assert f"Gaps (issue 12 in progress unless said otherwise): {gaps}." in text
+
+
+def test_every_test_the_threat_model_names_exists():
+    names = set(re.findall(r"`(test_\w+)`", THREAT_MODEL.read_text()))
+    defined = set()
+    for path in (ROOT / "tests").rglob("test_*.py"):
+        defined |= set(re.findall(r"^(?:async )?def (test_\w+)\(", path.read_text(), re.M))
+    assert names and not names - defined, sorted(names - defined)
