@@ -33,6 +33,12 @@ ALLOWED_HOSTS = [
 ] or (["localhost", "127.0.0.1", "[::1]", "testserver"] if not PRODUCTION else [])
 if BASE_DOMAIN:
     ALLOWED_HOSTS += [BASE_DOMAIN, f".{BASE_DOMAIN}"]
+# browser front ends allowed to sign in with the session cookie (see tessera.api.transport)
+CORS_ORIGINS = [
+    o.strip().rstrip("/")
+    for o in os.environ.get("TESSERA_CORS_ORIGINS", "").split(",")
+    if o.strip()
+]
 CSRF_TRUSTED_ORIGINS = [
     o.strip() for o in os.environ.get("TESSERA_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
 ]
@@ -68,6 +74,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "tessera.authn.middleware.PrincipalMiddleware",
+    "tessera.api.transport.ApiCookieCsrfMiddleware",
     "tessera.tenancy.middleware.TenantMiddleware",
     "tessera.api.throttle.ThrottleMiddleware",
     "tessera.authn.deferred.DeferredWorkMiddleware",

@@ -16,7 +16,7 @@ from tessera.api.problems import (
     problem_response,
     www_authenticate,
 )
-from tessera.api.text_guard import StrictParser
+from tessera.api.transport import JsonOnlyParser
 from tessera.errors import TesseraError
 
 
@@ -35,7 +35,7 @@ api = TesseraAPI(
     urls_namespace="api",
     openapi_url="/openapi.json",
     docs_url="/docs",
-    parser=StrictParser(),
+    parser=JsonOnlyParser(),
 )
 
 

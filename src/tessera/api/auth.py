@@ -24,6 +24,7 @@ from tessera.api.pagination import (
     encode_created_cursor,
 )
 from tessera.api.security import principal_auth
+from tessera.api.transport import require_allowed_origin, require_json_body
 from tessera.audit.models import AuditEventType
 from tessera.authn import selectors
 from tessera.authn.deferred import defer
@@ -304,7 +305,8 @@ ERRORS_AUTH = {401: Problem, 403: Problem}
     description=(
         "Without `tenant`, the tokens are bound to the user's only active membership, or to no "
         "tenant (use `switch-tenant`). 401 for any bad credentials (one body for every reason); "
-        "403 when `tenant` names a tenant the user is not an active member of; 429 with "
+        "403 when `tenant` names a tenant the user is not an active member of, or (403 "
+        "`origin_not_allowed`) when `cookie` is asked from an origin that is not allowed; 429 with "
         "`Retry-After` while the account is locked or the client IP is blocked. When the user "
         "has MFA the answer is `{mfa_required: true, mfa_token}` (finish with "
         "`POST /api/v1/auth/mfa/verify`), unless `device_token` names a device trusted earlier; "
@@ -313,6 +315,8 @@ ERRORS_AUTH = {401: Problem, 403: Problem}
     ),
 )
 def login(request, response: HttpResponse, payload: LoginIn):
+    if payload.cookie:
+        require_allowed_origin(request)
     named = getattr(request, "tenant", None)  # X-Tenant or subdomain, when `tenant` is absent
     outcome = login_password(
         email=payload.email,
@@ -355,9 +359,10 @@ def refresh(request, payload: RefreshIn):
 
 
 def _logout_input(request) -> LogoutIn:
-    """The optional JSON body: absent or empty means `{"all": false}`."""
-    if request.content_type != "application/json" or not request.body.strip():
+    """The optional JSON body: absent or empty means `{"all": false}`; others are 415."""
+    if not request.body.strip():
         return LogoutIn()
+    require_json_body(request)
     try:
         return LogoutIn.model_validate_json(request.body)
     except PydanticValidationError as exc:

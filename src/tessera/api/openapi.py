@@ -43,6 +43,7 @@ DESCRIPTIONS = {
     "403": "Authenticated, but not allowed (permission, API-key scope, or not a member)",
     "404": "No such object in the caller's tenant (another tenant's object answers the same)",
     "413": "Request body larger than the limit",
+    "415": "Body not sent as application/json",
     "422": "Invalid input; `errors` lists each field",
     "429": "Rate limited; see the Retry-After header",
 }
@@ -74,7 +75,7 @@ def expected_errors(path: str, operation: dict[str, Any]) -> list[str]:
         codes.append("404")
     has_query = any(p.get("in") == "query" for p in operation.get("parameters", []))
     if operation.get("requestBody"):
-        codes += ["400", "413", "422"]
+        codes += ["400", "413", "415", "422"]
     elif has_query or "{" in path:
         codes.append("422")
     return codes

@@ -1,0 +1,143 @@
+"""What the API accepts on the wire: JSON bodies only, CSRF for every cookie, allowed origins.
+
+- **Content types.** Operations with a JSON body schema parse only `application/json` bodies
+  (`JsonOnlyParser`); anything else (`text/plain`, forms, …) answers 415 `unsupported_media_type`.
+  A `text/plain` body is what a cross-site HTML form or a "simple" `fetch` can send without a CORS
+  preflight, so refusing it closes that CSRF route even before the token check. Endpoints that take
+  other bodies on purpose read them themselves (`POST /api/v1/users/bulk`: CSV or multipart).
+- **CSRF.** Unsafe API calls authenticated by a cookie need Django's CSRF token (`X-CSRFToken`
+  header matching the `csrftoken` cookie). The `tessera_session` cookie is checked where it is
+  read (`tessera.authn.request_auth`); `ApiCookieCsrfMiddleware` applies the same rule to any other
+  cookie session that reaches the API (the Django admin's), so no cookie authenticates an unsafe
+  API call without the token.
+- **Origins.** A login that sets the session cookie (`"cookie": true`) must come from an allowed
+  origin: the origin of `TESSERA_PUBLIC_URL`, one of `TESSERA_CORS_ORIGINS` or
+  `TESSERA_CSRF_TRUSTED_ORIGINS`, or the request's own origin. Browsers send `Origin` on every
+  cross-origin POST, so a request without `Origin` (nor `Referer`) is a non-browser client and is
+  allowed; `Origin: null` (sandboxed frames, `data:` pages) is refused.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.middleware.csrf import CsrfViewMiddleware
+
+from tessera.api.text_guard import StrictParser
+from tessera.errors import PermissionDenied, TesseraError
+
+JSON_CONTENT_TYPE = "application/json"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+API_PREFIX = "/api/"
+
+
+class UnsupportedMediaType(TesseraError):
+    status = 415
+    code = "unsupported_media_type"
+    title = "Unsupported media type"
+
+
+class OriginNotAllowed(PermissionDenied):
+    code = "origin_not_allowed"
+
+
+def require_json_body(request) -> None:
+    """415 unless the request's body is declared `application/json` (charset allowed)."""
+    if (request.content_type or "").lower() != JSON_CONTENT_TYPE:
+        raise UnsupportedMediaType(
+            "Send the body as application/json (Content-Type: application/json)"
+        )
+
+
+class JsonOnlyParser(StrictParser):
+    """The API's body parser: `application/json` only (415 otherwise), and only text the
+    database can store (`tessera.api.text_guard.StrictParser`, 422)."""
+
+    def parse_body(self, request):
+        require_json_body(request)
+        return super().parse_body(request)
+
+
+# --- CSRF for every cookie session on the API ----------------------------------------------------
+
+
+class ApiCookieCsrfMiddleware:
+    """After `PrincipalMiddleware`: an unsafe /api/ call authenticated by the Django admin's
+    session cookie needs the CSRF token too; without it the request is left unauthenticated and
+    endpoints that need a caller answer 403 `csrf_failed`."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        principal = getattr(request, "principal", None)
+        if (
+            principal is not None
+            and principal.auth_method == "admin_session"
+            and request.method not in SAFE_METHODS
+            and request.path_info.startswith(API_PREFIX)
+        ):
+            if not csrf_token_valid(request):
+                request.principal = None
+                request.csrf_failed = True
+        return self.get_response(request)
+
+
+def csrf_token_valid(request) -> bool:
+    """Django's CSRF check (token header against cookie, Origin/Referer) on this request."""
+    checker = CsrfViewMiddleware(lambda r: None)
+    request.csrf_processing_done = False
+    checker.process_request(request)
+    return checker.process_view(request, _csrf_protected_view, (), {}) is None
+
+
+def _csrf_protected_view(request):  # pragma: no cover - never called, only inspected
+    return None
+
+
+# --- origins ---------------------------------------------------------------------------------------
+
+
+def origin_of(url: str) -> str | None:
+    """`scheme://host[:port]` of a URL, lower-cased; None when it has no scheme or host."""
+    parts = urlsplit(url.strip())
+    if not parts.scheme or not parts.netloc:
+        return None
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+
+
+def allowed_origins() -> frozenset[str]:
+    configured = [settings.PUBLIC_URL, *settings.CORS_ORIGINS, *settings.CSRF_TRUSTED_ORIGINS]
+    return frozenset(o for o in (origin_of(u) for u in configured) if o)
+
+
+def _own_origin(request) -> str | None:
+    try:
+        return f"{request.scheme}://{request.get_host()}".lower()
+    except Exception:  # a Host outside ALLOWED_HOSTS: not an origin we vouch for
+        return None
+
+
+def origin_allowed(request) -> bool:
+    """Whether a browser request comes from an allowed origin (see the module docstring)."""
+    origin = request.META.get("HTTP_ORIGIN")
+    if origin is None:
+        referer = request.META.get("HTTP_REFERER")
+        if not referer:
+            return True  # not a browser: nothing to forge
+        origin = origin_of(referer)
+        if origin is None:
+            return False
+    origin = origin.strip().lower()
+    if origin == "null":
+        return False
+    return origin in allowed_origins() or origin == _own_origin(request)
+
+
+def require_allowed_origin(request) -> None:
+    if not origin_allowed(request):
+        raise OriginNotAllowed(
+            "A login that sets the session cookie must come from an allowed origin "
+            "(TESSERA_PUBLIC_URL or TESSERA_CORS_ORIGINS)"
+        )
