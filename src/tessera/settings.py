@@ -206,6 +206,11 @@ ACCESS_TOKEN_TTL = env_int("TESSERA_ACCESS_TOKEN_TTL", 900)
 REFRESH_TOKEN_TTL = env_int("TESSERA_REFRESH_TOKEN_TTL", 30 * 86400)
 REFRESH_REUSE_GRACE_SECONDS = env_int("TESSERA_REFRESH_REUSE_GRACE_SECONDS", 10)
 
+# WebSocket notifications: ticket lifetime, and how often an open socket re-checks its credential
+# (it also re-checks on every permissions.changed / membership.changed push).
+WS_TICKET_TTL = env_int("TESSERA_WS_TICKET_TTL", 30)
+WS_RECHECK_SECONDS = env_int("TESSERA_WS_RECHECK_SECONDS", 30)
+
 # Rate limits (the `limits` library); deployments and benchmarks may raise them.
 RATE_LIMIT_API = os.environ.get("TESSERA_RATE_LIMIT_API", "600/minute")
 RATE_LIMIT_BULK = os.environ.get("TESSERA_RATE_LIMIT_BULK", "10/minute")

@@ -33,8 +33,16 @@ def _setup():
     return tenant, member, boss, tokens
 
 
+def ticket_for(token: str) -> str | None:
+    """A WebSocket ticket asked with the access token (None when the token is refused)."""
+    r = Client().post("/api/v1/auth/ws-ticket", headers={"Authorization": f"Bearer {token}"})
+    return r.json()["ticket"] if r.status_code == 200 else None
+
+
 async def connect(token: str | None, **kw) -> WebsocketCommunicator:
-    path = "/ws/notifications/" + (f"?token={token}" if token else "")
+    """Open the socket with a ticket asked with `token` (a refused token is sent as the ticket)."""
+    ticket = (await sync_to_async(ticket_for)(token) or token) if token else None
+    path = "/ws/notifications/" + (f"?ticket={ticket}" if ticket else "")
     communicator = WebsocketCommunicator(application, path, **kw)
     connected, _ = await communicator.connect(timeout=5)
     assert connected

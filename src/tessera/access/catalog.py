@@ -33,6 +33,7 @@ SYSTEM_PERMISSIONS: dict[str, str] = {
     "audit_log:read": "Read the audit trail",
     "audit_log:export": "Export the audit trail",
     "authz:check_others": "Ask decisions about other members",
+    "notification:read": "Open the tenant-wide notification stream (WebSocket) with an API key",
 }
 
 

@@ -24,7 +24,7 @@ from tessera.api.pagination import (
     encode_created_cursor,
 )
 from tessera.api.security import principal_auth
-from tessera.api.transport import require_allowed_origin, require_json_body
+from tessera.api.transport import require_allowed_origin
 from tessera.audit.models import AuditEventType
 from tessera.authn import selectors
 from tessera.authn.deferred import defer
@@ -359,10 +359,10 @@ def refresh(request, payload: RefreshIn):
 
 
 def _logout_input(request) -> LogoutIn:
-    """The optional JSON body: absent or empty means `{"all": false}`; others are 415."""
-    if not request.body.strip():
+    """The optional JSON body: absent, empty or not JSON means `{"all": false}` (the narrower
+    logout: a body that cannot widen it needs no 415)."""
+    if request.content_type != "application/json" or not request.body.strip():
         return LogoutIn()
-    require_json_body(request)
     try:
         return LogoutIn.model_validate_json(request.body)
     except PydanticValidationError as exc:

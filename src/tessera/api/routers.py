@@ -16,6 +16,10 @@ from tessera.api.account import router as account_router  # noqa: E402  (also PA
 
 ROUTERS.append(("v1/auth", account_router))
 
+from tessera.api.ws_tickets import router as ws_tickets_router  # noqa: E402
+
+ROUTERS.append(("v1/auth", ws_tickets_router))
+
 from tessera.api.delegations import router as delegations_router  # noqa: E402
 from tessera.api.grants import router as grants_router  # noqa: E402
 from tessera.api.member_security import router as member_security_router  # noqa: E402

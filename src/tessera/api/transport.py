@@ -96,7 +96,7 @@ def _csrf_protected_view(request):  # pragma: no cover - never called, only insp
     return None
 
 
-# --- origins ---------------------------------------------------------------------------------------
+# --- origins ------------------------------------------------------------------------------------
 
 
 def origin_of(url: str) -> str | None:

@@ -19,8 +19,8 @@ set up yet may only call `MFA_SETUP_PATHS` (403 `mfa_setup_required`).
 API keys (`Authorization: Bearer tsk_…` or `X-API-Key: tsk_…`, see tessera.authn.api_keys) are
 checked against the same live state (`access_state` without a session); a key that is unknown,
 malformed, revoked, expired, used from an address outside its allowlist, or whose membership is
-no longer active gets one 401 body. Keys may not call /api/v1/auth/* (but `me`): signing in,
-sessions and MFA belong to the person, not to a key.
+no longer active gets one 401 body. Keys may not call /api/v1/auth/* (but `me` and `ws-ticket`):
+signing in, sessions and MFA belong to the person, not to a key.
 
 Unsafe methods authenticated by the cookie need Django's CSRF token (`X-CSRFToken` header
 matching the `csrftoken` cookie); without it the cookie does not authenticate the request
@@ -67,7 +67,7 @@ MFA_SETUP_PATHS = frozenset(
     }
 )
 AUTH_PREFIX = "/api/v1/auth/"
-API_KEY_AUTH_PATHS = frozenset({"/api/v1/auth/me"})
+API_KEY_AUTH_PATHS = frozenset({"/api/v1/auth/me", "/api/v1/auth/ws-ticket"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 API_PREFIX = "/api/"
 

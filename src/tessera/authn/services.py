@@ -110,7 +110,9 @@ def session_end_by_id(session_id, tenant_id, *, now: datetime, reason: str) -> b
     )
     state_invalidate_session(tenant_id=tenant_id, session_id=session_id)
     user_id = Session.objects.filter(pk=session_id).values_list("user_id", flat=True).first()
-    notify_session_revoked(user_id=user_id, session_id=session_id, reason=reason)
+    notify_session_revoked(
+        user_id=user_id, session_id=session_id, reason=reason, tenant_id=tenant_id
+    )
     return True
 
 

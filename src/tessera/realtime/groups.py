@@ -1,4 +1,5 @@
-"""Channel-layer group names: one per user, one per tenant, one per tenant's administrators."""
+"""Channel-layer group names: one per user, one per tenant, one per tenant's administrators, and
+the tenant-wide stream of service accounts (`notification:read`)."""
 
 
 def user_group(user_id) -> str:
@@ -11,3 +12,8 @@ def tenant_group(tenant_id) -> str:
 
 def tenant_admins_group(tenant_id) -> str:
     return f"tenant-admins.{tenant_id}"
+
+
+def tenant_stream_group(tenant_id) -> str:
+    """Every member's session.revoked, membership.changed and permissions.changed of one tenant."""
+    return f"tenant-stream.{tenant_id}"

@@ -3,12 +3,19 @@
 Event shapes (JSON objects pushed on /ws/notifications/):
 
     {"type": "permissions.changed", "tenant_id": "<uuid>", "user_id": "<uuid>" | null}
-    {"type": "session.revoked", "session_id": "<uuid>", "reason": "<why>"}
+    {"type": "session.revoked", "session_id": "<uuid>", "reason": "<why>", "user_id": "<uuid>",
+     "tenant_id": "<uuid>" | null}
     {"type": "membership.changed", "tenant_id": "<uuid>", "user_id": "<uuid>", "status": "<status>"}
     {"type": "security.alert", "tenant_id": "<uuid>", "alert": "<rule>", "risk_score": <0-100>, ...}
 
 `user_id: null` in permissions.changed means "every member of the tenant may be affected"
 (a role or tenant-wide change): clients re-read their permissions.
+
+Who receives what: the person's own sockets get their permissions.changed, session.revoked and
+membership.changed; a tenant's administrators also get membership.changed and security.alert;
+the tenant-wide stream (an API key holding `notification:read`) gets every member's
+permissions.changed, session.revoked and membership.changed of that tenant only. A session bound
+to no tenant is reported to the streams of the tenants its person is an active member of.
 """
 
 from __future__ import annotations
@@ -20,7 +27,12 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
-from tessera.realtime.groups import tenant_admins_group, tenant_group, user_group
+from tessera.realtime.groups import (
+    tenant_admins_group,
+    tenant_group,
+    tenant_stream_group,
+    user_group,
+)
 
 logger = logging.getLogger("tessera.realtime")
 
@@ -47,13 +59,30 @@ def notify_permissions_changed(*, tenant_id, user_id=None) -> None:
     }
     group = user_group(user_id) if user_id else tenant_group(tenant_id)
     publish_after_commit(group, payload)
+    publish_after_commit(tenant_stream_group(tenant_id), payload)
 
 
-def notify_session_revoked(*, user_id, session_id, reason: str = "") -> None:
-    publish_after_commit(
-        user_group(user_id),
-        {"type": "session.revoked", "session_id": str(session_id), "reason": reason},
+def _member_tenants(user_id) -> list:
+    from tessera.tenancy.models import Membership, MembershipStatus
+
+    return list(
+        Membership.objects.filter(user_id=user_id, status=MembershipStatus.ACTIVE).values_list(
+            "tenant_id", flat=True
+        )
     )
+
+
+def notify_session_revoked(*, user_id, session_id, reason: str = "", tenant_id=None) -> None:
+    payload = {
+        "type": "session.revoked",
+        "session_id": str(session_id),
+        "reason": reason,
+        "user_id": str(user_id),
+        "tenant_id": str(tenant_id) if tenant_id else None,
+    }
+    publish_after_commit(user_group(user_id), payload)
+    for tid in [tenant_id] if tenant_id else _member_tenants(user_id):
+        publish_after_commit(tenant_stream_group(tid), payload)
 
 
 def notify_membership_changed(*, tenant_id, user_id, status: str) -> None:
@@ -65,6 +94,7 @@ def notify_membership_changed(*, tenant_id, user_id, status: str) -> None:
     }
     publish_after_commit(user_group(user_id), payload)
     publish_after_commit(tenant_admins_group(tenant_id), payload)
+    publish_after_commit(tenant_stream_group(tenant_id), payload)
 
 
 def notify_security_alert(*, tenant_id, alert: str, risk_score: int, **details: Any) -> None:

@@ -1,5 +1,6 @@
 """`tessera cleanup`: delete expired sessions, refresh and reset tokens, dead signing keys, spent
-MFA challenges, long-dead trusted devices, and used or expired email-verification links."""
+MFA challenges, long-dead trusted devices, used or expired email-verification links and expired
+WebSocket tickets."""
 
 from django.core.management.base import BaseCommand
 
@@ -12,6 +13,8 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         from tessera.authn.flows.mfa import mfa_cleanup
         from tessera.identity.verification import verification_cleanup
+        from tessera.realtime.tickets import tickets_delete_expired
 
         counts = {**authn_cleanup(), **mfa_cleanup(), **verification_cleanup()}
+        counts["ws_tickets"] = tickets_delete_expired()
         self.stdout.write(", ".join(f"{name}: {count}" for name, count in counts.items()))
