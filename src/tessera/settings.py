@@ -227,12 +227,15 @@ LOGGING = {
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}
     },
-    "filters": {"request_id": {"()": "tessera.api.request_id.RequestIdLogFilter"}},
+    "filters": {
+        "request_id": {"()": "tessera.api.request_id.RequestIdLogFilter"},
+        "redact_credentials": {"()": "tessera.api.access_log.RedactCredentialsFilter"},
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "plain",
-            "filters": ["request_id"],
+            "filters": ["request_id", "redact_credentials"],
         }
     },
     "root": {"handlers": ["console"], "level": os.environ.get("TESSERA_LOG_LEVEL", "INFO")},

@@ -20,12 +20,15 @@ class Command(BaseCommand):
         # unchanged files are not copied again.
         call_command("collectstatic", interactive=False, verbosity=0)
 
+        from tessera.api.access_log import uvicorn_log_config
+
         uvicorn.run(
             "tessera.asgi:application",
             host=host,
             port=port,
             workers=workers,
             log_level=log_level,
+            log_config=uvicorn_log_config(),  # credentials in query strings are redacted
             proxy_headers=False,
             server_header=False,
         )
