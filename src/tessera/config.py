@@ -77,3 +77,82 @@ def check_production(*, debug: bool, cookies_secure: bool) -> None:
         raise ConfigurationError("TESSERA_DEBUG cannot be on when TESSERA_ENV=production")
     if not cookies_secure:
         raise ConfigurationError("TESSERA_SECURE_COOKIES cannot be off when TESSERA_ENV=production")
+
+
+SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+CONSOLE_BACKEND = "django.core.mail.backends.console.EmailBackend"
+NON_DELIVERING_BACKENDS = frozenset(
+    {
+        CONSOLE_BACKEND,
+        "django.core.mail.backends.locmem.EmailBackend",
+        "django.core.mail.backends.dummy.EmailBackend",
+        "django.core.mail.backends.filebased.EmailBackend",
+    }
+)
+
+
+def email_settings(*, production: bool) -> dict[str, object]:
+    """Django's EMAIL_* settings from the environment.
+
+    `TESSERA_EMAIL_URL` (`smtp://user:pass@host:25`, `smtp+tls://…:587` for STARTTLS,
+    `smtps://…:465` for implicit TLS), or `TESSERA_EMAIL_HOST` with `TESSERA_EMAIL_PORT` (587),
+    `TESSERA_EMAIL_USER`, `TESSERA_EMAIL_PASSWORD`, `TESSERA_EMAIL_USE_TLS` (on) and
+    `TESSERA_EMAIL_USE_SSL` (off). `TESSERA_EMAIL_BACKEND` names another backend. Without any of
+    them mail goes to the console — in development only: production refuses to start with a
+    backend that delivers nothing (console, locmem, dummy, file), since reset links would be
+    written to the log.
+    """
+    from urllib.parse import unquote, urlsplit
+
+    url = os.environ.get("TESSERA_EMAIL_URL", "").strip()
+    host = os.environ.get("TESSERA_EMAIL_HOST", "").strip()
+    values: dict[str, object] = {}
+    if url:
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        if scheme not in {"smtp", "smtp+tls", "smtps"} or not parts.hostname:
+            raise ConfigurationError(
+                "TESSERA_EMAIL_URL must look like smtp://, smtp+tls:// or smtps://user:pass@host:port"
+            )
+        try:
+            port = parts.port
+        except ValueError:
+            raise ConfigurationError("TESSERA_EMAIL_URL has an invalid port") from None
+        values = {
+            "EMAIL_HOST": parts.hostname,
+            "EMAIL_PORT": port or {"smtp": 25, "smtp+tls": 587, "smtps": 465}[scheme],
+            "EMAIL_HOST_USER": unquote(parts.username or ""),
+            "EMAIL_HOST_PASSWORD": unquote(parts.password or ""),
+            "EMAIL_USE_TLS": scheme == "smtp+tls",
+            "EMAIL_USE_SSL": scheme == "smtps",
+        }
+    elif host:
+        values = {
+            "EMAIL_HOST": host,
+            "EMAIL_PORT": env_int("TESSERA_EMAIL_PORT", 587),
+            "EMAIL_HOST_USER": os.environ.get("TESSERA_EMAIL_USER", ""),
+            "EMAIL_HOST_PASSWORD": os.environ.get("TESSERA_EMAIL_PASSWORD", ""),
+            "EMAIL_USE_TLS": env_bool("TESSERA_EMAIL_USE_TLS", default=True),
+            "EMAIL_USE_SSL": env_bool("TESSERA_EMAIL_USE_SSL", default=False),
+        }
+    if values.get("EMAIL_USE_TLS") and values.get("EMAIL_USE_SSL"):
+        raise ConfigurationError(
+            "TESSERA_EMAIL_USE_TLS and TESSERA_EMAIL_USE_SSL exclude each other"
+        )
+    backend = os.environ.get("TESSERA_EMAIL_BACKEND", "").strip() or (
+        SMTP_BACKEND if values else CONSOLE_BACKEND
+    )
+    if production and backend in NON_DELIVERING_BACKENDS:
+        raise ConfigurationError(
+            f"TESSERA_ENV=production needs a real email backend, not {backend.rsplit('.', 2)[-2]}: "
+            "set TESSERA_EMAIL_URL (smtp+tls://user:pass@host:587) or TESSERA_EMAIL_HOST"
+        )
+    if backend == SMTP_BACKEND and not values:
+        raise ConfigurationError(
+            "the SMTP email backend needs TESSERA_EMAIL_URL or TESSERA_EMAIL_HOST"
+        )
+    return {
+        "EMAIL_BACKEND": backend,
+        "EMAIL_TIMEOUT": env_int("TESSERA_EMAIL_TIMEOUT", 10),
+        **values,
+    }

@@ -9,6 +9,7 @@ import dj_database_url
 from tessera.config import (
     ConfigurationError,
     check_production,
+    email_settings,
     env_bool,
     env_int,
     secret_key,
@@ -193,9 +194,16 @@ if PRODUCTION:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
 
-EMAIL_BACKEND = os.environ.get(
-    "TESSERA_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
-)
+# Mail: SMTP from TESSERA_EMAIL_URL or TESSERA_EMAIL_HOST…; production refuses the console backend.
+_EMAIL = email_settings(production=PRODUCTION)
+EMAIL_BACKEND = _EMAIL["EMAIL_BACKEND"]
+EMAIL_TIMEOUT = _EMAIL["EMAIL_TIMEOUT"]
+EMAIL_HOST = _EMAIL.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = _EMAIL.get("EMAIL_PORT", 25)
+EMAIL_HOST_USER = _EMAIL.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = _EMAIL.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = _EMAIL.get("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = _EMAIL.get("EMAIL_USE_SSL", False)
 DEFAULT_FROM_EMAIL = os.environ.get("TESSERA_EMAIL_FROM", "tessera@localhost")
 PUBLIC_URL = os.environ.get("TESSERA_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 

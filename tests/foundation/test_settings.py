@@ -56,10 +56,96 @@ def test_production_with_a_strong_key_passes_check_deploy():
         "TESSERA_ENV": "production",
         "TESSERA_SECRET_KEY": STRONG,
         "TESSERA_ALLOWED_HOSTS": "iam.example.com",
+        "TESSERA_EMAIL_URL": "smtp+tls://mailer:s3cret@smtp.example.com:587",
     }
     result = run_settings(env, "-m", "tessera.cli", "check", "--deploy", "--fail-level", "WARNING")
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
+
+
+PRODUCTION = {"TESSERA_ENV": "production", "TESSERA_SECRET_KEY": STRONG}
+
+
+@pytest.mark.parametrize(
+    "backend",
+    [
+        "",
+        "django.core.mail.backends.console.EmailBackend",
+        "django.core.mail.backends.locmem.EmailBackend",
+        "django.core.mail.backends.filebased.EmailBackend",
+    ],
+)
+def test_attack_production_refuses_to_start_with_mail_to_the_console(backend):
+    result = run_settings({**PRODUCTION, "TESSERA_EMAIL_BACKEND": backend})
+    assert result.returncode != 0
+    assert "needs a real email backend" in result.stderr
+
+
+def test_production_check_deploy_errors_without_a_mail_server():
+    result = run_settings(
+        {**PRODUCTION, "TESSERA_ALLOWED_HOSTS": "iam.example.com"},
+        "-m",
+        "tessera.cli",
+        "check",
+        "--deploy",
+    )
+    assert result.returncode != 0
+    assert "TESSERA_EMAIL_URL" in result.stderr
+
+
+SHOW_EMAIL = (
+    "-c",
+    "import os, django; os.environ['DJANGO_SETTINGS_MODULE'] = 'tessera.settings'; "
+    "django.setup(); from django.conf import settings as s; "
+    "print(s.EMAIL_BACKEND, s.EMAIL_HOST, s.EMAIL_PORT, s.EMAIL_HOST_USER, "
+    "s.EMAIL_HOST_PASSWORD, s.EMAIL_USE_TLS, s.EMAIL_USE_SSL)",
+)
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        (
+            {"TESSERA_EMAIL_URL": "smtp+tls://mailer:p%40ss@smtp.example.com"},
+            "smtp.EmailBackend smtp.example.com 587 mailer p@ss True False",
+        ),
+        (
+            {"TESSERA_EMAIL_URL": "smtps://smtp.example.com"},
+            "smtp.EmailBackend smtp.example.com 465   False True",
+        ),
+        (
+            {
+                "TESSERA_EMAIL_HOST": "mail.example.com",
+                "TESSERA_EMAIL_USER": "u",
+                "TESSERA_EMAIL_PASSWORD": "pw",
+            },
+            "smtp.EmailBackend mail.example.com 587 u pw True False",
+        ),
+    ],
+)
+def test_production_takes_smtp_from_the_environment(env, expected):
+    result = run_settings({**PRODUCTION, **env}, *SHOW_EMAIL)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith(expected.split(" ", 1)[1])
+    assert result.stdout.startswith("django.core.mail.backends." + expected.split(" ", 1)[0])
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"TESSERA_EMAIL_URL": "http://smtp.example.com"},
+        {"TESSERA_EMAIL_URL": "smtp://smtp.example.com:notaport"},
+        {"TESSERA_EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend"},
+    ],
+)
+def test_bad_mail_settings_are_refused(env):
+    assert run_settings({**PRODUCTION, **env}).returncode != 0
+
+
+def test_development_still_prints_mail_to_the_console():
+    result = run_settings({}, *SHOW_EMAIL)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("django.core.mail.backends.console.EmailBackend")
 
 
 def test_weak_keys_are_recognized():
