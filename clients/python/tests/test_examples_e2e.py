@@ -11,6 +11,7 @@ Skips, with the list of what is missing, only while the server does not offer th
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -228,3 +229,42 @@ def test_other_tenant_token_is_refused(app, world):
     assert_problem(app.get("/documents", headers=bearer(token)), 401)
     assert_problem(app.get("/admin/stats", headers=bearer(token)), 401)
     assert_problem(app.get(f"/documents/{uuid.uuid4().hex}", headers=bearer(token)), 401)
+
+
+async def test_the_subscriber_hears_its_tenant_through_a_ticket(world):
+    """The SDK's subscriber, with a `notification:read` API key, on the real server: it asks a
+    ticket, opens the tenant-wide stream, and hears a member's logout in its tenant only."""
+    import asyncio
+
+    from tessera_client.realtime import NotificationSubscriber
+
+    s = world.server
+    key = s.expect(
+        "POST",
+        "/api/v1/api-keys",
+        world.admin_token,
+        {"name": "notifications", "scopes": ["notification:read"]},
+        201,
+    )["key"]
+    heard: list[tuple[str | None, str | None]] = []
+    sub = NotificationSubscriber(
+        s.url.replace("http://", "ws://") + "/ws/notifications/",
+        api_key=key,
+        invalidate=lambda user_id=None, tenant_id=None: heard.append((user_id, tenant_id)),
+        reconnect_delay=0.05,
+    )
+    task = asyncio.create_task(sub.run())
+    try:
+        async with asyncio.timeout(15):
+            await sub.connected.wait()
+            other = await asyncio.to_thread(s.login, OTHER_ADMIN, tenant=GLOBEX)
+            await asyncio.to_thread(s.call, "POST", "/api/v1/auth/logout", other["access_token"])
+            bob = await asyncio.to_thread(s.login, BOB, tenant=ACME)
+            await asyncio.to_thread(s.call, "POST", "/api/v1/auth/logout", bob["access_token"])
+            while (world.user_ids[BOB], world.acme_id) not in heard:
+                await asyncio.sleep(0.02)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    assert all(tenant in (None, world.acme_id) for _, tenant in heard)  # never globex's events
