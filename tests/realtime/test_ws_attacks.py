@@ -258,3 +258,35 @@ async def test_logout_closes_the_socket_of_that_session():
     )
     assert r.status_code == 204
     assert await _closed(ws)
+
+
+def test_concurrent_redeemers_of_one_ticket_get_it_once():
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    from tessera.realtime.tickets import ticket_issue, ticket_redeem
+
+    world = _world()
+    _login("member@acme.test")
+    session = Session.objects.get(user=world["member"].user, revoked_at__isnull=True)
+    ticket, _ = ticket_issue(
+        user_id=session.user_id,
+        session_id=session.pk,
+        tenant_id=session.tenant_id,
+        membership_id=session.membership_id,
+    )
+    barrier = threading.Barrier(6)
+
+    def redeem(_):
+        try:
+            barrier.wait(timeout=10)
+            return ticket_redeem(ticket) is not None
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(redeem, range(6)))
+    assert results.count(True) == 1
+    assert not WebSocketTicket.objects.exists()
