@@ -7,10 +7,10 @@ from __future__ import annotations
 import pytest
 from django.conf import settings
 from django.test import Client
+from tests.factories import DEFAULT_PASSWORD, make_member, make_tenant
 
 from tessera.authn.api_keys import api_key_create
 from tessera.identity.models import User
-from tests.factories import DEFAULT_PASSWORD, make_member, make_tenant
 
 ME = "/api/v1/auth/me"
 
