@@ -290,3 +290,23 @@ def test_concurrent_redeemers_of_one_ticket_get_it_once():
         results = list(pool.map(redeem, range(6)))
     assert results.count(True) == 1
     assert not WebSocketTicket.objects.exists()
+
+
+def test_notification_read_is_in_the_catalog_and_held_by_admins_only():
+    from tessera.access.models import Permission
+
+    world = _world()
+    assert Permission.objects.filter(
+        tenant=None, permission="notification:read", is_system=True
+    ).exists()
+    raw, _ = _service_key(world)
+    r = Client().post(TICKET, headers={"X-API-Key": raw})
+    assert r.status_code == 200  # the other header works as well
+    member_token = _login("member@acme.test")
+    r = Client().post(
+        "/api/v1/api-keys",
+        {"name": "ws", "scopes": ["notification:read"]},
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {member_token}"},
+    )
+    assert r.status_code in (403, 422), r.content  # a viewer cannot mint such a key
