@@ -293,12 +293,20 @@ def test_concurrent_redeemers_of_one_ticket_get_it_once():
 
 
 def test_notification_read_is_in_the_catalog_and_held_by_admins_only():
+    from importlib import import_module
+
+    from django.apps import apps
+
+    from tessera.access.catalog import SYSTEM_PERMISSIONS
     from tessera.access.models import Permission
 
-    world = _world()
+    assert "notification:read" in SYSTEM_PERMISSIONS
+    migration = import_module("tessera.realtime.migrations.0001_ws_tickets")
+    migration.seed_notification_permission(apps, None)  # (transactional tests flush seeded rows)
     assert Permission.objects.filter(
         tenant=None, permission="notification:read", is_system=True
     ).exists()
+    world = _world()
     raw, _ = _service_key(world)
     r = Client().post(TICKET, headers={"X-API-Key": raw})
     assert r.status_code == 200  # the other header works as well
