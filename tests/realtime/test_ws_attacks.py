@@ -248,6 +248,26 @@ async def test_attack_socket_closes_when_its_session_expires(settings):
     assert await _closed(ws)
 
 
+async def test_a_timer_closes_the_socket_at_the_sessions_absolute_expiry(settings):
+    settings.WS_RECHECK_SECONDS = 60  # the periodic check is far away: the expiry timer acts
+    world = await sync_to_async(_world)()
+    token = await sync_to_async(_login)("member@acme.test")
+
+    def expire_soon():
+        with transaction.atomic():
+            session = Session.objects.get(user=world["member"].user, revoked_at__isnull=True)
+            Session.objects.filter(pk=session.pk).update(
+                absolute_expires_at=timezone.now() + timedelta(seconds=2)
+            )
+            state_invalidate_session(tenant_id=session.tenant_id, session_id=session.pk)
+
+    ticket = await sync_to_async(_ticket)(token)
+    await sync_to_async(expire_soon)()
+    ws = await _open(f"?ticket={ticket}")
+    await _hello(ws)
+    assert await _closed(ws, timeout=8)
+
+
 async def test_logout_closes_the_socket_of_that_session():
     await sync_to_async(_world)()
     token = await sync_to_async(_login)("member@acme.test")

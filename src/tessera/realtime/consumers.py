@@ -7,10 +7,11 @@ so clients can tell "not authenticated" from a network failure. Cookie connectio
 an allowed origin (no cross-site WebSocket hijacking).
 
 The socket follows its credential while it is open:
-- it closes (4401) when its session is revoked (the `session.revoked` push), and at the latest
-  `WS_RECHECK_SECONDS` after the session ended otherwise (logout elsewhere, idle or absolute
-  expiry, deactivation) or the API key behind a tenant-wide stream was revoked or lost
-  `notification:read`: a timer re-checks the live state;
+- it closes (4401) when its session is revoked (the `session.revoked` push), when the session
+  expires (a timer fires just past its idle or absolute expiry, re-checks, and sleeps again if
+  activity moved the idle expiry), and at the latest `WS_RECHECK_SECONDS` after its credential
+  ended otherwise (deactivation, an API key revoked or stripped of `notification:read`): the timer
+  re-checks the live state;
 - its groups follow role changes: on `permissions.changed` or `membership.changed` (and on each
   timer tick) it re-reads whether the member administers the tenant, joining or leaving the
   administrators' group, and `security.alert` is only ever forwarded to a current administrator.
@@ -121,7 +122,19 @@ def identity_check(identity: dict) -> dict | None:
     if not state.session_ok or (mid is not None and not state.membership_ok):
         return None
     is_admin = _member_may(mid, state, ADMIN_ACTION, mfa=True) if mid else False
-    return {**identity, "is_admin": is_admin}
+    return {**identity, "is_admin": is_admin, "ends_at": _session_end(identity["session_id"])}
+
+
+def _session_end(session_id) -> float | None:
+    """When the session expires if nothing moves it (idle or absolute), as a timestamp."""
+    from tessera.authn.models import Session
+
+    row = (
+        Session.objects.filter(pk=session_id)
+        .values_list("expires_at", "absolute_expires_at")
+        .first()
+    )
+    return min(row).timestamp() if row else None
 
 
 def _api_key_live(identity: dict, now) -> bool:
@@ -222,8 +235,16 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
             return False
         return True
 
+    def _next_check_in(self) -> float:
+        """Seconds until the next check: the interval, or just past the session's expiry."""
+        delay = recheck_seconds()
+        ends_at = (self.identity or {}).get("ends_at")
+        if ends_at is not None:
+            delay = min(delay, max(ends_at - timezone.now().timestamp(), 0) + 0.05)
+        return delay
+
     async def _watch_credential(self) -> None:
-        while await asyncio.sleep(recheck_seconds(), result=True):
+        while await asyncio.sleep(self._next_check_in(), result=True):
             if not await self._recheck():
                 return
 
