@@ -338,3 +338,42 @@ def test_notification_read_is_in_the_catalog_and_held_by_admins_only():
         headers={"Authorization": f"Bearer {member_token}"},
     )
     assert r.status_code in (403, 422), r.content  # a viewer cannot mint such a key
+
+
+def _cookie_header(email: str) -> bytes:
+    browser = Client()
+    r = browser.post(
+        "/api/v1/auth/login",
+        {"email": email, "password": DEFAULT_PASSWORD, "tenant": "acme", "cookie": True},
+        content_type="application/json",
+    )
+    assert r.status_code == 200, r.content
+    return f"tessera_session={browser.cookies['tessera_session'].value}".encode()
+
+
+@pytest.mark.parametrize(
+    ("origin", "allowed"),
+    [
+        (None, True),  # not a browser
+        ("http://testserver", True),  # one of ALLOWED_HOSTS
+        ("https://app.example.com", True),  # TESSERA_CORS_ORIGINS
+        ("https://evil.example", False),  # cross-site WebSocket hijacking
+        ("null", False),
+    ],
+)
+async def test_a_session_cookie_opens_the_socket_from_allowed_origins_only(
+    settings, origin, allowed
+):
+    settings.CORS_ORIGINS = ["https://app.example.com"]
+    await sync_to_async(_world)()
+    headers = [(b"cookie", await sync_to_async(_cookie_header)("member@acme.test"))]
+    if origin:
+        headers.append((b"origin", origin.encode()))
+    ws = WebsocketCommunicator(application, "/ws/notifications/", headers=headers)
+    connected, _ = await ws.connect(timeout=5)
+    assert connected
+    if allowed:
+        await _hello(ws)
+        await ws.disconnect()
+    else:
+        assert await ws.receive_output(timeout=2) == {"type": "websocket.close", "code": 4401}

@@ -56,8 +56,13 @@ def _cookie(scope, name: str) -> str | None:
 
 
 def _origin_allowed(scope) -> bool:
+    """No Origin (not a browser), an allowed origin (tessera.api.transport), or one of our hosts."""
+    from tessera.api.transport import allowed_origins
+
     origin = _header(scope, b"origin")
     if not origin:
+        return True
+    if origin.strip().lower().rstrip("/") in allowed_origins():
         return True
     host = urlparse(origin).hostname or ""
     return any(is_same_domain(host, pattern) for pattern in settings.ALLOWED_HOSTS)
