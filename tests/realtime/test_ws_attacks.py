@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.db import transaction
+from django.db import connections, transaction
 from django.test import Client
 from django.utils import timezone
 
@@ -27,6 +27,14 @@ from tests.factories import DEFAULT_PASSWORD, make_member, make_tenant
 
 pytestmark = pytest.mark.django_db(transaction=True)
 TICKET = "/api/v1/auth/ws-ticket"
+
+
+@pytest.fixture(autouse=True)
+async def _close_executor_connections():
+    """Database work of async tests and consumers runs in asgiref's shared executor thread, whose
+    persistent connection (CONN_MAX_AGE) would outlive the test database otherwise."""
+    yield
+    await sync_to_async(connections.close_all)()
 
 
 def _login(email: str, tenant: str = "acme") -> str:
@@ -280,6 +288,7 @@ async def test_logout_closes_the_socket_of_that_session():
     assert await _closed(ws)
 
 
+@pytest.mark.postgres  # SQLite's in-memory test database locks whole tables across threads
 def test_concurrent_redeemers_of_one_ticket_get_it_once():
     import threading
     from concurrent.futures import ThreadPoolExecutor
