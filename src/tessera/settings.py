@@ -75,7 +75,6 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "tessera.authn.middleware.PrincipalMiddleware",
-    "tessera.api.transport.ApiCookieCsrfMiddleware",
     "tessera.tenancy.middleware.TenantMiddleware",
     "tessera.api.throttle.ThrottleMiddleware",
     "tessera.authn.deferred.DeferredWorkMiddleware",

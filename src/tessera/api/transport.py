@@ -6,10 +6,9 @@
   preflight, so refusing it closes that CSRF route even before the token check. Endpoints that take
   other bodies on purpose read them themselves (`POST /api/v1/users/bulk`: CSV or multipart).
 - **CSRF.** Unsafe API calls authenticated by a cookie need Django's CSRF token (`X-CSRFToken`
-  header matching the `csrftoken` cookie). The `tessera_session` cookie is checked where it is
-  read (`tessera.authn.request_auth`); `ApiCookieCsrfMiddleware` applies the same rule to any other
-  cookie session that reaches the API (the Django admin's), so no cookie authenticates an unsafe
-  API call without the token.
+  header matching the `csrftoken` cookie): the `tessera_session` cookie is checked where it is
+  read (`tessera.authn.request_auth`), and the admin site's session does not authenticate the API
+  at all. A test walks every unsafe operation of the OpenAPI document.
 - **Origins.** A login that sets the session cookie (`"cookie": true`) must come from an allowed
   origin: the origin of `TESSERA_PUBLIC_URL`, one of `TESSERA_CORS_ORIGINS` or
   `TESSERA_CSRF_TRUSTED_ORIGINS`, or the request's own origin. Browsers send `Origin` on every
@@ -22,14 +21,11 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.middleware.csrf import CsrfViewMiddleware
 
 from tessera.api.text_guard import StrictParser
 from tessera.errors import PermissionDenied, TesseraError
 
 JSON_CONTENT_TYPE = "application/json"
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
-API_PREFIX = "/api/"
 
 
 class UnsupportedMediaType(TesseraError):
@@ -57,43 +53,6 @@ class JsonOnlyParser(StrictParser):
     def parse_body(self, request):
         require_json_body(request)
         return super().parse_body(request)
-
-
-# --- CSRF for every cookie session on the API ----------------------------------------------------
-
-
-class ApiCookieCsrfMiddleware:
-    """After `PrincipalMiddleware`: an unsafe /api/ call authenticated by the Django admin's
-    session cookie needs the CSRF token too; without it the request is left unauthenticated and
-    endpoints that need a caller answer 403 `csrf_failed`."""
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        principal = getattr(request, "principal", None)
-        if (
-            principal is not None
-            and principal.auth_method == "admin_session"
-            and request.method not in SAFE_METHODS
-            and request.path_info.startswith(API_PREFIX)
-        ):
-            if not csrf_token_valid(request):
-                request.principal = None
-                request.csrf_failed = True
-        return self.get_response(request)
-
-
-def csrf_token_valid(request) -> bool:
-    """Django's CSRF check (token header against cookie, Origin/Referer) on this request."""
-    checker = CsrfViewMiddleware(lambda r: None)
-    request.csrf_processing_done = False
-    checker.process_request(request)
-    return checker.process_view(request, _csrf_protected_view, (), {}) is None
-
-
-def _csrf_protected_view(request):  # pragma: no cover - never called, only inspected
-    return None
 
 
 # --- origins ------------------------------------------------------------------------------------
