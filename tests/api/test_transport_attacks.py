@@ -12,6 +12,7 @@ import pytest
 from django.test import Client
 
 from tessera.api.app import api
+from tessera.authn.testing import admin_session_login
 from tessera.tenancy.models import Tenant
 from tests.factories import DEFAULT_PASSWORD, make_member, make_tenant, make_user
 
@@ -42,7 +43,7 @@ def acme_admin(db):
 def test_attack_admin_site_session_cannot_post_text_plain_to_the_api_without_csrf(db):
     root = make_user("root@platform.test", is_platform_admin=True)
     browser = Client(enforce_csrf_checks=True)
-    browser.force_login(root)
+    admin_session_login(browser, root)
     body = json.dumps({"slug": "evil", "name": "Evil"})
     r = browser.post("/api/v1/tenants", body, content_type="text/plain")
     assert r.status_code in (401, 403, 415), r.content
@@ -54,7 +55,7 @@ def test_attack_admin_site_session_cannot_post_text_plain_to_the_api_without_csr
 def test_attack_admin_site_session_with_csrf_token_still_needs_json(db):
     root = make_user("root@platform.test", is_platform_admin=True)
     browser = Client(enforce_csrf_checks=True)
-    browser.force_login(root)
+    admin_session_login(browser, root)
     browser.get("/admin/")  # its logout form sets the csrftoken cookie
     token = browser.cookies["csrftoken"].value
     body = json.dumps({"slug": "evil", "name": "Evil"})

@@ -10,6 +10,7 @@ from django.test import Client
 from tests.factories import DEFAULT_PASSWORD, make_member, make_tenant
 
 from tessera.authn.api_keys import api_key_create
+from tessera.authn.testing import admin_session_login
 from tessera.identity.models import User
 
 ME = "/api/v1/auth/me"
@@ -79,7 +80,7 @@ def test_deactivation_in_the_admin_site_stops_the_api_key(db):
     member, key, _, client = _credentials()
     root = User.objects.create_user("root@platform.test", "x" * 20, is_platform_admin=True)
     admin = Client()
-    admin.force_login(root)
+    admin_session_login(admin, root)
     change = f"/admin/identity/user/{member.user_id}/change/"
     page = admin.get(change)
     assert page.status_code == 200
