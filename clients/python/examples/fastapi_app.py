@@ -11,6 +11,10 @@ Environment:
     TESSERA_ISSUER               the `iss` of its tokens, when not TESSERA_URL
     TESSERA_AUDIENCE             the `aud` of its tokens (default "tessera")
     TESSERA_DECISION_CACHE_TTL   seconds to cache decisions (default 0: off)
+    TESSERA_NOTIFICATIONS_KEY    an API key holding `notification:read` (a service account's):
+                                 with the cache on, a subscriber drops cached decisions on every
+                                 revocation of the tenant, and the cache serves only while its
+                                 stream is connected
 
 Permissions it asks Tessera about: document:read, document:create, document:delete; the
 /admin/stats page needs the tenant role "admin" (read from the token). Documents live in memory,
@@ -19,6 +23,8 @@ per tenant (`principal.tenant_id`). Its tests, with no Tessera running: `test_fa
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import uuid
 from contextlib import asynccontextmanager
@@ -51,11 +57,24 @@ def make_client() -> AsyncTesseraClient:
 
 
 tessera = make_client()
+subscriber = None  # the notification stream, when TESSERA_NOTIFICATIONS_KEY is set
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI):
+    global subscriber
+    listener = None
+    key = os.environ.get("TESSERA_NOTIFICATIONS_KEY")
+    if key and tessera.cache is not None:
+        from tessera_client.realtime import NotificationSubscriber
+
+        subscriber = NotificationSubscriber.for_client(tessera, api_key=key)
+        listener = asyncio.create_task(subscriber.run())
     yield
+    if listener is not None:
+        listener.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await listener
     await tessera.aclose()
 
 
@@ -77,8 +96,10 @@ def _tenant_documents(principal: Principal) -> dict[str, dict]:
 
 @app.get("/health")
 async def health():
-    """Unprotected."""
-    return {"status": "ok"}
+    """Unprotected; says whether the notification stream is connected, when there is one."""
+    if subscriber is None:
+        return {"status": "ok"}
+    return {"status": "ok", "notifications": subscriber.connected.is_set()}
 
 
 @app.get("/me")

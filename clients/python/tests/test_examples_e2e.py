@@ -268,3 +268,93 @@ async def test_the_subscriber_hears_its_tenant_through_a_ticket(world):
         with contextlib.suppress(asyncio.CancelledError):
             await task
     assert all(tenant in (None, world.acme_id) for _, tenant in heard)  # never globex's events
+
+
+def _until(predicate, timeout: float = 10.0) -> float:
+    """Poll `predicate` until true; the seconds it took (fails after `timeout`)."""
+    import time
+
+    start = time.monotonic()
+    while not predicate():
+        assert time.monotonic() - start < timeout, "not within the time allowed"
+        time.sleep(0.01)
+    return time.monotonic() - start
+
+
+def test_cached_decisions_die_with_the_revocation_event_and_the_cut_stream_fails_closed(world):
+    """Issue 20: decision cache on (60 s) with the subscriber on a `notification:read` key: a
+    removed role, a logout and a suspension are refused on the first request after the event,
+    not after the TTL; with the stream cut, the cache serves nothing and decisions are live."""
+    s = world.server
+    dave = s.expect(
+        "POST",
+        "/api/v1/users",
+        world.admin_token,
+        {
+            "email": "dave@acme.test",
+            "password": PASSWORD,
+            "must_change_password": False,
+            "roles": ["doc-reader"],
+        },
+        201,
+    )["id"]
+    key = s.expect(
+        "POST",
+        "/api/v1/api-keys",
+        world.admin_token,
+        {"name": "documents service notifications", "scopes": ["notification:read"]},
+        201,
+    )
+    env = {
+        "TESSERA_URL": s.url,
+        "TESSERA_TENANT_IDS": world.acme_id,
+        "TESSERA_DECISION_CACHE_TTL": "60",
+        "TESSERA_NOTIFICATIONS_KEY": key["key"],
+    }
+    example = ExampleApp("fastapi", world.workdir, env).start()
+    delays: dict[str, float] = {}
+    try:
+        with httpx.Client(base_url=example.url, timeout=15.0) as app:
+            _until(lambda: app.get("/health").json().get("notifications") is True)
+            token = world.token("dave@acme.test")
+
+            def status() -> int:
+                return app.get("/documents", headers=bearer(token)).status_code
+
+            assert status() == 200 and status() == 200  # the second answer is the cached one
+            s.expect(
+                "DELETE", f"/api/v1/users/{dave}/roles/doc-reader", world.admin_token, None, 204
+            )
+            delays["role removed"] = _until(lambda: status() == 403)
+
+            s.expect(
+                "POST",
+                f"/api/v1/users/{dave}/roles",
+                world.admin_token,
+                {"roles": ["doc-reader"]},
+                200,
+            )
+            _until(lambda: status() == 200)
+            assert status() == 200
+            s.expect("POST", "/api/v1/auth/logout", token, {"all": True}, 204)
+            delays["logged out"] = _until(lambda: status() == 401)
+
+            token = world.token("dave@acme.test")
+            assert status() == 200 and status() == 200
+            s.expect("POST", f"/api/v1/users/{dave}/deactivate", world.admin_token, None, 200)
+            delays["suspended"] = _until(lambda: status() in (401, 403))
+
+            # cut the stream: the key is revoked, the server closes the socket, no new ticket
+            s.expect("DELETE", f"/api/v1/api-keys/{key['id']}", world.admin_token, None, 204)
+            _until(lambda: app.get("/health").json().get("notifications") is False)
+            s.expect("POST", f"/api/v1/users/{dave}/reactivate", world.admin_token, None, 200)
+            token = world.token("dave@acme.test")
+            assert status() == 200 and status() == 200  # asked live: nothing may be cached now
+            s.expect(
+                "DELETE", f"/api/v1/users/{dave}/roles/doc-reader", world.admin_token, None, 204
+            )
+            assert status() == 403  # the very next request, with no event to tell the app
+    finally:
+        example.stop()
+    print("revocation seen by the app after:", {k: f"{v * 1000:.0f} ms" for k, v in delays.items()})
+    assert all(delay < 5.0 for delay in delays.values()), delays  # target 1 s; TTL is 60 s

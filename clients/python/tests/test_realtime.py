@@ -51,6 +51,18 @@ def test_for_client_builds_the_websocket_and_ticket_urls():
     assert standalone.ticket_url == "https://h:8443/api/v1/auth/ws-ticket"
 
 
+def test_the_cache_serves_only_while_the_subscribers_stream_is_connected():
+    with TesseraClient("http://127.0.0.1:8000", any_tenant=True, decision_cache=60) as client:
+        sub = NotificationSubscriber.for_client(client, token="t")
+        key = client.cache.key(("u", "t"), "check", {"action": "doc:read"})
+        client.cache.put(key, True, tenant_id="t", user_ids=["u"], generation=0)
+        assert client.cache.get(key) is None  # not connected yet: every decision is live
+        sub.connected.set()
+        assert client.cache.get(key) is True
+        sub.connected.clear()  # the stream is cut
+        assert client.cache.get(key) is None
+
+
 def test_exactly_one_credential():
     with pytest.raises(ValueError):
         NotificationSubscriber("ws://x/ws/notifications/", invalidate=print)

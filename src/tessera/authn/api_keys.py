@@ -54,6 +54,7 @@ from tessera.audit.services import Actor, audit_record
 from tessera.authn.models import ApiKey
 from tessera.authn.state import access_state
 from tessera.errors import NotAuthenticated, ValidationFailed, field_error
+from tessera.realtime.notify import notify_api_key_revoked
 from tessera.tenancy.models import Membership, Tenant
 
 logger = logging.getLogger("tessera.authn")
@@ -327,6 +328,7 @@ def api_key_revoke(*, key: ApiKey, actor: Actor | None = None, reason: str = "re
             )
             prefix = key.prefix
             transaction.on_commit(lambda: _cache.drop(prefix))
+            notify_api_key_revoked(api_key_id=key.pk)  # its open sockets close after commit
     return bool(revoked)
 
 

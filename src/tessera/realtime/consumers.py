@@ -30,6 +30,7 @@ from django.utils import timezone
 from django.utils.http import is_same_domain
 
 from tessera.realtime.groups import (
+    api_key_group,
     tenant_admins_group,
     tenant_group,
     tenant_stream_group,
@@ -210,9 +211,10 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
         if identity is None:
             return set()
         tid = identity["tenant_id"]
+        groups = {api_key_group(identity["api_key_id"])} if identity["api_key_id"] else set()
         if identity["tenant_wide"]:
-            return {tenant_stream_group(tid)}
-        groups = {user_group(identity["user_id"])}
+            return groups | {tenant_stream_group(tid)}
+        groups.add(user_group(identity["user_id"]))
         if tid:
             groups.add(tenant_group(tid))
             if identity["is_admin"]:
@@ -273,6 +275,9 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
             return
         payload = event["payload"]
         kind = payload.get("type")
+        if kind == "credential.revoked":  # this socket's API key: never forwarded
+            await self._recheck()
+            return
         if kind == "security.alert" and not identity.get("is_admin"):
             return  # queued before a demotion was seen: never for a former administrator
         await self.send_json(payload)

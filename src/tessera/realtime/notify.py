@@ -28,6 +28,7 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 
 from tessera.realtime.groups import (
+    api_key_group,
     tenant_admins_group,
     tenant_group,
     tenant_stream_group,
@@ -83,6 +84,11 @@ def notify_session_revoked(*, user_id, session_id, reason: str = "", tenant_id=N
     publish_after_commit(user_group(user_id), payload)
     for tid in [tenant_id] if tenant_id else _member_tenants(user_id):
         publish_after_commit(tenant_stream_group(tid), payload)
+
+
+def notify_api_key_revoked(*, api_key_id) -> None:
+    """Close, after commit, every socket the key opened (no event reaches their listeners)."""
+    publish_after_commit(api_key_group(api_key_id), {"type": "credential.revoked"})
 
 
 def notify_membership_changed(*, tenant_id, user_id, status: str) -> None:

@@ -7,6 +7,10 @@ from the cache for up to `ttl` seconds — unless the application subscribes to 
 which drop the affected entries at once. With the cache off (the default), every decision is
 Tessera's current one.
 
+A subscriber made with `NotificationSubscriber.for_client` also *gates* the cache
+(`serve_only_while`): while its stream is not connected (not yet, or cut) the cache answers
+nothing and every decision is asked of Tessera live — fail closed — until the stream is back.
+
 Entries are keyed by everything that went into the question (tenant, user, session, the action,
 the resource, the context, the subject asked about) and only ever filled from a token the SDK has
 verified, so one caller's entries are never served to another. The cache holds at most
@@ -52,8 +56,14 @@ class DecisionCache:
         self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()
         self._lock = threading.Lock()
         self._generation = 0
+        self._live: Callable[[], bool] | None = None
         self.hits = 0
         self.misses = 0
+
+    def serve_only_while(self, live: Callable[[], bool] | None) -> None:
+        """Answer from the cache only while `live()` is true (e.g. a notification stream is
+        connected, so invalidations can reach it); None serves always (up to `ttl`)."""
+        self._live = live
 
     @staticmethod
     def key(scope: tuple[Any, ...], kind: str, body: Any) -> Hashable:
@@ -67,6 +77,9 @@ class DecisionCache:
         return self._generation
 
     def get(self, key: Hashable) -> Any | None:
+        if self._live is not None and not self._live():
+            self.misses += 1  # nothing could tell us about changes: ask Tessera
+            return None
         with self._lock:
             entry = self._entries.get(key)
             if entry is None:

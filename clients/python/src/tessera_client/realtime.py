@@ -15,7 +15,8 @@ not. Before each connection the subscriber asks `POST /api/v1/auth/ws-ticket` wi
 `permissions.changed` (also `membership.changed` and `session.revoked`) event it calls
 `invalidate(user_id=..., tenant_id=...)` with what the event names — everything when it names
 neither. On every (re)connection it drops the whole cache, since events may have been missed
-while disconnected.
+while disconnected. Made with `for_client`, it also gates that client's cache: the cache serves
+only while the stream is connected; cut, every decision is asked live (fail closed).
 """
 
 from __future__ import annotations
@@ -114,7 +115,7 @@ class NotificationSubscriber:
             if base.startswith("https://")
             else "ws://" + base[7:]
         )
-        return cls(
+        subscriber = cls(
             ws + NOTIFICATIONS_PATH,
             token=token,
             api_key=api_key,
@@ -122,6 +123,10 @@ class NotificationSubscriber:
             invalidate=client.invalidate,
             **kwargs,
         )
+        cache = getattr(client, "cache", None)
+        if cache is not None:
+            cache.serve_only_while(subscriber.connected.is_set)
+        return subscriber
 
     def handle(self, message: str | bytes) -> bool:
         """Act on one message; True when it invalidated something."""
@@ -180,6 +185,7 @@ class NotificationSubscriber:
                     async for message in ws:
                         self.handle(message)
             except asyncio.CancelledError:
+                self.connected.clear()  # stopped: the gated cache falls back to live checks
                 raise
             except Exception as exc:  # noqa: BLE001 - any failure: wait, then reconnect
                 log.warning("tessera_client: notifications connection lost: %r", exc)
