@@ -48,6 +48,12 @@ class TesseraAdminSite(AdminSite):
 
         return admin_mfa_view(request, self)
 
+    def password_change(self, request, extra_context=None):
+        # (wrapped by admin_view in get_urls: platform administrators with a live session only)
+        from tessera.admin_login import admin_password_change_view
+
+        return admin_password_change_view(request, self)
+
     def logout(self, request, extra_context=None):
         from tessera.admin_login import admin_session_end
 

@@ -491,3 +491,48 @@ def test_attack_email_verification_does_the_same_work_for_known_and_unknown_emai
             job()
     assert EmailVerificationToken.objects.count() == 1
     assert [m.to for m in mail.outbox] == [["dana@example.test"]]
+
+
+def test_attack_admin_password_change_goes_through_tessera_policy_and_ends_other_sessions(
+    client, db
+):
+    """The admin site's "change password" was Django's own view: no policy, no history, no
+    audit, other sessions alive. Now it is Tessera's password change."""
+    from tessera.authn.testing import admin_session_login
+
+    root = make_user("root@platform.test", is_platform_admin=True)
+    current = admin_session_login(client, root)
+    other = admin_session_login(Client(), root)
+    url = "/admin/password_change/"
+    assert client.get(url).status_code == 200
+    weak = client.post(
+        url,
+        {"old_password": DEFAULT_PASSWORD, "new_password1": "short", "new_password2": "short"},
+    )
+    assert weak.status_code == 200 and "at least" in weak.content.decode()
+    wrong = client.post(
+        url,
+        {
+            "old_password": "not the password",
+            "new_password1": "a much longer passphrase 4711",
+            "new_password2": "a much longer passphrase 4711",
+        },
+    )
+    assert wrong.status_code == 200 and "not correct" in wrong.content.decode()
+    done = client.post(
+        url,
+        {
+            "old_password": DEFAULT_PASSWORD,
+            "new_password1": "a much longer passphrase 4711",
+            "new_password2": "a much longer passphrase 4711",
+        },
+    )
+    assert done.status_code == 302 and done["Location"].endswith("/admin/password_change/done/")
+    root.refresh_from_db()
+    assert root.check_password("a much longer passphrase 4711")
+    other.refresh_from_db()
+    current.refresh_from_db()
+    assert other.revoked_at is not None and current.revoked_at is None
+    assert AuditEvent.objects.filter(
+        type=AuditEventType.PASSWORD_CHANGE, resource_id=str(root.pk)
+    ).exists()
