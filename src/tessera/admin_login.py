@@ -8,7 +8,8 @@
       ├─ TOTP enabled ────────────────────→ /admin/login/mfa/ (code or backup code; the challenge
       │                                     token stays in the server-side browser session)
       └─ signed in: a Tessera session (auth_method "admin", the platform's idle and absolute
-         limits: settings.ADMIN_SESSION_*), its id kept in the Django session
+         limits: settings.ADMIN_SESSION_*), its id kept in the Django session; the Tessera
+         session this browser held before, if any, ends (reason `reauthenticated`)
     every admin page   the Tessera session must still be live (not revoked, not idle, not past its
                        lifetime); activity moves its idle expiry; else the browser is signed out
     /admin/logout/     ends the Tessera session too (LOGOUT in the trail)
@@ -42,6 +43,7 @@ from tessera.authn.flows.login import (
 )
 from tessera.authn.flows.mfa import mfa_verify
 from tessera.authn.models import Session
+from tessera.authn.reauthentication import session_end_replaced
 from tessera.authn.services import session_revoke, session_touch
 from tessera.identity.mfa import MfaCodeInvalid
 
@@ -103,8 +105,14 @@ def _signed_in(request, site, success):
     """Bind the browser session to the new Tessera session and go on to the admin."""
     request.session.pop(MFA_KEY, None)
     target = request.session.pop(NEXT_KEY, None) or _next_url(request, site)
-    login(request, success.user)  # a fresh Django session id (no fixation)
     session = success.session
+    # ASVS V7.2.4: the Tessera session this browser held ends as the new one takes its place
+    session_end_replaced(
+        session_id=request.session.get(SESSION_KEY),
+        new_session_id=session.pk,
+        actor=actor_from_request(request),
+    )
+    login(request, success.user)  # a fresh Django session id (no fixation)
     request.session[SESSION_KEY] = str(session.pk)
     request.session.set_expiry(
         max(1, int((session.absolute_expires_at - timezone.now()).total_seconds()))

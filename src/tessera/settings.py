@@ -176,6 +176,9 @@ ADMIN_REQUIRE_MFA = env_bool("TESSERA_ADMIN_REQUIRE_MFA", default=PRODUCTION)
 ADMIN_SESSION_IDLE_MINUTES = env_int("TESSERA_ADMIN_SESSION_IDLE_MINUTES", 30)
 ADMIN_SESSION_LIFETIME_MINUTES = env_int("TESSERA_ADMIN_SESSION_LIFETIME_MINUTES", 12 * 60)
 SESSION_COOKIE_AGE = ADMIN_SESSION_LIFETIME_MINUTES * 60  # the admin site's browser session
+# New tenants require a second factor of every member (settings.mfa.required "all") unless their
+# creator chose otherwise: on by default in production (ASVS V6.3.3, docs/security/sessions.md).
+NEW_TENANTS_REQUIRE_MFA = env_bool("TESSERA_NEW_TENANTS_REQUIRE_MFA", default=PRODUCTION)
 
 # Cookies and transport security.
 SESSION_COOKIE_SECURE = SECURE_COOKIES

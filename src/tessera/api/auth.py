@@ -31,6 +31,7 @@ from tessera.authn.deferred import defer
 from tessera.authn.flows.login import LoginPending, LoginSuccess, login_password
 from tessera.authn.flows.switch import tenant_switch
 from tessera.authn.models import Session
+from tessera.authn.reauthentication import session_end_by_owner, session_end_replaced_by_cookie
 from tessera.authn.request_auth import SESSION_COOKIE, session_cookie_value
 from tessera.authn.services import (
     IssuedTokens,
@@ -262,6 +263,12 @@ def _session_answer(
 
 
 def _set_session_cookie(request, response: HttpResponse, session: Session) -> None:
+    # ASVS V7.2.4: the session of the cookie this browser presented ends as the new one is set
+    session_end_replaced_by_cookie(
+        cookie=request.COOKIES.get(SESSION_COOKIE),
+        new_session_id=session.pk,
+        actor=actor_from_request(request),
+    )
     value = session_cookie_value(
         session_id=session.pk,
         user_id=session.user_id,
@@ -569,13 +576,21 @@ def list_sessions(request, limit: int = 50, cursor: str | None = None):
     auth=principal_auth,
     response={204: None, **ERRORS_AUTH, 404: Problem},
     summary="Revoke one of the caller's sessions",
+    description=(
+        "The current session ends at once. Another session ends only when the current one's "
+        "password was entered in the last 10 minutes; else 403 `reauthentication_required` "
+        "(sign in again and end it from the new session). `logout` with `all` needs no fresh "
+        "password: it ends the caller's own session too."
+    ),
 )
 def delete_session(request, response: HttpResponse, session_id: str):
     principal = request.principal
     session = selectors.session_get_for_user(user_id=principal.user_id, session_id=session_id)
     if session is None:
         raise NotFound("No such session")
-    session_revoke(session=session, reason="revoked_by_user", actor=actor_from_request(request))
+    session_end_by_owner(
+        session=session, current_session_id=principal.session_id, actor=actor_from_request(request)
+    )
     if str(session.pk) == str(principal.session_id) and principal.auth_method == "session_cookie":
         _forget_session_cookie(response)
     return Status(204, None)

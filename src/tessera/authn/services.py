@@ -291,7 +291,9 @@ def session_touch(*, session_id, tenant_id, idle_seconds: int, now: datetime) ->
     return bool(touched)
 
 
-def session_require_recent_auth(*, session_id, now: datetime | None = None) -> None:
+def session_require_recent_auth(
+    *, session_id, now: datetime | None = None, detail: str | None = None
+) -> None:
     """403 unless the session's password was entered within the last 10 minutes."""
     now = now or timezone.now()
     verified = (
@@ -301,7 +303,8 @@ def session_require_recent_auth(*, session_id, now: datetime | None = None) -> N
     )
     if verified is None or now - verified > RECENT_AUTH_WINDOW:
         raise ReauthenticationRequired(
-            "Enter your password again: this change needs a sign-in from the last 10 minutes"
+            detail
+            or "Enter your password again: this change needs a sign-in from the last 10 minutes"
         )
 
 

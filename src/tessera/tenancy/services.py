@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings as django_settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
@@ -48,6 +49,20 @@ def membership_version_bump(*, membership_id) -> None:
     notify_permissions_changed(tenant_id=row[0], user_id=row[1])
 
 
+def _with_platform_mfa_default(data: dict[str, Any] | None) -> dict[str, Any] | None:
+    """With settings.NEW_TENANTS_REQUIRE_MFA (the production default), a new tenant requires MFA
+    of every member unless its creator named `mfa.required` (ASVS V6.3.3)."""
+    if not django_settings.NEW_TENANTS_REQUIRE_MFA:
+        return data
+    data = dict(data or {})
+    mfa = data.get("mfa")
+    if mfa is None:
+        data["mfa"] = {"required": "all"}
+    elif isinstance(mfa, dict) and "required" not in mfa:
+        data["mfa"] = {**mfa, "required": "all"}
+    return data
+
+
 def tenant_create(
     *,
     slug: str,
@@ -66,7 +81,7 @@ def tenant_create(
         ) from None
     if not (name or "").strip() or len(name.strip()) > 200:
         raise ValidationFailed("Invalid name", errors=[field_error("name", "1–200 characters.")])
-    validated = parse_tenant_settings(settings)
+    validated = parse_tenant_settings(_with_platform_mfa_default(settings))
     try:
         with transaction.atomic():
             tenant = Tenant.objects.create(
