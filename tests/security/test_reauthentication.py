@@ -216,7 +216,12 @@ def test_a_tenants_creator_may_still_choose_its_mfa_policy(db, settings):
 def test_the_platform_requires_mfa_of_new_tenants_by_default_only_in_production(env, expected):
     probe = "import tessera.settings as s; print(s.NEW_TENANTS_REQUIRE_MFA)"
     done = run_settings(
-        {"TESSERA_ENV": env, "TESSERA_SECRET_KEY": STRONG, "TESSERA_ALLOWED_HOSTS": "iam.test"},
+        {
+            "TESSERA_ENV": env,
+            "TESSERA_SECRET_KEY": STRONG,
+            "TESSERA_ALLOWED_HOSTS": "iam.test",
+            "TESSERA_EMAIL_URL": "smtp+tls://mailer:s3cret@smtp.example.com:587",
+        },
         "-c",
         probe,
     )
