@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from tessera.api.rule_schema import COMPONENTS as RULE_COMPONENTS
+from tessera.api.rule_schema import link_components
+
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 PROBLEM_SCHEMA: dict[str, Any] = {
     "title": "Problem",
@@ -82,9 +85,14 @@ def expected_errors(path: str, operation: dict[str, Any]) -> list[str]:
 
 
 def complete_openapi(document: dict[str, Any]) -> dict[str, Any]:
-    """Add the shared error answers (and the API-key scheme) to every operation, in place."""
+    """Add the shared error answers (and the API-key scheme) to every operation, and the rule
+    and condition schemas, in place."""
     components = document.setdefault("components", {})
-    components.setdefault("schemas", {}).setdefault("Problem", PROBLEM_SCHEMA)
+    schemas = components.setdefault("schemas", {})
+    schemas.setdefault("Problem", PROBLEM_SCHEMA)
+    link_components(document)
+    for name, schema in RULE_COMPONENTS.items():
+        schemas.setdefault(name, schema)
     schemes = components.setdefault("securitySchemes", {})
     schemes.setdefault("ApiKeyAuth", API_KEY_SCHEME)
     for path, operations in document.get("paths", {}).items():

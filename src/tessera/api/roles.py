@@ -27,6 +27,7 @@ from tessera.access.services import (
 )
 from tessera.api.context import actor_from_request
 from tessera.api.pagination import clamp_limit, decode_key_cursor, encode_cursor
+from tessera.api.rule_schema import RuleList
 from tessera.api.security import principal_auth
 
 roles_router = Router(tags=["roles"], auth=principal_auth)
@@ -40,7 +41,7 @@ class RoleOut(Schema):
     parents: list[str]
     is_system: bool
     max_members: int | None
-    rules: list[dict[str, Any]]
+    rules: RuleList
     ui_config: dict[str, Any]
     created_at: datetime
     updated_at: datetime
@@ -57,7 +58,7 @@ class RoleIn(Schema):
     description: str = ""
     parents: list[str] = []
     max_members: int | None = None
-    rules: list[dict[str, Any]] = []
+    rules: RuleList = []
     ui_config: dict[str, Any] = {}
 
 
@@ -68,7 +69,7 @@ class RolePatch(Schema):
     description: str | None = None
     parents: list[str] | None = None
     max_members: int | None = None
-    rules: list[dict[str, Any]] | None = None
+    rules: RuleList | None = None
     ui_config: dict[str, Any] | None = None
 
 

@@ -22,6 +22,7 @@ from tessera.access.services import overrides_set
 from tessera.api.context import actor_from_request
 from tessera.api.instants import Instant
 from tessera.api.pagination import clamp_limit, decode_cursor, encode_cursor
+from tessera.api.rule_schema import RuleList
 from tessera.api.security import principal_auth
 from tessera.api.text_guard import ensure_storable
 from tessera.engine import Resource
@@ -135,11 +136,11 @@ class RolesIn(Schema):
 
 
 class RulesIn(Schema):
-    rules: list[dict[str, Any]]
+    rules: RuleList
 
 
 class RulesOut(Schema):
-    rules: list[dict[str, Any]]
+    rules: RuleList
 
 
 class PermissionsOut(Schema):
