@@ -12,8 +12,8 @@ import re
 import pytest
 
 from tessera.api.rule_schema import LINK
-from tessera.engine.conditions import COMBINATORS
-from tessera.engine.errors import PolicyError
+from tessera.engine.conditions import COMBINATORS, compile_condition
+from tessera.engine.errors import ConditionError, PolicyError
 from tessera.engine.model import EFFECTS, SCOPES
 from tessera.engine.operators import OPERATORS
 from tessera.engine.permissions import validate_permission
@@ -112,3 +112,84 @@ def test_every_reference_resolves_and_no_mark_is_left(document, schemas):
         assert ref.startswith("#/components/schemas/"), ref
         assert ref.rsplit("/", 1)[1] in schemas, ref
     assert LINK not in str(document)
+
+
+VALID_CONDITIONS = [
+    {"all": [{"same_department": True}, {"not": {"mfa_verified": True}}]},
+    {"any": [{"eq": ["subject.department", {"value": "sales.emea"}]}, {"ne": ["a", 1]}]},
+    {"lt": ["context.risk_score", 50]},
+    {"gte": ["subject.clearance_level", "resource.attributes.level"]},
+    {"in": ["subject.department", ["sales", "ops"]]},
+    {"not_in": ["subject.department", ["it"]]},
+    {"exists": "resource.department"},
+    {"cidr": ["context.ip", ["10.0.0.0/8", "2001:db8::/32"]]},
+    {"cidr": ["context.ip", "10.0.0.0/8"]},
+    {"time_between": ["08:00", "18:00", "Europe/Berlin"]},
+    {"time_between": ["22:00:30", "06:00"]},
+    {"weekday_in": [0, 1, 2, 3, 4]},
+    {"weekday_in": {"days": [5, 6], "tz": "Europe/Berlin"}},
+    {"business_days": True},
+    {"business_days": {"tz": "Europe/Berlin"}},
+    {"working_hours": {"start": "09:00", "end": "17:00", "tz": "UTC"}},
+    {"reports_to": "resource.owner_id"},
+    {"in_org_tree": "resource.owner_id"},
+    {"risk_below": 50},
+    {"trusted_device": True},
+    {"gdpr_consented": True},
+    {"classification_lte": True},
+    {"has_qualification": "hplc"},
+]
+INVALID_CONDITIONS = [
+    {},
+    {"eq": ["a", 1], "ne": ["a", 2]},
+    {"all": []},
+    {"nope": True},
+    {"eq": ["a"]},
+    {"same_department": False},
+    {"weekday_in": [7]},
+    {"time_between": ["25:00", "06:00"]},
+    {"working_hours": {"from": "09:00"}},
+    {"risk_below": "low"},
+    {"has_qualification": ""},
+    {"eq": ["a", {"value": 1, "other": 2}]},
+]
+
+
+@pytest.fixture
+def condition_validator(schemas):
+    import jsonschema_rs  # schemathesis's validator (a test dependency)
+
+    root = {"components": {"schemas": schemas}, "$ref": "#/components/schemas/Condition"}
+    return jsonschema_rs.Draft202012Validator(root)
+
+
+@pytest.mark.parametrize("tree", VALID_CONDITIONS, ids=lambda tree: next(iter(tree)))
+def test_the_schema_admits_what_the_engine_compiles(condition_validator, tree):
+    compile_condition(tree)
+    assert condition_validator.is_valid(tree), tree
+
+
+@pytest.mark.parametrize("tree", INVALID_CONDITIONS, ids=str)
+def test_the_schema_refuses_what_the_engine_refuses(condition_validator, tree):
+    with pytest.raises(ConditionError):
+        compile_condition(tree)
+    assert not condition_validator.is_valid(tree), tree
+
+
+def test_a_typed_rule_validates(schemas):
+    import jsonschema_rs
+
+    root = {"components": {"schemas": schemas}, "$ref": "#/components/schemas/Rule"}
+    validator = jsonschema_rs.Draft202012Validator(root)
+    rule = {
+        "effect": "allow",
+        "permission": "doc:read",
+        "scope": "team",
+        "condition": {"business_days": True},
+        "fields": {"salary": {"read": True, "write": False}},
+    }
+    assert validator.is_valid(rule)
+    assert validator.is_valid({**rule, "condition": None})
+    assert not validator.is_valid({**rule, "scope": "everyone"})
+    assert not validator.is_valid({**rule, "fields": {"salary": {"read": "yes"}}})
+    assert not validator.is_valid({**rule, "extra": 1})
