@@ -34,6 +34,13 @@ SYSTEM_PERMISSIONS: dict[str, str] = {
     "audit_log:export": "Export the audit trail",
     "authz:check_others": "Ask decisions about other members",
     "notification:read": "Open the tenant-wide notification stream (WebSocket) with an API key",
+    "user:impersonate": (
+        "Act as another member (support); only while the tenant enables impersonation, "
+        "and only members whose permissions lie within one's own"
+    ),
+    "access_review:create": "Start access review campaigns",
+    "access_review:read": "Read access review campaigns, all their items and reports",
+    "compliance:read": "Produce compliance evidence (SOC 2)",
 }
 
 

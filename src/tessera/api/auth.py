@@ -30,6 +30,7 @@ from tessera.authn import selectors
 from tessera.authn.deferred import defer
 from tessera.authn.flows.login import LoginPending, LoginSuccess, login_password
 from tessera.authn.flows.switch import tenant_switch
+from tessera.authn.impersonation_limits import impersonation_refuse_logout_all
 from tessera.authn.models import Session
 from tessera.authn.reauthentication import session_end_by_owner, session_end_replaced_by_cookie
 from tessera.authn.request_auth import SESSION_COOKIE, session_cookie_value
@@ -192,6 +193,8 @@ class SessionOut(Schema):
     auth_method: str
     tenant_id: str | None
     current: bool
+    impersonator_id: str | None = None  # an impersonation session: who acts as this person
+    impersonation_reason: str | None = None
 
 
 class SessionPage(Schema):
@@ -399,6 +402,8 @@ def logout(request, response: HttpResponse):
     principal = request.principal
     actor = actor_from_request(request)
     if _logout_input(request).all:
+        if principal.impersonator_id is not None:
+            impersonation_refuse_logout_all()
         sessions_revoke_for_user(
             user=principal.user, reason="logout_all", actor=actor, audit_type=AuditEventType.LOGOUT
         )
@@ -564,6 +569,8 @@ def list_sessions(request, limit: int = 50, cursor: str | None = None):
                 "auth_method": s.auth_method,
                 "tenant_id": str(s.tenant_id) if s.tenant_id else None,
                 "current": str(s.pk) == current,
+                "impersonator_id": str(s.impersonator_id) if s.impersonator_id else None,
+                "impersonation_reason": s.impersonation_reason or None,
             }
             for s in rows
         ],

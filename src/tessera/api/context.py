@@ -59,4 +59,5 @@ def actor_from_request(request) -> Actor:
         ip=client_ip(request),
         user_agent=request.META.get("HTTP_USER_AGENT", "")[:512],
         request_id=getattr(request, "request_id", "") or "",
+        impersonator_id=getattr(principal, "impersonator_id", None),
     )

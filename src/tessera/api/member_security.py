@@ -45,6 +45,7 @@ class MemberSessionOut(Schema):
     user_agent: str
     auth_method: str
     mfa_verified: bool
+    impersonator_id: str | None = None
 
 
 class MemberSessionPage(Schema):
@@ -99,6 +100,7 @@ def list_member_sessions(request, user_id: str, limit: int = 50, cursor: str | N
                 "user_agent": s.user_agent,
                 "auth_method": s.auth_method,
                 "mfa_verified": s.mfa_verified_at is not None,
+                "impersonator_id": str(s.impersonator_id) if s.impersonator_id else None,
             }
             for s in rows
         ],

@@ -20,6 +20,10 @@ from tessera.api.ws_tickets import router as ws_tickets_router  # noqa: E402
 
 ROUTERS.append(("v1/auth", ws_tickets_router))
 
+from tessera.api.impersonation import router as impersonation_router  # noqa: E402
+
+ROUTERS.append(("v1/auth", impersonation_router))
+
 from tessera.api.delegations import router as delegations_router  # noqa: E402
 from tessera.api.grants import router as grants_router  # noqa: E402
 from tessera.api.member_security import router as member_security_router  # noqa: E402

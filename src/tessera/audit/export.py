@@ -25,6 +25,7 @@ COLUMNS = (
     "changes",
     "prev_hash",
     "hash",
+    "actor_impersonator_id",
 )
 
 
@@ -34,6 +35,8 @@ def event_as_dict(event: AuditEvent) -> dict:
         actor["user_id"] = str(event.actor_user_id)
     if event.actor_api_key_id:
         actor["api_key_id"] = str(event.actor_api_key_id)
+    if event.actor_impersonator_id:
+        actor["impersonator_id"] = str(event.actor_impersonator_id)
     return {
         "id": str(event.id),
         "type": event.type,
@@ -79,6 +82,7 @@ def export_csv(events: Iterable[AuditEvent]) -> Iterator[str]:
                 "" if event.changes is None else json.dumps(event.changes, separators=(",", ":")),
                 event.prev_hash,
                 event.hash,
+                event.actor_impersonator_id or "",
             ]
         )
         yield buffer.getvalue()

@@ -57,6 +57,11 @@ class AuditEventType(models.TextChoices):
     INVITATION_REVOKED = "INVITATION_REVOKED"
     INVITATION_ACCEPTED = "INVITATION_ACCEPTED"
     EMAIL_VERIFIED = "EMAIL_VERIFIED"
+    IMPERSONATION_STARTED = "IMPERSONATION_STARTED"
+    IMPERSONATION_ENDED = "IMPERSONATION_ENDED"
+    ACCESS_REVIEW_CREATED = "ACCESS_REVIEW_CREATED"
+    ACCESS_REVIEW_DECISION = "ACCESS_REVIEW_DECISION"
+    ACCESS_REVIEW_COMPLETED = "ACCESS_REVIEW_COMPLETED"
 
 
 class ActorType(models.TextChoices):
@@ -94,6 +99,9 @@ class AuditEvent(models.Model):
     actor_user_id = models.UUIDField(null=True, blank=True, db_index=True)
     actor_membership_id = models.UUIDField(null=True, blank=True)
     actor_api_key_id = models.UUIDField(null=True, blank=True)
+    actor_impersonator_id = models.UUIDField(
+        null=True, blank=True, help_text="the person acting through an impersonation session"
+    )
     type = models.CharField(max_length=40, choices=AuditEventType.choices, db_index=True)
     resource_type = models.CharField(max_length=64, blank=True)
     resource_id = models.CharField(max_length=128, blank=True)

@@ -37,6 +37,7 @@ class Actor:
     membership_id: Any = None
     api_key_id: Any = None
     ip: str | None = None
+    impersonator_id: Any = None  # who acts through an impersonation session (RFC 8693 `act`)
     user_agent: str = ""
     request_id: str = ""
 
@@ -96,6 +97,8 @@ def event_digest(event: AuditEvent) -> str:
         "created_at": event.created_at.isoformat(),
         "prev_hash": event.prev_hash,
     }
+    if event.actor_impersonator_id:  # only then: the digests of earlier events stay as they were
+        body["actor_impersonator_id"] = str(event.actor_impersonator_id)
     return hashlib.sha256(_canonical(body)).hexdigest()
 
 
@@ -125,6 +128,7 @@ def audit_record(
             actor_user_id=actor.user_id,
             actor_membership_id=actor.membership_id,
             actor_api_key_id=actor.api_key_id,
+            actor_impersonator_id=actor.impersonator_id,
             type=type,
             resource_type=resource_type,
             resource_id=str(resource_id or ""),

@@ -17,6 +17,7 @@ class AuthMethod(models.TextChoices):
     PASSWORD_MFA = "password+mfa"
     TRUSTED_DEVICE = "password+device"
     ADMIN = "admin"
+    IMPERSONATION = "impersonation"
 
 
 class Session(models.Model):
@@ -53,6 +54,15 @@ class Session(models.Model):
     )
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_reason = models.CharField(max_length=64, blank=True)
+    impersonator = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text="set on an impersonation session: who acts as `user` (tokens carry `act`)",
+    )
+    impersonation_reason = models.CharField(max_length=500, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

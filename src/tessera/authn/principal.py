@@ -22,6 +22,7 @@ class Principal:
     password_change_required: bool = False
     mfa_setup_required: bool = False
     device_trusted: bool = False  # the session began on a device the user trusted after MFA
+    impersonator_id: Any = None  # an impersonation session: who acts as `user` (token `act.sub`)
     tenant_version: int = 0
     membership_version: int = 0
     # Set when the credential is bound to a tenant and `access_state` proved this request that the

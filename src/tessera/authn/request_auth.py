@@ -22,6 +22,9 @@ malformed, revoked, expired, used from an address outside its allowlist, or whos
 no longer active gets one 401 body. Keys may not call /api/v1/auth/* (but `me` and `ws-ticket`):
 signing in, sessions and MFA belong to the person, not to a key.
 
+An impersonation session (its token carries `act`) never changes credentials: the unsafe calls
+`tessera.authn.impersonation_limits` lists answer 403 `impersonation_forbidden`.
+
 Unsafe methods authenticated by the cookie need Django's CSRF token (`X-CSRFToken` header
 matching the `csrftoken` cookie); without it the cookie does not authenticate the request
 (`request.csrf_failed`; endpoints that need a caller answer 403).
@@ -47,6 +50,7 @@ from tessera.authn.errors import (
     SessionEnded,
     TokenInvalid,
 )
+from tessera.authn.impersonation_limits import impersonation_refuse_credential_change
 from tessera.authn.principal import Principal
 from tessera.authn.state import access_state
 from tessera.authn.tokens import access_token_verify
@@ -173,6 +177,7 @@ def _principal(request, *, method: str, sid, tid, mid, user_id, claims) -> Princ
         membership_version=state.membership_version,
         membership=membership,
         tenant=tenant,
+        impersonator_id=(claims.get("act") or {}).get("sub"),
     )
 
 
@@ -264,6 +269,8 @@ def authenticate_request(request) -> Principal | None:
             "Your tenant requires multi-factor authentication: set it up first "
             "(POST /api/v1/auth/mfa/totp/setup, then /api/v1/auth/mfa/totp/confirm)"
         )
+    if principal.impersonator_id is not None:
+        impersonation_refuse_credential_change(request.method, request.path_info)
     if (
         principal.api_key_id is not None
         and request.path_info.startswith(AUTH_PREFIX)

@@ -138,14 +138,22 @@ def session_create(
     actor: Actor | None = None,
     now: datetime | None = None,
     policy: SessionPolicy | None = None,
+    impersonator: User | None = None,
+    impersonation_reason: str = "",
+    lifetime: timedelta | None = None,
 ) -> Session:
     """A new server-side session; beyond the tenant's per-user limit the oldest ones are revoked.
 
-    `policy`: limits other than the tenant's (the admin site's: `admin_session_policy()`)."""
+    `policy`: limits other than the tenant's (the admin site's: `admin_session_policy()`).
+    `impersonator`: an impersonation session of `user` (see `tessera.authn.impersonation`): it
+    ends `lifetime` after its start at the latest and never pushes the person's own sessions out
+    of the limit."""
     now = now or timezone.now()
     policy = policy or session_policy_for(tenant)
     idle = timedelta(minutes=policy.idle_timeout_minutes)
     absolute = now + timedelta(minutes=policy.absolute_lifetime_minutes)
+    if lifetime is not None:
+        absolute = min(absolute, now + lifetime)
     with transaction.atomic():
         # serialise logins of one user so two of them cannot both keep the limit's last slot
         list(User.objects.select_for_update().filter(pk=user.pk).order_by().values_list("pk"))
@@ -164,10 +172,13 @@ def session_create(
             password_verified_at=password_verified_at,
             mfa_verified_at=mfa_verified_at,
             password_change_required=password_change_required,
+            impersonator=impersonator,
+            impersonation_reason=impersonation_reason[:500],
         )
-        _session_limit_enforce(
-            user_id=user.pk, keep=session.pk, limit=policy.max_sessions, actor=actor, now=now
-        )
+        if impersonator is None:
+            _session_limit_enforce(
+                user_id=user.pk, keep=session.pk, limit=policy.max_sessions, actor=actor, now=now
+            )
     return session
 
 
@@ -209,6 +220,7 @@ def _tokens_issue(session: Session, now: datetime) -> tuple[IssuedTokens, Refres
         tenant_id=session.tenant_id,
         membership_id=session.membership_id,
         roles=roles,
+        actor_id=session.impersonator_id,
         now=now,
     )
     return IssuedTokens(access, raw, expires_in, session), row

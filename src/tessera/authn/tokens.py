@@ -2,7 +2,8 @@
 
 An access token's header is `{"alg": "EdDSA", "typ": "at+jwt", "kid": …}` (RFC 9068) and its claims
 are `sub` (user id), `tid` (tenant id or null), `mid` (membership id or null), `sid` (session id),
-`jti`, `iat`, `exp`, `iss`, `aud`, and `roles` (the membership's role slugs when the token was
+`jti`, `iat`, `exp`, `iss`, `aud`, `act` (`{"sub": <impersonator's user id>}`, on impersonation
+sessions only, RFC 8693), and `roles` (the membership's role slugs when the token was
 issued — as fresh as the token, re-read on every refresh; left out when they would not fit in
 `ROLES_CLAIM_MAX_CHARS`, so applications then ask `GET /auth/me`). Verification pins all of it:
 only EdDSA (so `alg: none` and HMAC-with-the-public-key confusion fail before any key is used),
@@ -47,11 +48,14 @@ def access_token_issue(
     tenant_id=None,
     membership_id=None,
     roles=None,
+    actor_id=None,
     now: datetime | None = None,
 ) -> tuple[str, int]:
     """A signed access token for the session and its expiry in seconds.
 
-    `roles`: the membership's role slugs (the `roles` claim; omitted when None or too long)."""
+    `roles`: the membership's role slugs (the `roles` claim; omitted when None or too long).
+    `actor_id`: on an impersonation session, the person acting as `user_id` (the RFC 8693 `act`
+    claim, `{"sub": <actor_id>}`)."""
     now = now or timezone.now()
     ttl = int(settings.ACCESS_TOKEN_TTL)
     iat = int(now.timestamp())
@@ -68,6 +72,8 @@ def access_token_issue(
     }
     if roles is not None and sum(len(r) + 3 for r in roles) <= ROLES_CLAIM_MAX_CHARS:
         claims["roles"] = [str(r) for r in roles]
+    if actor_id is not None:
+        claims["act"] = {"sub": str(actor_id)}
     kid, private = keys.signing_key()
     token = jwt.encode(claims, private, algorithm=keys.ALG, headers={"typ": ACCESS_TYP, "kid": kid})
     return token, ttl
@@ -150,6 +156,9 @@ def access_token_verify(token: str) -> dict[str, Any]:
         if claims.get(name) is not None and not isinstance(claims[name], str):
             raise TokenInvalid("The access token is invalid")
     if bool(claims.get("tid")) != bool(claims.get("mid")):
+        raise TokenInvalid("The access token is invalid")
+    act = claims.get("act")
+    if act is not None and not (isinstance(act, dict) and isinstance(act.get("sub"), str)):
         raise TokenInvalid("The access token is invalid")
     _verified.put(token, dict(claims))
     return claims

@@ -7,12 +7,16 @@ Event shapes (JSON objects pushed on /ws/notifications/):
      "tenant_id": "<uuid>" | null}
     {"type": "membership.changed", "tenant_id": "<uuid>", "user_id": "<uuid>", "status": "<status>"}
     {"type": "security.alert", "tenant_id": "<uuid>", "alert": "<rule>", "risk_score": <0-100>, ...}
+    {"type": "impersonation.started" | "impersonation.ended", "tenant_id": "<uuid>",
+     "user_id": "<uuid>", "impersonator_id": "<uuid>", "session_id": "<uuid>", "reason": "…",
+     "ends_at": "<iso time>"}
 
 `user_id: null` in permissions.changed means "every member of the tenant may be affected"
 (a role or tenant-wide change): clients re-read their permissions.
 
 Who receives what: the person's own sockets get their permissions.changed, session.revoked and
-membership.changed; a tenant's administrators also get membership.changed and security.alert;
+membership.changed, and their impersonation.started/ended (someone acts as them); a tenant's
+administrators also get membership.changed and security.alert;
 the tenant-wide stream (an API key holding `notification:read`) gets every member's
 permissions.changed, session.revoked and membership.changed of that tenant only. A session bound
 to no tenant is reported to the streams of the tenants its person is an active member of.
@@ -112,3 +116,19 @@ def notify_security_alert(*, tenant_id, alert: str, risk_score: int, **details: 
         **{k: (str(v) if v is not None else None) for k, v in details.items()},
     }
     publish_after_commit(tenant_admins_group(tenant_id), payload)
+
+
+def notify_impersonation(
+    *, event: str, tenant_id, user_id, impersonator_id, session_id, reason: str, ends_at
+) -> None:
+    """Tell the impersonated person, on their own sockets, that someone acts as them (or stopped)."""
+    payload = {
+        "type": f"impersonation.{event}",
+        "tenant_id": str(tenant_id),
+        "user_id": str(user_id),
+        "impersonator_id": str(impersonator_id),
+        "session_id": str(session_id),
+        "reason": reason,
+        "ends_at": ends_at.isoformat() if ends_at is not None else None,
+    }
+    publish_after_commit(user_group(user_id), payload)

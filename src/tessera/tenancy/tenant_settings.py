@@ -62,6 +62,20 @@ class InvitationPolicy(_Strict):
     ttl_days: int = Field(7, ge=1, le=30, description="how long an invitation link works")
 
 
+class ImpersonationPolicy(_Strict):
+    """Support impersonation (`POST /api/v1/auth/impersonate`): off unless the tenant turns it on;
+    while off no one holds `user:impersonate`, not even `*:*`."""
+
+    enabled: bool = False
+    max_minutes: int = Field(30, ge=1, le=480, description="longest impersonation session")
+
+
+class AccessReviewPolicy(_Strict):
+    reminder_interval_hours: int = Field(
+        24, ge=1, le=24 * 14, description="how often a reviewer with overdue items is reminded"
+    )
+
+
 class TenantSettings(_Strict):
     password: PasswordPolicy = Field(default_factory=PasswordPolicy)
     lockout: LockoutPolicy = Field(default_factory=LockoutPolicy)
@@ -70,6 +84,8 @@ class TenantSettings(_Strict):
     delegation: DelegationPolicy = Field(default_factory=DelegationPolicy)
     rate_limits: RateLimitPolicy = Field(default_factory=RateLimitPolicy)
     invitations: InvitationPolicy = Field(default_factory=InvitationPolicy)
+    impersonation: ImpersonationPolicy = Field(default_factory=ImpersonationPolicy)
+    access_reviews: AccessReviewPolicy = Field(default_factory=AccessReviewPolicy)
 
 
 def parse_tenant_settings(data: dict[str, Any] | None) -> TenantSettings:
