@@ -121,7 +121,7 @@ def notify_security_alert(*, tenant_id, alert: str, risk_score: int, **details: 
 def notify_impersonation(
     *, event: str, tenant_id, user_id, impersonator_id, session_id, reason: str, ends_at
 ) -> None:
-    """Tell the impersonated person, on their own sockets, that someone acts as them (or stopped)."""
+    """Tell the impersonated person, on their own sockets, that someone acts as them (or ended)."""
     payload = {
         "type": f"impersonation.{event}",
         "tenant_id": str(tenant_id),
