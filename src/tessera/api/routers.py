@@ -58,3 +58,7 @@ ROUTERS.append(("v1/service-accounts", service_accounts_router))
 from tessera.api.invitations import router as invitations_router  # noqa: E402
 
 ROUTERS.append(("v1/invitations", invitations_router))
+
+from tessera.api.access_reviews import router as access_reviews_router  # noqa: E402
+
+ROUTERS.append(("v1/access-reviews", access_reviews_router))
