@@ -62,3 +62,7 @@ ROUTERS.append(("v1/invitations", invitations_router))
 from tessera.api.access_reviews import router as access_reviews_router  # noqa: E402
 
 ROUTERS.append(("v1/access-reviews", access_reviews_router))
+
+from tessera.api.compliance import router as compliance_router  # noqa: E402
+
+ROUTERS.append(("v1/compliance", compliance_router))
