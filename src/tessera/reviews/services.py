@@ -234,7 +234,7 @@ def access_review_decide(
     now = timezone.now()
     with transaction.atomic():
         locked = (
-            AccessReviewItem.objects.select_for_update()
+            AccessReviewItem.objects.select_for_update(of=("self",))
             .select_related("review", "membership", "role")
             .get(pk=item.pk)
         )
