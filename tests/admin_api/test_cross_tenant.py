@@ -22,6 +22,8 @@ from tessera.access.models import Delegation, Grant, Role, RoleAssignment, RoleR
 from tessera.api.app import api as ninja_api
 from tessera.audit.models import AuditChain
 from tessera.authn.models import ApiKey, RefreshToken, Session, TrustedDevice
+from tessera.reviews.models import AccessReview, AccessReviewItem
+from tessera.reviews.services import access_review_create_for_member
 from tessera.tenancy.models import Invitation, Membership, MembershipStatus, Tenant
 from tests.admin_api.conftest import Api
 from tests.admin_api.test_revocation import make_session
@@ -103,7 +105,10 @@ def victim(db):
         sent_at=now,
         expires_at=now + timedelta(days=7),
     )
+    review = access_review_create_for_member(membership=target, after_days=7)
     values = {
+        "review_id": str(review.pk),
+        "item_id": str(review.items.first().pk),
         "user_id": str(target.user_id),
         "slug": role.slug,
         "role_slug": role.slug,
@@ -136,6 +141,10 @@ def fingerprint(tenant) -> str:
         ),
         "audit": list(AuditChain.objects.filter(key=str(tenant.pk)).values()),
         "api_keys": list(ApiKey.objects.filter(tenant=tenant).order_by("pk").values()),
+        "access_reviews": list(AccessReview.objects.filter(tenant=tenant).values()),
+        "review_items": list(
+            AccessReviewItem.objects.filter(review__tenant=tenant).order_by("pk").values()
+        ),
         "invitations": list(Invitation.objects.filter(tenant=tenant).order_by("pk").values()),
         "devices": list(
             TrustedDevice.objects.filter(user__memberships__tenant=tenant).order_by("pk").values()
