@@ -36,6 +36,7 @@ PUBLIC = {
     "PermissionSource",
     "PolicyError",
     "PolicyInput",
+    "Qualification",
     "Resource",
     "RoleDef",
     "RuleLike",

@@ -53,7 +53,7 @@ from tessera.tenancy.selectors import manager_chain_user_ids, team_user_ids
 
 logger = logging.getLogger("tessera.access")
 
-BUNDLE_FORMAT = 1
+BUNDLE_FORMAT = 2
 """Bumped when the cached `MemberPolicy` shape changes (the engine's format is in the key too)."""
 
 Window = tuple[datetime | None, datetime | None]
