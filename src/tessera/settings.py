@@ -60,6 +60,8 @@ INSTALLED_APPS = [
     "tessera.authn",
     "tessera.audit",
     "tessera.realtime",
+    "tessera.qualifications",
+    "tessera.lifecycle",
 ]
 
 MIDDLEWARE = [

@@ -19,6 +19,7 @@ from tessera.engine import (
     compile_condition,
     compile_policy,
     decide,
+    qualification_outcome,
     validate_rule,
 )
 from tests.engine.test_properties import ACTIONS, CONDITIONS, permissions, requests
@@ -225,3 +226,30 @@ def test_adding_a_qualification_never_turns_an_allow_into_a_deny(rules, held, ex
         after = replace(who, qualifications=(*held, extra))
         if decide(compiled, before, action, resource, ctx).allowed:
             assert decide(compiled, after, action, resource, ctx).allowed
+
+
+# --- settled by qualifications alone (subjects?action=) -----------------------------------------
+
+OTHER = {"mfa_verified": True}
+
+
+@pytest.mark.parametrize(
+    ("tree", "records", "expected"),
+    [
+        (HPLC3, (hplc(3),), True),
+        (HPLC3, (), False),
+        (HPLC3, (hplc(3, valid_until=NOW),), False),
+        (OTHER, (), None),
+        ({"not": HPLC3}, (), True),
+        ({"not": OTHER}, (), None),
+        ({"all": [HPLC3, OTHER]}, (), False),
+        ({"all": [HPLC3, OTHER]}, (hplc(3),), None),
+        ({"all": [HPLC3, {"has_qualification": "gc"}]}, (hplc(3), Qualification("gc", 1)), True),
+        ({"any": [HPLC3, OTHER]}, (hplc(3),), True),
+        ({"any": [HPLC3, OTHER]}, (), None),
+        ({"any": [HPLC3, {"has_qualification": "gc"}]}, (), False),
+    ],
+)
+def test_qualifications_alone_settle_a_condition_or_leave_it_open(tree, records, expected):
+    who = subject(qualifications=records)
+    assert qualification_outcome(compile_condition(tree).tree, who, NOW) is expected

@@ -52,6 +52,7 @@ PUBLIC = {
     "find_role_cycle",
     "permission_covers",
     "permission_meet",
+    "qualification_outcome",
     "rule_from_json",
     "rules_within",
     "scope_covers",

@@ -34,6 +34,9 @@ SYSTEM_PERMISSIONS: dict[str, str] = {
     "audit_log:export": "Export the audit trail",
     "authz:check_others": "Ask decisions about other members",
     "notification:read": "Open the tenant-wide notification stream (WebSocket) with an API key",
+    "qualification:read": "Read the qualification catalog and members' qualification records",
+    "qualification:create": "Add qualification types to the tenant's catalog",
+    "qualification:verify": "Record (as verifier) and revoke members' qualifications",
 }
 
 

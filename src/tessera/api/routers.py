@@ -54,3 +54,9 @@ ROUTERS.append(("v1/service-accounts", service_accounts_router))
 from tessera.api.invitations import router as invitations_router  # noqa: E402
 
 ROUTERS.append(("v1/invitations", invitations_router))
+
+from tessera.api.qualifications import catalog_router as qualifications_router  # noqa: E402
+from tessera.api.qualifications import records_router as qualification_records_router  # noqa: E402
+
+ROUTERS.append(("v1/qualifications", qualifications_router))
+ROUTERS.append(("v1/users", qualification_records_router))  # /{id}/qualifications

@@ -129,3 +129,29 @@ def _misplaced(node: Any, positive: bool, where: str) -> str | None:
     if op == "has_qualification" and not positive:
         return where
     return None
+
+
+def qualification_outcome(tree: Any, subject: Subject, now: datetime) -> bool | None:
+    """A condition's value when only its qualifications are known: True or False when the
+    subject's records at `now` settle it whatever the other leaves say, None when they do not.
+
+    For listing who may do an action without a resource or request (`subjects?action=`): a rule
+    whose condition is False here cannot apply to this subject now. Three-valued (Kleene) logic
+    over a compiled condition's JSON tree: other leaves are unknown.
+    """
+    ((op, args),) = tree.items()
+    if op == "not":
+        inner = qualification_outcome(args, subject, now)
+        return None if inner is None else not inner
+    if op in ("all", "any"):
+        values = [qualification_outcome(child, subject, now) for child in args]
+        settle: bool = op == "any"  # the value that decides: True for any, False for all
+        if settle in values:
+            return settle
+        if all(value is (not settle) for value in values):
+            return not settle
+        return None
+    if op == "has_qualification":
+        code, min_level = qualification_args(args, "condition")
+        return _qualified(subject, code, min_level, now)
+    return None

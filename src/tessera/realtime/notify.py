@@ -7,13 +7,16 @@ Event shapes (JSON objects pushed on /ws/notifications/):
      "tenant_id": "<uuid>" | null}
     {"type": "membership.changed", "tenant_id": "<uuid>", "user_id": "<uuid>", "status": "<status>"}
     {"type": "security.alert", "tenant_id": "<uuid>", "alert": "<rule>", "risk_score": <0-100>, ...}
+    {"type": "qualification.expiring", "tenant_id": "<uuid>", "user_id": "<holder uuid>",
+     "qualification_id": "<uuid>", "code": "<code>", "level": <1-5>, "valid_until": "<ISO 8601>"}
 
 `user_id: null` in permissions.changed means "every member of the tenant may be affected"
 (a role or tenant-wide change): clients re-read their permissions.
 
 Who receives what: the person's own sockets get their permissions.changed, session.revoked and
 membership.changed; a tenant's administrators also get membership.changed and security.alert;
-the tenant-wide stream (an API key holding `notification:read`) gets every member's
+the holder and their manager get qualification.expiring; the tenant-wide stream (an API key
+holding `notification:read`) gets every member's
 permissions.changed, session.revoked and membership.changed of that tenant only. A session bound
 to no tenant is reported to the streams of the tenants its person is an active member of.
 """
@@ -112,3 +115,20 @@ def notify_security_alert(*, tenant_id, alert: str, risk_score: int, **details: 
         **{k: (str(v) if v is not None else None) for k, v in details.items()},
     }
     publish_after_commit(tenant_admins_group(tenant_id), payload)
+
+
+def notify_qualification_expiring(
+    *, tenant_id, user_ids, holder_user_id, record_id, code: str, level: int, valid_until
+) -> None:
+    """A qualification record expires soon: to the holder's and their manager's sockets."""
+    payload = {
+        "type": "qualification.expiring",
+        "tenant_id": str(tenant_id),
+        "user_id": str(holder_user_id),
+        "qualification_id": str(record_id),
+        "code": code,
+        "level": level,
+        "valid_until": valid_until.isoformat() if valid_until else None,
+    }
+    for user_id in dict.fromkeys(str(u) for u in user_ids):
+        publish_after_commit(user_group(user_id), payload)

@@ -62,6 +62,12 @@ class InvitationPolicy(_Strict):
     ttl_days: int = Field(7, ge=1, le=30, description="how long an invitation link works")
 
 
+class QualificationPolicy(_Strict):
+    expiry_notice_days: int = Field(
+        30, ge=0, le=365, description="days before expiry to mail holders and managers; 0 = never"
+    )
+
+
 class TenantSettings(_Strict):
     password: PasswordPolicy = Field(default_factory=PasswordPolicy)
     lockout: LockoutPolicy = Field(default_factory=LockoutPolicy)
@@ -70,6 +76,7 @@ class TenantSettings(_Strict):
     delegation: DelegationPolicy = Field(default_factory=DelegationPolicy)
     rate_limits: RateLimitPolicy = Field(default_factory=RateLimitPolicy)
     invitations: InvitationPolicy = Field(default_factory=InvitationPolicy)
+    qualifications: QualificationPolicy = Field(default_factory=QualificationPolicy)
 
 
 def parse_tenant_settings(data: dict[str, Any] | None) -> TenantSettings:
