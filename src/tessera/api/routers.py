@@ -60,3 +60,8 @@ from tessera.api.qualifications import records_router as qualification_records_r
 
 ROUTERS.append(("v1/qualifications", qualifications_router))
 ROUTERS.append(("v1/users", qualification_records_router))  # /{id}/qualifications
+
+from tessera.api.lifecycle import offboard_router, template_router  # noqa: E402
+
+ROUTERS.append(("v1/lifecycle", template_router))
+ROUTERS.append(("v1/users", offboard_router))  # /{id}/offboard, /{id}/offboard/cancel
