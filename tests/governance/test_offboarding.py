@@ -9,6 +9,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.core import mail
+from django.db import connections
 from django.test import Client
 from django.utils import timezone
 
@@ -187,4 +188,7 @@ async def test_offboarding_kills_every_credential_at_once_and_erases_at_the_set_
         assert AuditEvent.objects.filter(type="DATA_ERASED").exists()
         assert offboardings_erase_due(now=erase_at + timedelta(days=1)) == 0
 
-    await sync_to_async(after_offboarding)()
+    try:
+        await sync_to_async(after_offboarding)()
+    finally:  # the executor thread's connection would outlive the test database otherwise
+        await sync_to_async(connections.close_all)()

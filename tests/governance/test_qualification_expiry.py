@@ -11,6 +11,7 @@ from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.core import mail
 from django.core.management import call_command
+from django.db import connections
 from django.utils import timezone
 
 from tessera.qualifications.expiry import qualifications_expiry_notify
@@ -91,6 +92,7 @@ async def test_the_holder_and_the_manager_hear_a_realtime_event():
         channels[who.user_id] = await layer.new_channel()
         await layer.group_add(user_group(who.user_id), channels[who.user_id])
     await sync_to_async(qualifications_expiry_notify)(now=now)
+    await sync_to_async(connections.close_all)()  # the executor thread's connection
     for channel in channels.values():
         message = await layer.receive(channel)
         payload = message["payload"]

@@ -123,7 +123,7 @@ def _delegations_given(
     moved: list[str] = []
     ended: list[str] = []
     for delegation in (
-        Delegation.objects.select_for_update()
+        Delegation.objects.select_for_update(of=("self",))
         .filter(
             delegator=membership, status__in=[DelegationStatus.ACTIVE, DelegationStatus.PENDING]
         )
@@ -195,7 +195,7 @@ def member_offboard(
     erase_at = now + timedelta(days=days)
     with transaction.atomic():
         member = (
-            Membership.objects.select_for_update()
+            Membership.objects.select_for_update(of=("self",))
             .select_related("user", "tenant", "manager__user")
             .get(pk=membership.pk)
         )
