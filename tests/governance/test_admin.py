@@ -22,14 +22,18 @@ def admin_client(platform_admin):
     return client
 
 
-def test_the_pages_render(admin_client, world):
-    record = QualificationRecord.objects.create(
+def _record(world):
+    return QualificationRecord.objects.create(
         tenant=world.acme,
         membership=world.member,
         type=QualificationType.objects.create(tenant=world.acme, code="gc", name="GC"),
         level=1,
         valid_from=timezone.now(),
     )
+
+
+def test_the_pages_render(admin_client, world):
+    record = _record(world)
     Offboarding.objects.create(
         tenant=world.acme,
         membership=world.viewer,
@@ -51,13 +55,7 @@ def test_the_pages_render(admin_client, world):
 
 
 def test_revoking_in_the_admin_is_audited_and_rebuilds_the_policy(admin_client, world):
-    record = QualificationRecord.objects.create(
-        tenant=world.acme,
-        membership=world.member,
-        type=QualificationType.objects.create(tenant=world.acme, code="gc", name="GC"),
-        level=1,
-        valid_from=timezone.now(),
-    )
+    record = _record(world)
     version = Membership.objects.get(pk=world.member.pk).version
     response = admin_client.post(
         "/admin/qualifications/qualificationrecord/",

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
 from django.core import mail
-from django.db import connections
 from django.utils import timezone
 
 from tessera.lifecycle.models import Offboarding
@@ -18,28 +16,9 @@ from tessera.tenancy.models import Membership
 from tests.admin_api.conftest import Api
 from tests.admin_api.test_concurrency import race
 from tests.factories import make_member, make_tenant
+from tests.ownership.test_races import race as together
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def together(*calls):
-    """Run plain functions at the same moment in threads; their results."""
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def run(index, call):
-        try:
-            barrier.wait(timeout=10)
-            results[index] = call()
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return results
 
 
 def test_two_concurrent_offboardings_of_one_member_give_one_200_and_one_409():

@@ -54,23 +54,19 @@ def _announce(record: QualificationRecord, tenant: Tenant) -> int:
         "expires_on": record.valid_until.isoformat() if record.valid_until else "",
         "holder": holder.user.email,
     }
+    readers = [(holder, True)]
+    if manager is not None and manager.status == MembershipStatus.ACTIVE:
+        readers.append((manager, False))
     mails = 0
-    if holder.user.is_active:
-        mail_queue(
-            "qualification_expiring",
-            to=holder.user.email,
-            context={**context, "own": True},
-            link=None,
-        )
-        mails += 1
-    if manager is not None and manager.status == MembershipStatus.ACTIVE and manager.user.is_active:
-        mail_queue(
-            "qualification_expiring",
-            to=manager.user.email,
-            context={**context, "own": False},
-            link=None,
-        )
-        mails += 1
+    for reader, own in readers:
+        if reader.user.is_active:
+            mail_queue(
+                "qualification_expiring",
+                to=reader.user.email,
+                context={**context, "own": own},
+                link=None,
+            )
+            mails += 1
     notify_qualification_expiring(
         tenant_id=tenant.pk,
         user_ids=[holder.user_id, *([manager.user_id] if manager is not None else [])],
