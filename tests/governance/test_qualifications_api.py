@@ -134,6 +134,11 @@ def test_a_low_level_or_expired_record_denies_and_explain_says_why(world, api):
         ({"type": "hplc", "level": 6}, "level", "out_of_range"),
         ({"type": "nope", "level": 3}, "type", "not_found"),
         (
+            {"type": "hplc", "level": 3, "valid_from": "9999-12-31T00:00:00Z"},
+            "valid_from",
+            "out_of_range",
+        ),
+        (
             {
                 "type": "hplc",
                 "level": 3,
@@ -203,3 +208,26 @@ def test_subjects_lists_only_who_is_qualified_today(world, api):
     assert str(other.user_id) not in listed
     assert str(world.admin.user_id) in listed  # *:* holds everything
     assert QualificationType.objects.count() == 1
+
+
+def test_through_the_stored_policy_expiry_denies_the_second_after_with_no_write(world, api):
+    from tessera.access.decisions import check
+    from tessera.engine import Context
+
+    _hplc(world, api)
+    analyst = _approver(world)
+    until = timezone.now() + timedelta(days=30)
+    r = api(world.admin).post(
+        f"/users/{analyst.user_id}/qualifications",
+        {"type": "hplc", "level": 3, "valid_until": until.isoformat()},
+    )
+    assert r.status_code == 201
+    version = Membership.objects.get(pk=analyst.pk).version
+    member = Membership.objects.get(pk=analyst.pk)
+
+    def allowed(at):
+        return check(membership=member, action="result:approve", context=Context(now=at)).allowed
+
+    assert allowed(until - timedelta(seconds=1))
+    assert not allowed(until + timedelta(seconds=1))
+    assert Membership.objects.get(pk=analyst.pk).version == version  # nothing was written

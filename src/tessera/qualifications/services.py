@@ -148,7 +148,10 @@ def _clean_record(tenant: Tenant, data: RecordInput, now: datetime) -> dict[str,
     valid_from = data.valid_from or now
     valid_until = data.valid_until
     if valid_until is None and entry is not None and entry.validity_days:
-        valid_until = valid_from + timedelta(days=entry.validity_days)
+        try:
+            valid_until = valid_from + timedelta(days=entry.validity_days)
+        except OverflowError:
+            errors.append(field_error("valid_from", "Too far in the future.", "out_of_range"))
     if valid_until is not None and valid_until <= valid_from:
         errors.append(field_error("valid_until", "Must be after valid_from.", "invalid"))
     if errors:
