@@ -62,6 +62,8 @@ INSTALLED_APPS = [
     "tessera.realtime",
     "tessera.reviews",
     "tessera.compliance",
+    "tessera.qualifications",
+    "tessera.lifecycle",
 ]
 
 MIDDLEWARE = [

@@ -218,8 +218,16 @@ def test_conditions_see_subject_attributes(tenant):
         allow("test:perform", condition={"has_qualification": "hplc"}),
         allow("data:export", condition={"gdpr_consented": True}),
     )
+    from tessera.qualifications.models import QualificationRecord, QualificationType
+
     qualified = make_member(tenant, roles=[], attributes={"qualifications": ["hplc"]})
-    unqualified = make_member(tenant, roles=[], gdpr_consent_at=timezone.now())
+    unqualified = make_member(
+        tenant, roles=[], gdpr_consent_at=timezone.now(), attributes={"qualifications": ["hplc"]}
+    )
+    hplc = QualificationType.objects.create(tenant=tenant, code="hplc", name="HPLC")
+    QualificationRecord.objects.create(
+        tenant=tenant, membership=qualified, type=hplc, level=1, valid_from=timezone.now()
+    )
     give(qualified, role)
     give(unqualified, role)
     assert allowed(qualified, "test:perform") and not allowed(unqualified, "test:perform")

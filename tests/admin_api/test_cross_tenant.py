@@ -24,6 +24,8 @@ from tessera.audit.models import AuditChain
 from tessera.authn.models import ApiKey, RefreshToken, Session, TrustedDevice
 from tessera.reviews.models import AccessReview, AccessReviewItem
 from tessera.reviews.services import access_review_create_for_member
+from tessera.lifecycle.models import Offboarding
+from tessera.qualifications.models import QualificationRecord, QualificationType
 from tessera.tenancy.models import Invitation, Membership, MembershipStatus, Tenant
 from tests.admin_api.conftest import Api
 from tests.admin_api.test_revocation import make_session
@@ -106,9 +108,25 @@ def victim(db):
         expires_at=now + timedelta(days=7),
     )
     review = access_review_create_for_member(membership=target, after_days=7)
+    qualification = QualificationRecord.objects.create(
+        tenant=acme,
+        membership=target,
+        type=QualificationType.objects.create(tenant=acme, code="hplc", name="HPLC"),
+        level=2,
+        valid_from=now,
+    )
+    Offboarding.objects.create(  # a cancelled one: the member is active, its export readable
+        tenant=acme,
+        membership=target,
+        user_id=target.user_id,
+        status="cancelled",
+        erase_at=now + timedelta(days=30),
+        export={"profile": {}},
+    )
     values = {
         "review_id": str(review.pk),
         "item_id": str(review.items.first().pk),
+        "record_id": str(qualification.pk),
         "user_id": str(target.user_id),
         "slug": role.slug,
         "role_slug": role.slug,
@@ -149,6 +167,10 @@ def fingerprint(tenant) -> str:
         "devices": list(
             TrustedDevice.objects.filter(user__memberships__tenant=tenant).order_by("pk").values()
         ),
+        "qualifications": list(
+            QualificationRecord.objects.filter(tenant=tenant).order_by("pk").values()
+        ),
+        "offboardings": list(Offboarding.objects.filter(tenant=tenant).order_by("pk").values()),
     }
     return hashlib.sha256(json.dumps(rows, default=str, sort_keys=True).encode()).hexdigest()
 

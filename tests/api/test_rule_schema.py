@@ -138,6 +138,8 @@ VALID_CONDITIONS = [
     {"gdpr_consented": True},
     {"classification_lte": True},
     {"has_qualification": "hplc"},
+    {"has_qualification": {"code": "hplc", "min_level": 3}},
+    {"has_qualification": {"code": "hplc"}},
 ]
 INVALID_CONDITIONS = [
     {},
@@ -151,6 +153,8 @@ INVALID_CONDITIONS = [
     {"working_hours": {"from": "09:00"}},
     {"risk_below": "low"},
     {"has_qualification": ""},
+    {"has_qualification": {"code": "hplc", "min_level": 6}},
+    {"has_qualification": {"code": "hplc", "level": 3}},
     {"eq": ["a", {"value": 1, "other": 2}]},
 ]
 

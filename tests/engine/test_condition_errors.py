@@ -140,8 +140,8 @@ def test_bad_times_days_and_zones_are_refused(tree, message):
         ({"trusted_device": 1}, "'trusted_device' expects true"),
         ({"gdpr_consented": "true"}, "'gdpr_consented' expects true"),
         ({"classification_lte": False}, "'classification_lte' expects true"),
-        ({"has_qualification": ""}, "'has_qualification' expects a qualification name"),
-        ({"has_qualification": ["hplc"]}, "'has_qualification' expects a qualification name"),
+        ({"has_qualification": ""}, "'has_qualification' expects a code of 1-64 characters"),
+        ({"has_qualification": ["hplc"]}, "'has_qualification' expects {'code'"),
     ],
 )
 def test_bad_arguments_of_the_other_operators_are_refused(tree, message):

@@ -59,7 +59,7 @@ def test_an_explanation_has_a_stable_shape():
         "not_after",
         "resource",
     ]
-    assert list(first["condition"]) == ["op", "path", "result", "args", "children"]
+    assert list(first["condition"]) == ["op", "path", "result", "args", "children", "detail"]
     assert json.loads(json.dumps(data)) == data
 
 
@@ -91,6 +91,7 @@ def test_an_explanation_lists_denies_then_allows_then_grants_with_each_result():
         "result": True,
         "args": 80,
         "children": [],
+        "detail": None,
     }
     assert data["evaluated"][0]["rule"]["not_after"] == "2030-05-15T10:00:00+00:00"
     assert data["evaluated"][3]["rule"]["resource"] == {"type": "doc", "id": "d1"}

@@ -41,6 +41,9 @@ SYSTEM_PERMISSIONS: dict[str, str] = {
     "access_review:create": "Start access review campaigns",
     "access_review:read": "Read access review campaigns, all their items and reports",
     "compliance:read": "Produce compliance evidence (SOC 2)",
+    "qualification:read": "Read the qualification catalog and members' qualification records",
+    "qualification:create": "Add qualification types to the tenant's catalog",
+    "qualification:verify": "Record (as verifier) and revoke members' qualifications",
 }
 
 

@@ -40,6 +40,7 @@ from tessera.engine import (
     effective_permissions,
     field_access,
     permission_covers,
+    qualification_outcome,
     validate_permission,
 )
 from tessera.errors import ValidationFailed, field_error
@@ -364,7 +365,18 @@ def _candidate_filter(tenant: Tenant, action: str, now: datetime, resource) -> Q
 def _review(
     compiled: MemberPolicy, action: str, resource, now: datetime
 ) -> tuple[bool, tuple[dict[str, Any], ...]] | None:
-    """(conditional, allowing sources) when the member may do `action`; None otherwise."""
+    """(conditional, allowing sources) when the member may do `action`; None otherwise.
+
+    Conditions are not evaluated (no resource, no request), except their qualifications: a rule
+    whose condition the member's records at `now` make false cannot apply and is dropped, one
+    they make true counts as unconditional (`has_qualification` in "who can sign off today")."""
+    subject = compiled.subject
+
+    def settled(entry) -> bool | None:
+        if entry.condition is None:
+            return True
+        return qualification_outcome(entry.condition, subject, now)
+
     allows, denies = [], []
     for entry in effective_permissions(compiled.policy, now):
         if not permission_covers(entry.permission, action):
@@ -372,13 +384,15 @@ def _review(
         if entry.resource_type is not None and resource is not None:
             if (entry.resource_type, entry.resource_id) != (resource.type, resource.id):
                 continue
+        if settled(entry) is False:
+            continue
         (allows if entry.effect == "allow" else denies).append(entry)
     if not allows:
         return None
     denies = [d for d in denies if d.resource_type is None]
 
     def unconditional(entry) -> bool:
-        return entry.scope == "all" and entry.condition is None and entry.resource_type is None
+        return entry.scope == "all" and settled(entry) is True and entry.resource_type is None
 
     if any(unconditional(d) for d in denies):
         return None

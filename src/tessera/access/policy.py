@@ -34,6 +34,7 @@ from tessera.access.models import (
     RoleAssignment,
     RoleRule,
 )
+from tessera.access.qualification_source import qualifications_of
 from tessera.engine import (
     COMPILED_FORMAT,
     CompiledPolicy,
@@ -53,7 +54,7 @@ from tessera.tenancy.selectors import manager_chain_user_ids, team_user_ids
 
 logger = logging.getLogger("tessera.access")
 
-BUNDLE_FORMAT = 1
+BUNDLE_FORMAT = 2
 """Bumped when the cached `MemberPolicy` shape changes (the engine's format is in the key too)."""
 
 Window = tuple[datetime | None, datetime | None]
@@ -247,8 +248,10 @@ def policy_input_for(
     return _load_policy_input(membership, version=version, now=now).policy_input
 
 
-def subject_for(membership: Membership) -> Subject:
-    """The member as the engine sees them: organisation facts and attributes conditions use."""
+def subject_for(membership: Membership, *, now: datetime | None = None) -> Subject:
+    """The member as the engine sees them: organisation facts, attributes and qualification
+    records (those not expired at `now`; the engine checks each record's window at decision
+    time, and adding or revoking a record bumps the membership version)."""
     attributes = dict(membership.attributes or {})
     qualifications = attributes.get("qualifications")
     attributes["qualifications"] = list(qualifications) if isinstance(qualifications, list) else []
@@ -264,6 +267,7 @@ def subject_for(membership: Membership) -> Subject:
         manager_chain=manager_chain_user_ids(membership=membership),
         team=team_user_ids(membership=membership),
         attributes=attributes,
+        qualifications=qualifications_of(membership, now=now or timezone.now()),
     )
 
 
@@ -383,7 +387,7 @@ def build_member_policy(
         )
     return MemberPolicy(
         policy=compiled,
-        subject=subject_for(membership),
+        subject=subject_for(membership, now=now),
         tenant_version=tenant_version,
         membership_version=membership_version,
         refresh_at=loaded.refresh_at,

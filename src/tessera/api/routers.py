@@ -66,3 +66,13 @@ ROUTERS.append(("v1/access-reviews", access_reviews_router))
 from tessera.api.compliance import router as compliance_router  # noqa: E402
 
 ROUTERS.append(("v1/compliance", compliance_router))
+from tessera.api.qualifications import catalog_router as qualifications_router  # noqa: E402
+from tessera.api.qualifications import records_router as qualification_records_router  # noqa: E402
+
+ROUTERS.append(("v1/qualifications", qualifications_router))
+ROUTERS.append(("v1/users", qualification_records_router))  # /{id}/qualifications
+
+from tessera.api.lifecycle import offboard_router, template_router  # noqa: E402
+
+ROUTERS.append(("v1/lifecycle", template_router))
+ROUTERS.append(("v1/users", offboard_router))  # /{id}/offboard, /{id}/offboard/cancel

@@ -117,7 +117,22 @@ OPERATOR_SCHEMAS: Final[dict[str, dict[str, Any]]] = {
     "trusted_device": _TRUE,
     "gdpr_consented": _TRUE,
     "classification_lte": _TRUE,
-    "has_qualification": {"type": "string", "minLength": 1},
+    "has_qualification": {
+        "anyOf": [
+            {"type": "string", "minLength": 1, "maxLength": 64, "description": "code, level 1"},
+            {
+                "type": "object",
+                "required": ["code"],
+                "properties": {
+                    "code": {"type": "string", "minLength": 1, "maxLength": 64},
+                    "min_level": {"type": "integer", "minimum": 1, "maximum": 5},
+                },
+                "additionalProperties": False,
+            },
+        ],
+        "description": "a non-revoked qualification record of the code, at least min_level, "
+        "valid at decision time",
+    },
 }
 """Each operator's argument; `all`, `any` and `not` are the combinators."""
 

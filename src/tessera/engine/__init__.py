@@ -41,6 +41,7 @@ from tessera.engine.model import (
     GrantSpec,
     HeldRole,
     PolicyInput,
+    Qualification,
     Resource,
     RoleDef,
     RuleSpec,
@@ -49,6 +50,7 @@ from tessera.engine.model import (
 )
 from tessera.engine.operators import OPERATORS
 from tessera.engine.permissions import validate_permission
+from tessera.engine.qualifications import qualification_outcome
 from tessera.engine.roles import find_role_cycle
 from tessera.engine.rules import rule_from_json, validate_rule
 
@@ -75,6 +77,7 @@ __all__ = [
     "PermissionSource",
     "PolicyError",
     "PolicyInput",
+    "Qualification",
     "Resource",
     "RoleDef",
     "RuleLike",
@@ -90,6 +93,7 @@ __all__ = [
     "find_role_cycle",
     "permission_covers",
     "permission_meet",
+    "qualification_outcome",
     "rule_from_json",
     "rules_within",
     "scope_covers",

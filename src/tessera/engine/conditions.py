@@ -18,7 +18,8 @@ from typing import Any, Final
 from tessera.engine.errors import ConditionError
 from tessera.engine.model import Context, Resource, Subject
 from tessera.engine.operands import Test
-from tessera.engine.operators import OPERATORS
+from tessera.engine.operators import DETAILS, OPERATORS
+from tessera.engine.qualifications import Detail
 
 MAX_CONDITION_DEPTH: Final = 32
 """How deeply `all`/`any`/`not` may nest."""
@@ -39,6 +40,8 @@ class ConditionResult:
     result: bool
     args: Any = None
     children: tuple[ConditionResult, ...] = ()
+    detail: str | None = None
+    """For operators that explain themselves (`has_qualification`): what was found."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -47,6 +50,7 @@ class ConditionResult:
             "result": self.result,
             "args": deepcopy(self.args),
             "children": [child.to_json() for child in self.children],
+            "detail": self.detail,
         }
 
 
@@ -57,13 +61,15 @@ class _Node:
     args: Any
     test: Test
     children: tuple[_Node, ...]
+    detail: Detail | None = None
 
     def trace(
         self, subject: Subject, resource: Resource | None, context: Context
     ) -> ConditionResult:
         if not self.children:
+            detail = None if self.detail is None else self.detail(subject, resource, context)
             return ConditionResult(
-                self.op, self.path, self.test(subject, resource, context), self.args
+                self.op, self.path, self.test(subject, resource, context), self.args, (), detail
             )
         children = tuple(child.trace(subject, resource, context) for child in self.children)
         results = [child.result for child in children]
@@ -184,7 +190,9 @@ def _compile_node(node: Any, where: str, depth: int) -> _Node:
     builder = OPERATORS.get(op)
     if builder is None:
         raise ConditionError(f"unknown operator {op!r} at {where}", path=where)
-    return _Node(op, where, args, builder(op, args, where), ())
+    explainer = DETAILS.get(op)
+    detail = None if explainer is None else explainer(op, args, where)
+    return _Node(op, where, args, builder(op, args, where), (), detail)
 
 
 def _negation(inner: Test) -> Test:

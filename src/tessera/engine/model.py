@@ -106,6 +106,17 @@ class PolicyInput:
 
 
 @dataclass(frozen=True, slots=True)
+class Qualification:
+    """A qualification record the subject holds (never a revoked one): its type's code, its level
+    (approval authority 1-5) and its validity window, `valid_from <= now < valid_until`."""
+
+    code: str
+    level: int
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Subject:
     """Who asks: the member, with the organisational facts conditions may use."""
 
@@ -117,6 +128,7 @@ class Subject:
     manager_chain: tuple[str, ...] = ()
     team: frozenset[str] = frozenset()
     attributes: Mapping[str, Any] = field(default_factory=dict)
+    qualifications: tuple[Qualification, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

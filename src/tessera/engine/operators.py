@@ -31,6 +31,11 @@ from tessera.engine.operands import (
     equal,
     kind,
 )
+from tessera.engine.qualifications import (
+    Detail,
+    build_has_qualification,
+    build_qualification_detail,
+)
 
 Builder = Callable[[str, Any, str], Test]
 
@@ -262,18 +267,6 @@ def _build_classification_lte(op: str, args: Any, where: str) -> Test:
     return test
 
 
-def _build_has_qualification(op: str, args: Any, where: str) -> Test:
-    if not isinstance(args, str) or not args:
-        raise ConditionError.at("'has_qualification' expects a qualification name", where)
-    name = args
-
-    def test(subject: Subject, resource: Resource | None, context: Context) -> bool:
-        held = subject.attributes.get("qualifications")
-        return isinstance(held, list | tuple | set | frozenset) and name in held
-
-    return test
-
-
 OPERATORS: Final[Mapping[str, Builder]] = {
     "eq": _build_eq,
     "ne": _build_eq,
@@ -297,6 +290,11 @@ OPERATORS: Final[Mapping[str, Builder]] = {
     "trusted_device": _build_context_flag,
     "gdpr_consented": _build_gdpr_consented,
     "classification_lte": _build_classification_lte,
-    "has_qualification": _build_has_qualification,
+    "has_qualification": build_has_qualification,
 }
 """Every leaf operator by name. `all`, `any` and `not` are handled by the compiler."""
+
+DETAILS: Final[Mapping[str, Callable[[str, Any, str], Detail]]] = {
+    "has_qualification": build_qualification_detail,
+}
+"""Operators whose explanation carries a sentence (`ConditionResult.detail`) besides the result."""

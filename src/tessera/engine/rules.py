@@ -21,6 +21,7 @@ from tessera.engine.model import (
     Subject,
 )
 from tessera.engine.permissions import validate_permission
+from tessera.engine.qualifications import misplaced_qualification
 
 RULE_KEYS: Final = frozenset({"effect", "permission", "scope", "condition", "fields"})
 _FIELD_FLAGS: Final = frozenset({"read", "write"})
@@ -91,11 +92,20 @@ def check_rule(spec: RuleSpec, where: str) -> Condition | None:
     if spec.condition is None:
         return None
     try:
-        return compile_condition(spec.condition)
+        condition = compile_condition(spec.condition)
     except ConditionError as error:
         raise ConditionError(
             f"{where}: {error.detail}", path=error.path, field="condition"
         ) from None
+    misplaced = misplaced_qualification(condition.tree, spec.effect)
+    if misplaced is not None:
+        raise ConditionError(
+            f"{where}: 'has_qualification' may only give access: use it un-negated in an allow "
+            f"rule or negated in a deny rule (at {misplaced})",
+            path=misplaced,
+            field="condition",
+        )
+    return condition
 
 
 def check_aware(moment: datetime | None, where: str) -> None:

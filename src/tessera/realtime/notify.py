@@ -10,14 +10,17 @@ Event shapes (JSON objects pushed on /ws/notifications/):
     {"type": "impersonation.started" | "impersonation.ended", "tenant_id": "<uuid>",
      "user_id": "<uuid>", "impersonator_id": "<uuid>", "session_id": "<uuid>", "reason": "…",
      "ends_at": "<iso time>"}
+    {"type": "qualification.expiring", "tenant_id": "<uuid>", "user_id": "<holder uuid>",
+     "qualification_id": "<uuid>", "code": "<code>", "level": <1-5>, "valid_until": "<ISO 8601>"}
 
 `user_id: null` in permissions.changed means "every member of the tenant may be affected"
 (a role or tenant-wide change): clients re-read their permissions.
 
 Who receives what: the person's own sockets get their permissions.changed, session.revoked and
 membership.changed, and their impersonation.started/ended (someone acts as them); a tenant's
-administrators also get membership.changed and security.alert;
-the tenant-wide stream (an API key holding `notification:read`) gets every member's
+administrators also get membership.changed and security.alert; the holder and their manager get
+qualification.expiring; the tenant-wide stream (an API key holding `notification:read`) gets every
+member's
 permissions.changed, session.revoked and membership.changed of that tenant only. A session bound
 to no tenant is reported to the streams of the tenants its person is an active member of.
 """
@@ -132,3 +135,18 @@ def notify_impersonation(
         "ends_at": ends_at.isoformat() if ends_at is not None else None,
     }
     publish_after_commit(user_group(user_id), payload)
+def notify_qualification_expiring(
+    *, tenant_id, user_ids, holder_user_id, record_id, code: str, level: int, valid_until
+) -> None:
+    """A qualification record expires soon: to the holder's and their manager's sockets."""
+    payload = {
+        "type": "qualification.expiring",
+        "tenant_id": str(tenant_id),
+        "user_id": str(holder_user_id),
+        "qualification_id": str(record_id),
+        "code": code,
+        "level": level,
+        "valid_until": valid_until.isoformat() if valid_until else None,
+    }
+    for user_id in dict.fromkeys(str(u) for u in user_ids):
+        publish_after_commit(user_group(user_id), payload)

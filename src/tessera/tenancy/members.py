@@ -32,6 +32,7 @@ from tessera.identity.emails import normalize_email
 from tessera.identity.models import User
 from tessera.identity.services import user_create
 from tessera.tenancy.errors import MembershipExists
+from tessera.tenancy.member_hooks import member_joined, member_moved
 from tessera.tenancy.models import Membership, MembershipStatus, Tenant
 from tessera.tenancy.services import MEMBERSHIP_FIELDS as _ALL_MEMBERSHIP_FIELDS
 from tessera.tenancy.services import (
@@ -340,6 +341,7 @@ def _member_create_clean(
         if clean.get("manager") is not None:
             tenant_policy_bump(tenant_id=tenant.pk)  # the manager's team grew
         _assign_roles(membership=membership, roles=clean.get("roles") or (), by=by, actor=actor)
+        member_joined(membership=membership, by=by, actor=actor)
         # an invitation: consent for someone else's identity, or a first password to choose
         invite = status == MembershipStatus.INVITED or (user_created and not clean.get("password"))
         audit_record(  # nothing about the identity beyond this tenant: no "existed before"
@@ -455,14 +457,15 @@ def member_update(
                 membership_set_manager(membership=membership, manager=new_manager)
                 before["manager_id"] = str(old) if old else None
                 after["manager_id"] = str(new_manager.user_id) if new_manager else None
+            moved = member_moved(membership=membership, before=before, after=after, actor=actor)
             if after:
                 audit_record(
-                    type=AuditEventType.PROFILE_UPDATE,
+                    type=AuditEventType.MEMBER_MOVED if moved else AuditEventType.PROFILE_UPDATE,
                     actor=actor,
                     tenant_id=membership.tenant_id,
                     resource_type="user",
                     resource_id=membership.user_id,
-                    changes={"before": before, "after": after},
+                    changes={"before": before, "after": after, **moved},
                 )
     except IntegrityError:
         raise Conflict(

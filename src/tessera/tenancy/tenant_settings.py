@@ -76,6 +76,12 @@ class AccessReviewPolicy(_Strict):
     )
 
 
+class QualificationPolicy(_Strict):
+    expiry_notice_days: int = Field(
+        30, ge=0, le=365, description="days before expiry to mail holders and managers; 0 = never"
+    )
+
+
 class TenantSettings(_Strict):
     password: PasswordPolicy = Field(default_factory=PasswordPolicy)
     lockout: LockoutPolicy = Field(default_factory=LockoutPolicy)
@@ -86,6 +92,7 @@ class TenantSettings(_Strict):
     invitations: InvitationPolicy = Field(default_factory=InvitationPolicy)
     impersonation: ImpersonationPolicy = Field(default_factory=ImpersonationPolicy)
     access_reviews: AccessReviewPolicy = Field(default_factory=AccessReviewPolicy)
+    qualifications: QualificationPolicy = Field(default_factory=QualificationPolicy)
 
 
 def parse_tenant_settings(data: dict[str, Any] | None) -> TenantSettings:

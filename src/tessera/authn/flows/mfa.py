@@ -40,6 +40,7 @@ from tessera.authn.flows.login import (
     _failed,
     login_complete,
 )
+from tessera.authn.mfa_requirements import mfa_required_elsewhere
 from tessera.authn.models import AuthMethod, MfaChallenge, Session
 from tessera.authn.services import sessions_revoke_for_user
 from tessera.authn.state import state_invalidate_session
@@ -76,8 +77,9 @@ def mfa_required_for(*, membership: Membership | None, tenant: Tenant | None) ->
         from tessera.authn.selectors import membership_role_slugs
 
         held = membership_role_slugs(membership_id=membership.pk, now=timezone.now())
-        return bool(set(held) & set(policy.required_roles))
-    return False
+        if set(held) & set(policy.required_roles):
+            return True
+    return mfa_required_elsewhere(membership)
 
 
 def _trusted_devices_allowed(tenant: Tenant | None) -> bool:
