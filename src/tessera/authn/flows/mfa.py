@@ -252,6 +252,13 @@ def mfa_verify(
     return MfaLoginResult(success=success, device_token=device_token)
 
 
+def challenge_allows_trusted_device(*, token: str) -> bool:
+    """Whether the sign-in behind this `mfa_token` may offer "trust this device" (its tenant's
+    policy; a sign-in bound to no tenant may). False for an unknown or spent token."""
+    challenge = _challenge_for(token, timezone.now())
+    return challenge is not None and _trusted_devices_allowed(challenge.tenant)
+
+
 # --- in a session -------------------------------------------------------------------------------
 
 
@@ -425,6 +432,7 @@ __all__ = [
     "CODE_INVALID_DETAIL",
     "MfaLoginResult",
     "backup_codes_regenerate_checked",
+    "challenge_allows_trusted_device",
     "mfa_confirm",
     "mfa_disable",
     "mfa_cleanup",
