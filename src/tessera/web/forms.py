@@ -106,6 +106,7 @@ class MfaDisableForm(CodeForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["code"].widget.attrs.pop("autofocus", None)  # one section of a long page
+
     password = _password(_("Password"), autocomplete="current-password")
     field_order = ["password", "code"]
 
