@@ -166,3 +166,12 @@ def test_a_personal_account_confirms_with_one_button(db):
     assert b"new_password" not in browser.get(f"/verify-email/?token={token}").content
     assert browser.post("/verify-email/", {"token": token}).status_code == 200
     assert User.objects.get(email="sol@own.test").email_verified_at is not None
+
+
+def test_the_account_page_sends_a_confirmation_link_to_an_unconfirmed_address(client, acme):
+    make_member(acme, "kim@acme.test")
+    page_sign_in(client, "kim@acme.test")
+    assert b"not confirmed" in client.get("/account/").content
+    sent = post_committed(client, "/account/verify-email/")
+    assert sent.status_code == 302
+    assert mailed_token("verify_email", "kim@acme.test")

@@ -68,6 +68,14 @@ class CodeForm(PageForm):
     )
 
 
+class EnrolmentCodeForm(CodeForm):
+    id_prefix = "enrol"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["code"].help_text = _("The 6-digit code your authenticator app shows now.")
+
+
 class MfaStepForm(CodeForm):
     trust_device = forms.BooleanField(
         label=_("Trust this device for 30 days (skip the code here)"), required=False

@@ -28,6 +28,7 @@ urlpatterns = [
     path("account/", account.account, name="account"),
     path("account/profile/", account.account_profile, name="account-profile"),
     path("account/password/", account.account_password, name="account-password"),
+    path("account/verify-email/", account.account_verify_email, name="account-verify-email"),
     path("account/mfa/setup/", account_mfa.mfa_setup, name="account-mfa-setup"),
     path("account/mfa/confirm/", account_mfa.mfa_setup_confirm, name="account-mfa-confirm"),
     path(

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 from tessera.access.guard import is_allowed
 from tessera.api.context import client_ip
 from tessera.authn.api_keys import api_key_list
+from tessera.authn.deferred import defer
 from tessera.authn.devices import devices_live_for_user
 from tessera.authn.flows.mfa import mfa_required_for
 from tessera.authn.selectors import memberships_with_roles, sessions_live_for_user
@@ -27,6 +28,7 @@ from tessera.authn.services import password_change
 from tessera.errors import TesseraError
 from tessera.identity.mfa import mfa_status
 from tessera.identity.profile import profile_update_own
+from tessera.identity.verification import email_verify_request
 from tessera.web.auth import ACCOUNT_PATH, page_actor, page_login_required, page_visitor
 from tessera.web.forms import ApiKeyForm, MfaDisableForm, PasswordChangeForm, ProfileForm
 from tessera.web.rendering import form_refuse, page_render, retry_after_of
@@ -138,4 +140,14 @@ def account_password(request: HttpRequest) -> HttpResponse:
         form_refuse(form, exc)
         return account_refused(request, exc, password_form=form)
     messages.success(request, _("Your password was changed. Your other sessions have ended."))
+    return HttpResponseRedirect(ACCOUNT_PATH)
+
+
+@require_POST
+@page_login_required
+def account_verify_email(request: HttpRequest) -> HttpResponse:
+    """Mail a link that proves the address (the API's request: rate-limited per address)."""
+    visitor = page_visitor(request)
+    defer(request, email_verify_request, email=visitor.user.email, actor=page_actor(request))
+    messages.success(request, _("A confirmation link is on its way to your email address."))
     return HttpResponseRedirect(ACCOUNT_PATH)

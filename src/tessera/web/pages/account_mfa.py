@@ -17,7 +17,7 @@ from tessera.authn.services import session_require_recent_auth
 from tessera.errors import TesseraError, ValidationFailed
 from tessera.identity.mfa import DEFAULT_ISSUER, totp_setup
 from tessera.web.auth import ACCOUNT_PATH, page_actor, page_login_required, page_visitor
-from tessera.web.forms import CodeForm, MfaDisableForm
+from tessera.web.forms import CodeForm, EnrolmentCodeForm, MfaDisableForm
 from tessera.web.pages.account import account_refused
 from tessera.web.rendering import form_refuse, page_render, retry_after_of
 
@@ -51,14 +51,14 @@ def mfa_setup(request: HttpRequest) -> HttpResponse:
     return page_render(
         request,
         SETUP_TEMPLATE,
-        {"qr": _svg_data_uri(found.qr_svg), "secret": found.secret, "form": CodeForm()},
+        {"qr": _svg_data_uri(found.qr_svg), "secret": found.secret, "form": EnrolmentCodeForm()},
     )
 
 
 @require_POST
 @page_login_required(limited_ok=True)
 def mfa_setup_confirm(request: HttpRequest) -> HttpResponse:
-    form = CodeForm(request.POST)
+    form = EnrolmentCodeForm(request.POST)
     visitor = page_visitor(request)
     if form.is_valid():
         try:
