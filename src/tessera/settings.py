@@ -71,7 +71,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "tessera.web.headers.PageSecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "tessera.web.locale.PageLocaleMiddleware",
+    "tessera.web.language.PageLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -155,8 +155,8 @@ if PRODUCTION and (ARGON2_TIME_COST < 2 or ARGON2_MEMORY_COST < 19456):
     raise ConfigurationError("Argon2 parameters below the OWASP minimum (m=19 MiB, t=2)")
 
 LANGUAGE_CODE = "en-us"
-# the pages for people (tessera.web) are translated; English is complete
-LANGUAGES = [("en", "English")]
+# the pages for people (tessera.web) are translated: English complete, German (src/tessera/web/locale)
+LANGUAGES = [("en", "English"), ("de", "Deutsch")]
 # paths of the pages for people: their security headers and language (tessera.web.headers)
 WEB_PAGE_PREFIXES = (
     "/signin/",

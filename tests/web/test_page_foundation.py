@@ -136,3 +136,25 @@ def test_return_to_is_a_local_path_or_a_registered_origin(settings, target, expe
     settings.PUBLIC_URL = "http://127.0.0.1:8000"
     settings.CORS_ORIGINS = ["https://app.example.test"]
     assert safe_return_to(target, default="/account/") == expected
+
+
+def test_the_persons_language_chooses_the_page_language(client, tenant):
+    member = make_member(tenant, "ada@acme.test")
+    member.user.language = "de"
+    member.user.save(update_fields=["language"])
+    _signed_in(client, member.user)
+    answer = client.get("/account/demo/", HTTP_ACCEPT_LANGUAGE="en")  # the profile wins
+    assert answer["Content-Language"] == "de"
+    assert "Abmelden" in answer.content.decode() and '<html lang="de"' in answer.content.decode()
+
+
+def test_an_anonymous_visitor_gets_the_browsers_language_and_english_otherwise(client):
+    german = client.get("/signin/", HTTP_ACCEPT_LANGUAGE="de-DE,de;q=0.9")
+    assert german["Content-Language"] == "de" and "Passwort vergessen?" in german.content.decode()
+    other = client.get("/signin/", HTTP_ACCEPT_LANGUAGE="fi")
+    assert other["Content-Language"] == "en" and "Forgot your password?" in other.content.decode()
+
+
+def test_the_api_keeps_its_own_language(client):
+    answer = client.get("/api/v1/auth/me", HTTP_ACCEPT_LANGUAGE="de")
+    assert "Content-Language" not in answer
