@@ -155,7 +155,7 @@ if PRODUCTION and (ARGON2_TIME_COST < 2 or ARGON2_MEMORY_COST < 19456):
     raise ConfigurationError("Argon2 parameters below the OWASP minimum (m=19 MiB, t=2)")
 
 LANGUAGE_CODE = "en-us"
-# the pages for people (tessera.web) are translated: English complete, German (src/tessera/web/locale)
+# the pages for people (tessera.web) are translated: English and German (web/locale) complete
 LANGUAGES = [("en", "English"), ("de", "Deutsch")]
 # paths of the pages for people: their security headers and language (tessera.web.headers)
 WEB_PAGE_PREFIXES = (

@@ -176,3 +176,12 @@ def test_the_page_session_authenticates_the_api_under_csrf(client, ada):
     assert me.status_code == 200 and me.json()["user"]["email"] == "ada@acme.test"
     assert DEFAULT_PASSWORD  # the password never appears in the page's cookie
     assert DEFAULT_PASSWORD not in client.cookies[SESSION_COOKIE].value
+
+
+def test_failed_sign_ins_from_one_address_are_throttled_across_accounts(client, ada, settings):
+    settings.RATE_LIMIT_AUTH_FAILURES = "3/5minutes"
+    for n in range(3):
+        assert page_sign_in(client, f"nobody{n}@acme.test", "wrong").status_code == 401
+    blocked = page_sign_in(client, "ada@acme.test")  # another account, the right password
+    assert blocked.status_code == 429 and int(blocked["Retry-After"]) > 0
+    assert b"Too many failed authentications from this address." in blocked.content

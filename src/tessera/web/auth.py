@@ -26,7 +26,7 @@ from urllib.parse import urlencode
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils import translation
 
-from tessera.api.context import actor_from_request
+from tessera.api.context import actor_from_request, client_ip
 from tessera.audit.services import Actor
 from tessera.authn.principal import Principal
 from tessera.authn.request_auth import SESSION_COOKIE, session_cookie_principal
@@ -132,3 +132,8 @@ def page_visitor(request: HttpRequest) -> Visitor:
 def page_actor(request: HttpRequest) -> Actor:
     """Who acts, for audit events (the visitor once signed in; an anonymous person before)."""
     return actor_from_request(request)
+
+
+def page_client_ip(request: HttpRequest) -> str | None:
+    """The client's address (behind the deployment's trusted proxies), for the lockout."""
+    return client_ip(request)

@@ -18,7 +18,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from tessera.access.guard import is_allowed
-from tessera.api.context import client_ip
 from tessera.authn.api_keys import api_key_list
 from tessera.authn.deferred import defer
 from tessera.authn.devices import devices_live_for_user
@@ -29,7 +28,13 @@ from tessera.errors import TesseraError
 from tessera.identity.mfa import mfa_status
 from tessera.identity.profile import profile_update_own
 from tessera.identity.verification import email_verify_request
-from tessera.web.auth import ACCOUNT_PATH, page_actor, page_login_required, page_visitor
+from tessera.web.auth import (
+    ACCOUNT_PATH,
+    page_actor,
+    page_client_ip,
+    page_login_required,
+    page_visitor,
+)
 from tessera.web.forms import ApiKeyForm, MfaDisableForm, PasswordChangeForm, ProfileForm
 from tessera.web.rendering import form_refuse, page_render, retry_after_of
 
@@ -134,7 +139,7 @@ def account_password(request: HttpRequest) -> HttpResponse:
             current_password=form.cleaned_data["current_password"],
             new_password=form.cleaned_data["new_password"],
             actor=page_actor(request),
-            ip=client_ip(request),
+            ip=page_client_ip(request),
         )
     except TesseraError as exc:
         form_refuse(form, exc)

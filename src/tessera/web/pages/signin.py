@@ -27,17 +27,21 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from tessera.api.context import client_ip
 from tessera.authn import lockout
-from tessera.authn.errors import InvalidCredentials, TooManyAttempts
+from tessera.authn.errors import TooManyAttempts
 from tessera.authn.flows.login import LoginPending, LoginSuccess, login_password
 from tessera.authn.flows.mfa import challenge_allows_trusted_device, mfa_verify
 from tessera.authn.flows.switch import tenant_switch
 from tessera.authn.selectors import memberships_with_roles
 from tessera.authn.session_cookie import session_cookie_set
-from tessera.errors import TesseraError
-from tessera.identity.mfa import MfaCodeInvalid
-from tessera.web.auth import ACCOUNT_PATH, page_actor, page_login_required, page_visitor
+from tessera.errors import NotAuthenticated, TesseraError
+from tessera.web.auth import (
+    ACCOUNT_PATH,
+    page_actor,
+    page_client_ip,
+    page_login_required,
+    page_visitor,
+)
 from tessera.web.discovery import sign_in_route
 from tessera.web.forms import EmailForm, MfaStepForm, PasswordForm, TenantChoiceForm
 from tessera.web.rendering import form_refuse, page_render, retry_after_of
@@ -63,8 +67,23 @@ def _next_of(request: HttpRequest) -> str:
     return safe_return_to(raw, default=ACCOUNT_PATH)
 
 
-def _address_blocked(request: HttpRequest) -> int | None:
-    return lockout.auth_failures_blocked(ip=client_ip(request)) or None
+def _step(request: HttpRequest, template: str, form, context: dict[str, Any], call):
+    """One sign-in step's flow call, under the failed-authentication limit of the address:
+    (its result, None), or (None, the step's page again with the refusal and its status). A 401
+    (a wrong password or code) counts against the address, as it does at /api/v1/auth/*."""
+    ip = page_client_ip(request)
+    try:
+        wait = lockout.auth_failures_blocked(ip=ip)
+        if wait:
+            raise TooManyAttempts(TOO_MANY_FROM_ADDRESS, retry_after=wait)
+        return call(), None
+    except TesseraError as exc:
+        if isinstance(exc, NotAuthenticated):
+            lockout.auth_failure_record(ip=ip)
+        status = form_refuse(form, exc)
+        return None, page_render(
+            request, template, context, status=status, retry_after=retry_after_of(exc)
+        )
 
 
 def finish_sign_in(request: HttpRequest, success: LoginSuccess, *, next_url: str) -> HttpResponse:
@@ -123,32 +142,22 @@ def signin_password(request: HttpRequest) -> HttpResponse:
         return page_render(request, "web/signin/password.html", context)
     if not form.is_valid():
         return page_render(request, "web/signin/password.html", context, status=400)
-    wait = _address_blocked(request)
-    if wait:
-        form.add_error(None, TOO_MANY_FROM_ADDRESS)
-        return page_render(
-            request, "web/signin/password.html", context, status=429, retry_after=wait
-        )
-    try:
-        outcome = login_password(
+    outcome, refused = _step(
+        request,
+        "web/signin/password.html",
+        form,
+        context,
+        lambda: login_password(
             email=state["email"],
             password=form.cleaned_data["password"],
             tenant=state.get("tenant"),
             actor=page_actor(request),
             device_token=request.COOKIES.get(DEVICE_COOKIE),
             purpose="web",
-        )
-    except TesseraError as exc:
-        if isinstance(exc, InvalidCredentials):
-            lockout.auth_failure_record(ip=client_ip(request))
-        status = form_refuse(form, exc)
-        return page_render(
-            request,
-            "web/signin/password.html",
-            context,
-            status=status,
-            retry_after=retry_after_of(exc),
-        )
+        ),
+    )
+    if refused is not None:
+        return refused
     next_url = state.get("next") or ACCOUNT_PATH
     if isinstance(outcome, LoginPending):
         return start_mfa_step(request, outcome, next_url=next_url)
@@ -170,25 +179,21 @@ def signin_mfa(request: HttpRequest) -> HttpResponse:
         return page_render(request, "web/signin/mfa.html", context)
     if not form.is_valid():
         return page_render(request, "web/signin/mfa.html", context, status=400)
-    wait = _address_blocked(request)
-    if wait:
-        form.add_error(None, TOO_MANY_FROM_ADDRESS)
-        return page_render(request, "web/signin/mfa.html", context, status=429, retry_after=wait)
-    try:
-        result = mfa_verify(
+    result, refused = _step(
+        request,
+        "web/signin/mfa.html",
+        form,
+        context,
+        lambda: mfa_verify(
             token=token,
             code=form.cleaned_data["code"],
             trust_device=bool(trust_offered and form.cleaned_data.get("trust_device")),
             actor=page_actor(request),
             purpose="web",
-        )
-    except (MfaCodeInvalid, TooManyAttempts) as exc:
-        if isinstance(exc, MfaCodeInvalid):
-            lockout.auth_failure_record(ip=client_ip(request))
-        status = form_refuse(form, exc)
-        return page_render(
-            request, "web/signin/mfa.html", context, status=status, retry_after=retry_after_of(exc)
-        )
+        ),
+    )
+    if refused is not None:
+        return refused
     response = finish_sign_in(request, result.success, next_url=state.get("next") or ACCOUNT_PATH)
     if result.device_token:
         response.set_cookie(
