@@ -16,20 +16,19 @@ harness.screenshot(page, name)   saves docs/screenshots/<name>.png when TESSERA_
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from tests.e2e.harness import CHROMIUM, CHROMIUM_ARGS
 
 
-@pytest.fixture(scope="session")
-def chromium():
+@pytest.fixture
+def chromium(monkeypatch):
+    """Chromium for one test. (Playwright's sync API runs an event loop in this thread while it
+    is open: a longer-lived browser would break the asyncio tests that follow on this worker.)"""
     from playwright.sync_api import sync_playwright
 
-    # Playwright's sync API runs an event loop in this thread; the tests' own ORM calls between
-    # browser steps are plain synchronous code.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    # the tests' own ORM calls between browser steps are plain synchronous code
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
