@@ -233,3 +233,49 @@ def test_account_actions_need_the_csrf_token(ada):
     page_sign_in_csrf = browser.get("/signin/")
     assert page_sign_in_csrf.status_code == 200
     assert browser.post("/signin/", {"email": "ada@acme.test"}).status_code == 403
+
+
+def test_ending_another_session_needs_a_recent_password(signed_in, ada):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    other = Client()
+    page_sign_in(other, "ada@acme.test")
+    first, second = Session.objects.filter(user=ada.user, revoked_at__isnull=True).order_by(
+        "created_at"
+    )
+    Session.objects.filter(pk=first.pk).update(
+        password_verified_at=timezone.now() - timedelta(minutes=30)
+    )
+    refused = signed_in.post(f"/account/sessions/{second.pk}/revoke/")
+    assert refused.status_code == 403 and b"last 10 minutes" in refused.content
+    assert other.get("/account/").status_code == 200
+    own = signed_in.post(f"/account/sessions/{first.pk}/revoke/")  # one's own: always
+    assert own.status_code == 302 and own["Location"] == "/signin/"
+    assert signed_in.get("/account/").status_code == 302
+
+
+def test_enrolment_needs_a_recent_password(signed_in, ada):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    Session.objects.filter(user=ada.user).update(
+        password_verified_at=timezone.now() - timedelta(minutes=30)
+    )
+    answer = signed_in.post("/account/mfa/setup/")
+    assert answer.status_code == 403 and b"Confirm it is you" in answer.content
+    assert not mfa_enabled(user_id=ada.user.pk)
+
+
+def test_pages_of_another_tenant_show_nothing_of_it(client, acme, ada, other_tenant):
+    from tessera.authn.api_keys import api_key_create
+
+    outsider = make_member(other_tenant, "oz@globex.test", roles=["admin"])
+    theirs = api_key_create(owner=outsider, by=outsider, name="globex key", scopes=["user:read"])
+    page_sign_in(client, "ada@acme.test")
+    page = client.get("/account/").content.decode()
+    assert "globex key" not in page and "oz@globex.test" not in page
+    assert client.post(f"/account/api-keys/{theirs.key.pk}/revoke/").status_code == 404
+    assert client.post("/signin/tenant/", {"tenant": "globex"}).status_code == 403
