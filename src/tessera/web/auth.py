@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
-from typing import Any
+from typing import Any, overload
 from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -103,12 +103,23 @@ def _to_signin(request: HttpRequest) -> HttpResponse:
     return response
 
 
+View = Callable[..., HttpResponse]
+
+
+@overload
+def page_login_required(view: View) -> View: ...
+
+
+@overload
+def page_login_required(*, limited_ok: bool = False) -> Callable[[View], View]: ...
+
+
 def page_login_required(
-    view: Callable[..., HttpResponse] | None = None, *, limited_ok: bool = False
-) -> Any:
+    view: View | None = None, *, limited_ok: bool = False
+) -> View | Callable[[View], View]:
     """Decorate a page view: only a signed-in person sees it (see the module docstring)."""
 
-    def decorate(func: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    def decorate(func: View) -> View:
         @wraps(func)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             visitor = visitor_of(request)
@@ -126,7 +137,8 @@ def page_login_required(
 
 def page_visitor(request: HttpRequest) -> Visitor:
     """The visitor `page_login_required` attached to the request."""
-    return request.visitor  # type: ignore[attr-defined]
+    visitor: Visitor = request.visitor  # type: ignore[attr-defined]
+    return visitor
 
 
 def page_actor(request: HttpRequest) -> Actor:

@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 MAX_PASSWORD = 1024
 
 
-def _password(label, *, autocomplete: str) -> forms.CharField:
+def _password(label: Any, *, autocomplete: str) -> forms.CharField:
     return forms.CharField(
         label=label,
         strip=False,
@@ -23,7 +25,7 @@ class PageForm(forms.Form):
 
     id_prefix = "id"
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("auto_id", f"{self.id_prefix}_%s")
         super().__init__(*args, **kwargs)
 
@@ -34,8 +36,8 @@ class TwoPasswordsForm(PageForm):
     new_password = _password(_("New password"), autocomplete="new-password")
     new_password_again = _password(_("New password, again"), autocomplete="new-password")
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
         if (
             data.get("new_password")
             and data.get("new_password_again")
@@ -71,7 +73,7 @@ class CodeForm(PageForm):
 class EnrolmentCodeForm(CodeForm):
     id_prefix = "enrol"
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["code"].help_text = _("The 6-digit code your authenticator app shows now.")
 
@@ -103,15 +105,17 @@ class ProfileForm(PageForm):
         label=_("Avatar URL"), max_length=500, required=False, assume_scheme="https"
     )
 
-    def __init__(self, *args, languages, **kwargs):
+    def __init__(self, *args: Any, languages: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["language"].choices = languages
+        field = self.fields["language"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = languages
 
 
 class MfaDisableForm(CodeForm):
     id_prefix = "mfa_off"
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["code"].widget.attrs.pop("autofocus", None)  # one section of a long page
 
@@ -143,10 +147,10 @@ class ApiKeyForm(PageForm):
         help_text=_("In UTC; empty: never."),
     )
 
-    def clean_scopes(self):
+    def clean_scopes(self) -> list[str]:
         return list(dict.fromkeys(self.cleaned_data["scopes"].split()))
 
-    def clean_allowed_ips(self):
+    def clean_allowed_ips(self) -> list[str] | None:
         return self.cleaned_data["allowed_ips"].split() or None
 
 

@@ -49,7 +49,7 @@ def _languages(current: str) -> list[tuple[str, str]]:
     return choices
 
 
-def profile_form(request: HttpRequest, data=None) -> ProfileForm:
+def profile_form(request: HttpRequest, data: Any = None) -> ProfileForm:
     user = page_visitor(request).user
     initial = {name: getattr(user, name) for name in ProfileForm.base_fields}
     return ProfileForm(data, initial=initial, languages=_languages(user.language))

@@ -8,6 +8,7 @@ MFA policy applies as at sign-in. Then the person is signed in and lands on thei
 
 from __future__ import annotations
 
+from django import forms
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
@@ -65,5 +66,5 @@ def accept(request: HttpRequest) -> HttpResponse:
     return finish_sign_in(request, outcome, next_url=ACCOUNT_PATH)
 
 
-def _password_field(form) -> str:
+def _password_field(form: forms.Form) -> str:
     return "new_password" if "new_password" in form.fields else "password"

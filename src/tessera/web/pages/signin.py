@@ -20,8 +20,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
+from django import forms
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils import timezone
@@ -47,6 +49,7 @@ from tessera.web.forms import EmailForm, MfaStepForm, PasswordForm, TenantChoice
 from tessera.web.rendering import form_refuse, page_render, retry_after_of
 from tessera.web.return_to import safe_return_to
 
+T = TypeVar("T")
 STATE_KEY = "tessera_signin"
 DEVICE_COOKIE = "tessera_device"
 DEVICE_COOKIE_PATH = "/signin/"
@@ -67,21 +70,27 @@ def _next_of(request: HttpRequest) -> str:
     return safe_return_to(raw, default=ACCOUNT_PATH)
 
 
-def _step(request: HttpRequest, template: str, form, context: dict[str, Any], call):
+def _step(
+    request: HttpRequest,
+    template: str,
+    form: forms.Form,
+    context: dict[str, Any],
+    call: Callable[[], T],
+) -> T | HttpResponse:
     """One sign-in step's flow call, under the failed-authentication limit of the address:
-    (its result, None), or (None, the step's page again with the refusal and its status). A 401
+    its result, or the step's page again with the refusal and its status. A 401
     (a wrong password or code) counts against the address, as it does at /api/v1/auth/*."""
     ip = page_client_ip(request)
     try:
         wait = lockout.auth_failures_blocked(ip=ip)
         if wait:
             raise TooManyAttempts(TOO_MANY_FROM_ADDRESS, retry_after=wait)
-        return call(), None
+        return call()
     except TesseraError as exc:
         if isinstance(exc, NotAuthenticated):
             lockout.auth_failure_record(ip=ip)
         status = form_refuse(form, exc)
-        return None, page_render(
+        return page_render(
             request, template, context, status=status, retry_after=retry_after_of(exc)
         )
 
@@ -142,7 +151,7 @@ def signin_password(request: HttpRequest) -> HttpResponse:
         return page_render(request, "web/signin/password.html", context)
     if not form.is_valid():
         return page_render(request, "web/signin/password.html", context, status=400)
-    outcome, refused = _step(
+    outcome = _step(
         request,
         "web/signin/password.html",
         form,
@@ -156,8 +165,8 @@ def signin_password(request: HttpRequest) -> HttpResponse:
             purpose="web",
         ),
     )
-    if refused is not None:
-        return refused
+    if isinstance(outcome, HttpResponse):
+        return outcome
     next_url = state.get("next") or ACCOUNT_PATH
     if isinstance(outcome, LoginPending):
         return start_mfa_step(request, outcome, next_url=next_url)
@@ -179,7 +188,7 @@ def signin_mfa(request: HttpRequest) -> HttpResponse:
         return page_render(request, "web/signin/mfa.html", context)
     if not form.is_valid():
         return page_render(request, "web/signin/mfa.html", context, status=400)
-    result, refused = _step(
+    result = _step(
         request,
         "web/signin/mfa.html",
         form,
@@ -192,8 +201,8 @@ def signin_mfa(request: HttpRequest) -> HttpResponse:
             purpose="web",
         ),
     )
-    if refused is not None:
-        return refused
+    if isinstance(result, HttpResponse):
+        return result
     response = finish_sign_in(request, result.success, next_url=state.get("next") or ACCOUNT_PATH)
     if result.device_token:
         response.set_cookie(
