@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.synced
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help run test test-fast lint fmt bench migrations-check migrate clean
+.PHONY: help run test test-fast lint fmt bench migrations-check migrate screenshots clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/ —/'
@@ -48,6 +48,9 @@ bench: $(STAMP)  ## run the benchmarks and print the numbers (see docs/benchmark
 
 migrations-check: $(STAMP)  ## fail when a model change has no migration
 	$(VENV)/bin/tessera makemigrations --check --dry-run
+
+screenshots: $(STAMP)  ## walk the pages for people in Chromium and save docs/screenshots/*.png
+	TESSERA_SCREENSHOTS=1 $(VENV)/bin/pytest -q -p no:cacheprovider tests/e2e/test_first_run_walk.py tests/e2e/test_pages_browser.py
 
 clean:  ## remove the virtualenvs and local data
 	rm -rf $(VENV) $(TOOLS) var

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "tessera.compliance",
     "tessera.qualifications",
     "tessera.lifecycle",
+    "tessera.web",
 ]
 
 MIDDLEWARE = [
@@ -72,7 +73,9 @@ MIDDLEWARE = [
     "tessera.api.text_guard.UnstorableTextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "tessera.web.headers.PageSecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "tessera.web.language.PageLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -97,6 +100,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
@@ -155,6 +159,18 @@ if PRODUCTION and (ARGON2_TIME_COST < 2 or ARGON2_MEMORY_COST < 19456):
     raise ConfigurationError("Argon2 parameters below the OWASP minimum (m=19 MiB, t=2)")
 
 LANGUAGE_CODE = "en-us"
+# the pages for people (tessera.web) are translated: English and German (web/locale) complete
+LANGUAGES = [("en", "English"), ("de", "Deutsch")]
+# paths of the pages for people: their security headers and language (tessera.web.headers)
+WEB_PAGE_PREFIXES = (
+    "/signin/",
+    "/signout/",
+    "/reset/",
+    "/invitations/",
+    "/verify-email/",
+    "/account/",
+    "/console/",
+)
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -4,96 +4,24 @@ compressed, cached), by a real `tessera serve` process driven through Debian's C
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
-
 import httpx
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-TESSERA = str(Path(sys.executable).with_name("tessera"))
+from tests.e2e.harness import needs_chromium, tessera_serve
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.e2e,
-    pytest.mark.skipif(
-        not os.path.exists(CHROMIUM),
-        reason=f"{CHROMIUM} is missing: `apt-get install -y chromium` (CI installs it)",
-    ),
-]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+pytestmark = [pytest.mark.browser, pytest.mark.e2e, needs_chromium]
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """`tessera serve` on a fresh SQLite database, as `make run` starts it."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("TESSERA_", "DJANGO_", "PYTEST_"))
-    }
-    env["TESSERA_VAR_DIR"] = str(tmp_path_factory.mktemp("var"))
-    subprocess.run([TESSERA, "migrate", "-v", "0"], env=env, check=True, timeout=120)  # noqa: S603
-    port = _free_port()
-    log = open(Path(env["TESSERA_VAR_DIR"]) / "serve.log", "w")  # noqa: SIM115
-    process = subprocess.Popen(  # noqa: S603
-        [TESSERA, "serve", "--port", str(port), "--log-level", "warning"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, "tessera serve exited"
-            assert time.monotonic() < deadline, "tessera serve did not start"
-            time.sleep(0.2)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
+    with tessera_serve(tmp_path_factory.mktemp("var")) as running:
+        yield running.base
 
 
 @pytest.fixture
-def page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page()
-        page.set_default_timeout(15_000)
-        failures: list[str] = []
-        page.on("requestfailed", lambda request: failures.append(f"failed {request.url}"))
-        page.on(
-            "response",
-            lambda response: (
-                failures.append(f"{response.status} {response.url}")
-                if response.status >= 400
-                else None
-            ),
-        )
-        page.failures = failures
-        try:
-            yield page
-        finally:
-            browser.close()
+def page(web_page):
+    return web_page
 
 
 def test_swagger_ui_builds_the_operation_list_without_internet(server, page):
@@ -102,7 +30,7 @@ def test_swagger_ui_builds_the_operation_list_without_internet(server, page):
     operations = page.locator(".opblock").count()
     assert operations > 50  # every operation of the API, rendered by the bundled Swagger UI
     assert page.locator(".swagger-ui .info .title").inner_text().startswith("Tessera")
-    assert page.failures == []
+    assert page.problems == []
 
 
 def test_the_admin_login_page_is_styled(server, page):
@@ -115,7 +43,7 @@ def test_the_admin_login_page_is_styled(server, page):
         "() => [...document.styleSheets].map(s => [s.href, s.cssRules.length])"
     )
     assert any("admin/css/base." in href and rules > 50 for href, rules in stylesheets)
-    assert page.failures == []
+    assert page.problems == []
 
 
 def test_assets_are_hashed_compressed_and_cached_for_a_year(server):
@@ -135,4 +63,4 @@ def test_redoc_renders_the_reference_without_internet(server, page):
     assert page.locator("h1").first.inner_text().startswith("Tessera")
     assert page.locator("[data-section-id^='operation/']").count() > 50
     # ReDoc's own sidebar logo comes from its CDN and hides itself when that is unreachable
-    assert [f for f in page.failures if "cdn.redoc.ly/redoc/logo-mini.svg" not in f] == []
+    assert [f for f in page.problems if "cdn.redoc.ly/redoc/logo-mini.svg" not in f] == []

@@ -3,38 +3,19 @@ manager; HTTP helpers that sign in through POST /api/v1/auth/login (Bearer token
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from django.core import mail
 from django.test import Client, TestCase
 
 from tessera.tenancy.models import Membership, Tenant
 from tests.factories import DEFAULT_PASSWORD, make_member, make_tenant
+from tests.mailbox import TOKEN_IN, mailed_token  # noqa: F401  (the ownership tests use both)
 
 API = "/api/v1"
 NEW_PASSWORD = "a passphrase only the real person knows"
 ATTACKER_PASSWORD = "the manager knows this long passphrase"
-
-TOKEN_IN = {
-    "invitation": re.compile(r"/invitations/accept/\?token=([A-Za-z0-9_-]+)"),
-    "verify_email": re.compile(r"/verify-email/\?token=([A-Za-z0-9_-]+)"),
-    "password_reset": re.compile(r"/reset/\?token=([A-Za-z0-9_-]+)"),
-}
-
-
-def mailed_token(kind: str, to: str) -> str:
-    """The token of the last mail of that kind to that address."""
-    for message in reversed(mail.outbox):
-        if message.to == [to]:
-            found = TOKEN_IN[kind].search(message.body)
-            if found:
-                html = message.alternatives[0][0]
-                assert found.group(0) in html  # the HTML part carries the same link
-                return found.group(1)
-    raise AssertionError(f"no {kind} mail to {to}: {[(m.to, m.subject) for m in mail.outbox]}")
 
 
 def call(method: str, path: str, body=None, *, token=None, client=None, tenant=None, key=None):

@@ -112,33 +112,45 @@ def password_required_error() -> ValidationFailed:
     )
 
 
+def _live_token(token: str, now: datetime, *, lock: bool) -> EmailVerificationToken:
+    """The unspent, unexpired link `token` names, of an active account still at that address."""
+    from tessera.authn.tokens import opaque_token_hash
+
+    if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
+        raise VerificationTokenInvalid("The verification link is invalid or has expired")
+    query = EmailVerificationToken.objects.select_related("user")
+    if lock:
+        query = query.select_for_update(of=("self",))
+    row = query.filter(token_hash=opaque_token_hash(token)).first()
+    user = row.user if row is not None else None
+    if (
+        row is None
+        or user is None
+        or row.used_at is not None
+        or row.expires_at <= now
+        or not user.is_active
+        or row.email != user.email
+    ):
+        raise VerificationTokenInvalid("The verification link is invalid or has expired")
+    return row
+
+
+def email_verification_preview(*, token: str) -> bool:
+    """Whether spending this link needs a new password (a tenant manages the account); raises
+    VerificationTokenInvalid as `email_verify_confirm` would. Nothing changes."""
+    return _live_token(token, timezone.now(), lock=False).user.managed_by_tenant_id is not None
+
+
 def email_verify_confirm(
     *, token: str, password: str | None = None, actor: Actor | None = None
 ) -> User:
     """Spend a verification link (see the module docstring); nothing changes on any error."""
-    from tessera.authn.tokens import opaque_token_hash
     from tessera.identity.passwords import password_validate
 
-    if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
-        raise VerificationTokenInvalid("The verification link is invalid or has expired")
     now = timezone.now()
     with transaction.atomic():
-        row = (
-            EmailVerificationToken.objects.select_for_update(of=("self",))
-            .select_related("user")
-            .filter(token_hash=opaque_token_hash(token))
-            .first()
-        )
-        user = row.user if row is not None else None
-        if (
-            row is None
-            or user is None
-            or row.used_at is not None
-            or row.expires_at <= now
-            or not user.is_active
-            or row.email != user.email
-        ):
-            raise VerificationTokenInvalid("The verification link is invalid or has expired")
+        row = _live_token(token, now, lock=True)
+        user = row.user
         managed_by = user.managed_by_tenant_id
         changes: dict[str, Any] = {"email": user.email}
         if managed_by is not None:

@@ -106,14 +106,37 @@ def _check_current_password(user, password: str, *, tenant, actor: Actor) -> Non
         raise InvalidCredentials(INVALID_CREDENTIALS_DETAIL)
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class InvitationPreview:
+    """What the acceptance page shows before anything changes."""
+
+    tenant_name: str
+    email: str
+    new_password_needed: bool  # the account was never verified: accepting sets its password
+
+
+def invitation_preview(*, token: str) -> InvitationPreview:
+    """The invitation a link names, checked as `invitation_accept` checks it (the same 400s);
+    nothing changes."""
+    with transaction.atomic():
+        invitation = _locked(token, timezone.now())
+        return InvitationPreview(
+            tenant_name=invitation.tenant.name,
+            email=invitation.email,
+            new_password_needed=invitation.membership.user.email_verified_at is None,
+        )
+
+
 def invitation_accept(
     *,
     token: str,
     password: str | None,
     signed_in_user_id=None,
     actor: Actor | None = None,
+    purpose: str = "api",
 ):
-    """Accept (see the module docstring); returns the login flow's LoginSuccess or LoginPending."""
+    """Accept (see the module docstring); returns the login flow's LoginSuccess or LoginPending
+    (`purpose` as in login_password: "web" signs in to the hosted pages, without tokens)."""
     from tessera.authn.flows.login import STEPS, LoginAttempt, login_complete
     from tessera.identity.passwords import password_expired, password_validate, policy_for_user
     from tessera.tenancy.services import membership_set_status
@@ -188,6 +211,7 @@ def invitation_accept(
             or password_expired(user, policy=policy, now=now),
             lockout_tenant=tenant,
             audit_changes={"via": "invitation"},
+            purpose=purpose,
         )
         for step in STEPS:
             pending = step(attempt)

@@ -198,8 +198,9 @@ def mfa_verify(
     """Finish a login with its `mfa_token` and a TOTP or backup code (see the module docstring).
 
     `purpose="admin"`: the admin site's MFA page (its token never leaves the server-side browser
-    session); no trusted device, a session without tokens."""
-    trust_device = trust_device and purpose == "api"
+    session); no trusted device, a session without tokens. `purpose="web"`: the hosted sign-in
+    page (tessera.web): a session without tokens (the browser holds its cookie)."""
+    trust_device = trust_device and purpose != "admin"
     actor = actor or Actor.system()
     now = timezone.now()
     challenge = _challenge_for(token, now)
@@ -251,6 +252,13 @@ def mfa_verify(
             attempt.audit_changes["trusted_device"] = str(device.pk)
         success = login_complete(attempt)
     return MfaLoginResult(success=success, device_token=device_token)
+
+
+def challenge_allows_trusted_device(*, token: str) -> bool:
+    """Whether the sign-in behind this `mfa_token` may offer "trust this device" (its tenant's
+    policy; a sign-in bound to no tenant may). False for an unknown or spent token."""
+    challenge = _challenge_for(token, timezone.now())
+    return challenge is not None and _trusted_devices_allowed(challenge.tenant)
 
 
 # --- in a session -------------------------------------------------------------------------------
@@ -426,6 +434,7 @@ __all__ = [
     "CODE_INVALID_DETAIL",
     "MfaLoginResult",
     "backup_codes_regenerate_checked",
+    "challenge_allows_trusted_device",
     "mfa_confirm",
     "mfa_disable",
     "mfa_cleanup",

@@ -2,6 +2,7 @@
 
 import secrets
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from tessera.tenancy.bootstrap import bootstrap
@@ -27,5 +28,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{bar}\nTessera first run: demo tenant created.\n"
             f"  tenant:   demo\n  email:    {DEMO_EMAIL}\n  password: {password}\n"
-            f"This password is shown once. Admin UI: http://127.0.0.1:8000/admin/\n{bar}"
+            f"This password is shown once.\n"
+            f"  sign in:  {settings.PUBLIC_URL}/signin/   (your account: /account/)\n"
+            f"  admin UI: {settings.PUBLIC_URL}/admin/    (platform administrators)\n{bar}"
         )
