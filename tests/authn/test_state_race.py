@@ -4,7 +4,7 @@ import pytest
 from django.utils import timezone
 from tests.factories import make_member
 
-from tessera.authn import state
+from tessera.access import versions as state
 from tessera.authn.services import session_create, session_revoke
 
 pytestmark = pytest.mark.redis

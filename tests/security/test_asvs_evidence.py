@@ -14,9 +14,9 @@ import pyotp
 import pytest
 from django.utils import timezone
 
+from tessera.access.versions import state_invalidate_session
 from tessera.authn import tokens as token_module
 from tessera.authn.models import Session
-from tessera.authn.state import state_invalidate_session
 from tessera.authn.testing import authn_reset_process_state
 from tessera.identity import mfa, totp
 from tessera.identity.passwords import policy_violations

@@ -28,8 +28,8 @@ from tessera.access.models import (
     RoleRule,
 )
 from tessera.access.policy import MemberPolicy, member_policy
+from tessera.access.versions import access_state
 from tessera.api.context import client_ip
-from tessera.authn.state import access_state
 from tessera.engine import (
     Context,
     Decision,

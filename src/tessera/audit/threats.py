@@ -215,8 +215,8 @@ def _raise(event: AuditEvent, finding: Finding) -> None:
 def _raise_session_risk(session_id, score: int) -> None:
     from django.db.models.functions import Greatest
 
+    from tessera.access.versions import state_invalidate_session
     from tessera.authn.models import Session
-    from tessera.authn.state import state_invalidate_session
 
     row = Session.objects.filter(pk=session_id).values_list("tenant_id", flat=True)
     if not row.exists():

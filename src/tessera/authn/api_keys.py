@@ -49,10 +49,10 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from tessera.access.versions import access_state
 from tessera.audit.models import AuditEventType
 from tessera.audit.services import Actor, audit_record
 from tessera.authn.models import ApiKey
-from tessera.authn.state import access_state
 from tessera.errors import NotAuthenticated, ValidationFailed, field_error
 from tessera.realtime.notify import notify_api_key_revoked
 from tessera.tenancy.models import Membership, Tenant

@@ -5,7 +5,7 @@ set by a login with `"cookie": true`. The admin site's browser session is not on
 authenticates /admin/ only (tessera.admin_login).
 A credential that is present but invalid is refused (401) rather than ignored.
 
-For tokens and cookies the claims only say who and where: `tessera.authn.state.access_state` is
+For tokens and cookies the claims only say who and where: `tessera.access.versions.access_state` is
 asked once per request (one Redis round trip, or one indexed query without Redis) whether the
 session is still live and bound to that membership, and whether the membership and tenant are
 active — so logout, revocation and deactivation hold on the very next request in every process.
@@ -37,6 +37,7 @@ from django.middleware.csrf import CsrfViewMiddleware
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 
+from tessera.access.versions import access_state
 from tessera.api.context import client_ip
 from tessera.authn.api_keys import api_key_authenticate
 from tessera.authn.errors import (
@@ -48,7 +49,6 @@ from tessera.authn.errors import (
     TokenInvalid,
 )
 from tessera.authn.principal import Principal
-from tessera.authn.state import access_state
 from tessera.authn.tokens import access_token_verify
 from tessera.errors import NotAuthenticated
 

@@ -16,6 +16,7 @@ from django.db.models import Q, Value
 from django.db.models.functions import Least
 from django.utils import timezone
 
+from tessera.access.versions import state_invalidate_session
 from tessera.audit.models import ActorType, AuditEventType
 from tessera.audit.services import Actor, audit_record
 from tessera.authn import lockout
@@ -30,7 +31,6 @@ from tessera.authn.errors import (
 )
 from tessera.authn.models import AuthMethod, PasswordResetToken, RefreshToken, Session
 from tessera.authn.selectors import membership_role_slugs
-from tessera.authn.state import state_invalidate_session
 from tessera.authn.tokens import access_token_issue, opaque_token_hash, opaque_token_new
 from tessera.errors import ValidationFailed, field_error
 from tessera.identity.emails import normalize_email

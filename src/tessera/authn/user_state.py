@@ -3,7 +3,7 @@
 Deactivating a user — in the admin site, by erasure, from a shell — must stop every credential
 of that person at once on both backends: sessions, refresh tokens and API keys of every
 membership. The database answers `user.is_active` directly, but with Redis the live state of
-sessions and memberships is cached (`tessera.authn.state`, an hour), so a changed `is_active`
+sessions and memberships is cached (`tessera.access.versions`, an hour), so a changed `is_active`
 bumps the version of each of the person's memberships (compiled policies and cached key rows
 are re-read; `permissions.changed` is pushed) and rewrites the cached state of their live
 sessions after commit; the sessions themselves (and their refresh tokens) are revoked. API keys
@@ -22,8 +22,8 @@ from django.db import transaction
 
 def user_credentials_refresh(*, user_id) -> None:
     """Invalidate every cached credential state of the person (call in the changing transaction)."""
+    from tessera.access.versions import state_invalidate_session
     from tessera.authn.models import Session
-    from tessera.authn.state import state_invalidate_session
     from tessera.tenancy.models import Membership
     from tessera.tenancy.services import membership_version_bump
 

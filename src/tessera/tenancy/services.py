@@ -31,7 +31,7 @@ MEMBERSHIP_FIELDS = (
 def tenant_policy_bump(*, tenant_id) -> None:
     """Invalidate every compiled policy of the tenant (call inside the changing transaction)."""
     Tenant.objects.filter(pk=tenant_id).update(policy_version=F("policy_version") + 1)
-    from tessera.authn.state import state_invalidate_tenant
+    from tessera.access.versions import state_invalidate_tenant
 
     state_invalidate_tenant(tenant_id=tenant_id)
     notify_permissions_changed(tenant_id=tenant_id)
@@ -43,7 +43,7 @@ def membership_version_bump(*, membership_id) -> None:
     row = Membership.objects.filter(pk=membership_id).values_list("tenant_id", "user_id").first()
     if row is None:
         return
-    from tessera.authn.state import state_invalidate_membership
+    from tessera.access.versions import state_invalidate_membership
 
     state_invalidate_membership(membership_id=membership_id, tenant_id=row[0])
     notify_permissions_changed(tenant_id=row[0], user_id=row[1])

@@ -27,6 +27,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from tessera.access.versions import state_invalidate_session
 from tessera.audit.models import ActorType
 from tessera.audit.services import Actor
 from tessera.authn import lockout
@@ -42,7 +43,6 @@ from tessera.authn.flows.login import (
 )
 from tessera.authn.models import AuthMethod, MfaChallenge, Session
 from tessera.authn.services import sessions_revoke_for_user
-from tessera.authn.state import state_invalidate_session
 from tessera.authn.tokens import opaque_token_hash, opaque_token_new
 from tessera.identity import mfa as factors
 from tessera.identity.mfa import CODE_INVALID_DETAIL, MfaCodeInvalid
