@@ -24,14 +24,10 @@ from hypothesis import strategies as st
 from tessera.access.escalation import held_rules, member_rules
 from tessera.access.models import Delegation, Role
 from tessera.access.policy import clear_local_cache
-from tessera.access.services import (
-    delegation_approve,
-    delegation_create,
-    grant_create,
-    overrides_set,
-    role_assign,
-    role_unassign,
-)
+from tessera.access.services.assignments import role_assign, role_unassign
+from tessera.access.services.delegations import delegation_approve, delegation_create
+from tessera.access.services.grants import grant_create
+from tessera.access.services.overrides import overrides_set
 from tessera.authn.api_keys import api_key_create
 from tessera.authn.testing import authn_reset_process_state
 from tessera.engine import rules_within

@@ -6,7 +6,7 @@ import pytest
 from django.test import RequestFactory
 
 from tessera.access.guard import authorize, is_allowed, requires
-from tessera.access.services import overrides_set
+from tessera.access.services.overrides import overrides_set
 from tessera.authn.principal import Principal
 from tessera.authn.testing import api_session_login
 from tessera.errors import NotAuthenticated, PermissionDenied

@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 from django.core import mail
 
+from tessera.access.escalation import NotHeld
 from tessera.access.models import RoleAssignment
-from tessera.access.services import LastAdmin, NotHeld, role_update
+from tessera.access.services.admins import LastAdmin
+from tessera.access.services.roles import role_update
 from tessera.audit.models import AuditEvent, AuditEventType
 from tessera.errors import Conflict, ValidationFailed
 from tessera.identity.models import User

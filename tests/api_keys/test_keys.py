@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from tessera.access.models import Role, RoleAssignment, RoleRule
-from tessera.access.services import role_unassign
+from tessera.access.services.assignments import role_unassign
 from tessera.audit.models import AuditEvent, AuditEventType
 from tessera.authn.models import ApiKey
 from tests.api_keys.conftest import API, KEYS, bearer, call, create_key, login_token

@@ -4,7 +4,7 @@ import pytest
 from django.test import Client
 
 from tessera.access.models import Role
-from tessera.access.services import role_assign
+from tessera.access.services.assignments import role_assign
 from tessera.audit.models import AuditEvent
 from tessera.authn.models import Session
 from tests.authn.conftest import bearer, login, post

@@ -29,22 +29,13 @@ from tessera.access.models import (
     RoleAssignment,
     RoleRule,
 )
-from tessera.access.services import (
-    ADMIN_ROLE,
-    delegation_create,
-    delegation_revoke,
-    grant_create,
-    grant_delete,
-    parents_validate,
-    permission_create,
-    role_assign,
-    role_create,
-    role_delete,
-    role_effective_rules,
-    role_unassign,
-    role_update,
-    rules_validate,
-)
+from tessera.access.selectors import role_effective_rules
+from tessera.access.services.assignments import role_assign, role_unassign
+from tessera.access.services.delegations import delegation_create, delegation_revoke
+from tessera.access.services.grants import grant_create, grant_delete
+from tessera.access.services.permissions import permission_create
+from tessera.access.services.roles import role_create, role_delete, role_update
+from tessera.access.services.validation import ADMIN_ROLE, parents_validate, rules_validate
 from tessera.api.context import actor_from_request
 from tessera.errors import TesseraError
 from tessera.tenancy.models import Tenant

@@ -16,8 +16,10 @@ from tessera.access.models import (
     Permission,
     Role,
     RoleAssignment,
+    RoleRule,
 )
 from tessera.access.policy import member_policy
+from tessera.access.services.validation import _stored_rules
 from tessera.engine import effective_permissions
 from tessera.errors import NotFound
 from tessera.tenancy.models import Membership, Tenant
@@ -125,3 +127,24 @@ def permission_names_of(*, membership: Membership, now: datetime | None = None) 
     return sorted(
         {e["permission"] for e in entries if e["effect"] == "allow" and e["resource"] is None}
     )
+
+
+def role_rules(role: Role) -> list[dict[str, Any]]:
+    return _stored_rules(role.rules.order_by("position", "id"))
+
+
+def role_effective_rules(role: Role) -> list[dict[str, Any]]:
+    """The role's rules and those inherited from its ancestors."""
+    seen, stack, order = set(), [role], []
+    while stack:
+        current = stack.pop(0)
+        if current.pk in seen:
+            continue
+        seen.add(current.pk)
+        order.append(current.pk)
+        stack.extend(current.parents.all())
+    rows = RoleRule.objects.filter(role_id__in=order).order_by("position", "id")
+    by_role: dict[Any, list] = {}
+    for row in rows:
+        by_role.setdefault(row.role_id, []).append(row)
+    return [rule for pk in order for rule in _stored_rules(by_role.get(pk, ()))]

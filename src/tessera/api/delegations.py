@@ -28,7 +28,11 @@ from tessera.access.guard import (
 )
 from tessera.access.models import Delegation, DelegationStatus
 from tessera.access.selectors import delegation_get, delegation_list, role_get
-from tessera.access.services import delegation_approve, delegation_create, delegation_revoke
+from tessera.access.services.delegations import (
+    delegation_approve,
+    delegation_create,
+    delegation_revoke,
+)
 from tessera.api.context import actor_from_request
 from tessera.api.instants import Instant
 from tessera.api.pagination import newest_first_page

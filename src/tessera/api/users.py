@@ -18,7 +18,7 @@ from pydantic import ConfigDict
 
 from tessera.access.guard import requires
 from tessera.access.selectors import effective_permissions_of
-from tessera.access.services import overrides_set
+from tessera.access.services.overrides import overrides_set
 from tessera.api.context import actor_from_request
 from tessera.api.instants import Instant
 from tessera.api.pagination import clamp_limit, decode_cursor, encode_cursor

@@ -141,7 +141,7 @@ def _new_key(prefix: str) -> str:
 
 def scopes_validate(scopes: Any) -> list[str]:
     """A non-empty list of permissions or patterns, deduplicated in order; 422 otherwise."""
-    from tessera.access.services import permission_validate
+    from tessera.access.services.validation import permission_validate
 
     if not isinstance(scopes, list | tuple) or not scopes:
         raise ValidationFailed(

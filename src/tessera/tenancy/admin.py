@@ -316,7 +316,7 @@ class MembershipAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
     def save_formset(self, request, form, formset, change):
         """Role assignments through `role_assign` / `role_unassign` (capacity, last admin)."""
-        from tessera.access.services import role_assign, role_unassign
+        from tessera.access.services.assignments import role_assign, role_unassign
 
         formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
 

@@ -50,7 +50,7 @@ def bootstrap(
         created_membership = membership is None
         if membership is None:
             membership = membership_create(tenant=tenant, user=user)
-        from tessera.access.services import role_assign_system
+        from tessera.access.services.assignments import role_assign_system
 
         role_assign_system(membership=membership, slug="admin")
     return BootstrapResult(

@@ -24,7 +24,9 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from tessera.access.escalation import ensure_target_within
-from tessera.access.services import delegations_revoke_given, ensure_not_last_admin, role_assign
+from tessera.access.services.admins import ensure_not_last_admin
+from tessera.access.services.assignments import role_assign
+from tessera.access.services.delegations import delegations_revoke_given
 from tessera.audit.models import AuditEventType
 from tessera.audit.services import Actor, audit_record
 from tessera.errors import Conflict, PermissionDenied, TesseraError, ValidationFailed, field_error
@@ -576,7 +578,7 @@ def member_role_unassign(
     last active administrator keeps `admin` (409 `last_admin`).
     """
     from tessera.access.selectors import role_get
-    from tessera.access.services import role_unassign
+    from tessera.access.services.assignments import role_unassign
 
     role = role_get(tenant=membership.tenant, slug=slug)
     role_unassign(membership=membership, role=role, by=by, actor=actor)

@@ -490,7 +490,8 @@ def member_erase(
     """Erase the person from the membership's tenant, and anonymize them when it was their only
     tenant (see the module docstring). `by` is the acting membership (None: platform or CLI)."""
     from tessera.access.escalation import ensure_target_within
-    from tessera.access.services import delegations_revoke_given, ensure_not_last_admin
+    from tessera.access.services.admins import ensure_not_last_admin
+    from tessera.access.services.delegations import delegations_revoke_given
     from tessera.authn.revocation import credentials_revoke_for_membership
     from tessera.tenancy.services import tenant_policy_bump
 

@@ -87,7 +87,7 @@ def tenant_create(
             tenant = Tenant.objects.create(
                 slug=slug, name=name.strip(), settings=validated.model_dump()
             )
-            from tessera.access.services import roles_create_builtin
+            from tessera.access.services.roles import roles_create_builtin
 
             roles_create_builtin(tenant=tenant)
             audit_record(
