@@ -32,7 +32,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from tessera.api.context import actor_from_request, client_ip
+from tessera.audit.actors import actor_from_request
 from tessera.authn import lockout
 from tessera.authn.errors import InvalidCredentials, TooManyAttempts
 from tessera.authn.flows.login import (
@@ -46,6 +46,7 @@ from tessera.authn.models import Session
 from tessera.authn.reauthentication import session_end_replaced
 from tessera.authn.services import session_revoke, session_touch
 from tessera.identity.mfa import MfaCodeInvalid
+from tessera.request_facts import client_ip
 
 SESSION_KEY = "tessera_session_id"
 MFA_KEY = "tessera_admin_mfa"

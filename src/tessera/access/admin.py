@@ -36,7 +36,7 @@ from tessera.access.services.grants import grant_create, grant_delete
 from tessera.access.services.permissions import permission_create
 from tessera.access.services.roles import role_create, role_delete, role_update
 from tessera.access.services.validation import ADMIN_ROLE, parents_validate, rules_validate
-from tessera.api.context import actor_from_request
+from tessera.audit.actors import actor_from_request
 from tessera.errors import TesseraError
 from tessera.tenancy.models import Tenant
 

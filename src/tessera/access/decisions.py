@@ -29,7 +29,6 @@ from tessera.access.models import (
 )
 from tessera.access.policy import MemberPolicy, member_policy
 from tessera.access.versions import access_state
-from tessera.api.context import client_ip
 from tessera.engine import (
     Context,
     Decision,
@@ -43,6 +42,8 @@ from tessera.engine import (
     validate_permission,
 )
 from tessera.errors import ValidationFailed, field_error
+from tessera.expiry import active_at
+from tessera.request_facts import client_ip
 from tessera.tenancy.models import Membership, MembershipStatus, Tenant
 
 MAX_BATCH = 1000
@@ -324,9 +325,7 @@ def _candidate_filter(tenant: Tenant, action: str, now: datetime, resource) -> Q
         .values_list("role_id", flat=True)
         .distinct()
     )
-    grant_filter = Q(tenant_id=tenant.pk, permission__in=perms) & (
-        Q(expires_at__isnull=True) | Q(expires_at__gt=now)
-    )
+    grant_filter = Q(tenant_id=tenant.pk, permission__in=perms) & (active_at(now))
     if resource is not None:
         grant_filter &= Q(resource_type=resource.type, resource_id=resource.id)
     allowing |= set(
@@ -346,9 +345,7 @@ def _candidate_filter(tenant: Tenant, action: str, now: datetime, resource) -> Q
     ).values_list("delegate_id", "role_id", "permissions"):
         if role_id in roles or any(permission_covers(str(p), action) for p in permissions or ()):
             delegates.add(delegate_id)
-    assigned = RoleAssignment.objects.filter(role_id__in=roles).filter(
-        Q(expires_at__isnull=True) | Q(expires_at__gt=now)
-    )
+    assigned = RoleAssignment.objects.filter(role_id__in=roles).filter(active_at(now))
     overrides = MembershipOverride.objects.filter(
         membership__tenant_id=tenant.pk, effect=Effect.ALLOW, permission__in=perms
     )

@@ -48,6 +48,7 @@ from tessera.engine import (
     Subject,
     compile_policy,
 )
+from tessera.expiry import active_at
 from tessera.tenancy.models import Membership
 from tessera.tenancy.selectors import manager_chain_user_ids, team_user_ids
 
@@ -147,7 +148,7 @@ def _load_policy_input(
 
     assignments = (
         RoleAssignment.objects.filter(membership_id=membership.pk)
-        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .filter(active_at(now))
         .values_list("id", "role_id", "expires_at")
         .order_by("created_at", "id")
     )
@@ -205,7 +206,7 @@ def _load_policy_input(
     rows = (
         Grant.objects.filter(tenant_id=tenant_id)
         .filter(Q(membership_id=membership.pk) | Q(role_id__in=list(holding)))
-        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .filter(active_at(now))
         .values_list("id", "role_id", "permission", "resource_type", "resource_id", "expires_at")
         .order_by("created_at", "id")
     )

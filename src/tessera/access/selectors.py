@@ -22,6 +22,7 @@ from tessera.access.policy import member_policy
 from tessera.access.services.validation import _stored_rules
 from tessera.engine import effective_permissions
 from tessera.errors import NotFound
+from tessera.expiry import active_at
 from tessera.tenancy.models import Membership, Tenant
 
 
@@ -46,11 +47,7 @@ def role_get(*, tenant: Tenant, slug: str) -> Role:
 
 def role_holder_count(*, role: Role, now: datetime | None = None) -> int:
     now = now or timezone.now()
-    return (
-        RoleAssignment.objects.filter(role=role)
-        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
-        .count()
-    )
+    return RoleAssignment.objects.filter(role=role).filter(active_at(now)).count()
 
 
 def roles_of_membership(
@@ -60,7 +57,7 @@ def roles_of_membership(
     now = now or timezone.now()
     return (
         RoleAssignment.objects.filter(membership=membership)
-        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .filter(active_at(now))
         .select_related("role")
         .order_by("role__slug")
     )

@@ -25,8 +25,8 @@ from tessera.api.auth import (
     _session_answer,
 )
 from tessera.api.auth import router as auth_router
-from tessera.api.context import actor_from_request
 from tessera.api.security import principal_auth
+from tessera.audit.actors import actor_from_request
 from tessera.authn.deferred import defer
 from tessera.authn.errors import ApiKeyNotAllowed, MfaSetupRequired, PasswordChangeRequired
 from tessera.authn.flows.login import LoginPending

@@ -29,7 +29,6 @@ from tessera.access.guard import (
     requires,
     scopes_allow,
 )
-from tessera.api.context import actor_from_request
 from tessera.api.instants import Instant
 from tessera.api.pagination import (
     clamp_limit,
@@ -37,6 +36,7 @@ from tessera.api.pagination import (
     encode_created_cursor,
 )
 from tessera.api.security import principal_auth
+from tessera.audit.actors import actor_from_request
 from tessera.authn.api_keys import api_key_create, api_key_get, api_key_list, api_key_revoke
 from tessera.authn.errors import ApiKeyNotAllowed
 from tessera.authn.models import ApiKey

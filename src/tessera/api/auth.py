@@ -17,7 +17,6 @@ from django.utils import timezone
 from ninja import Field, Router, Schema, Status
 from pydantic import ValidationError as PydanticValidationError
 
-from tessera.api.context import actor_from_request
 from tessera.api.pagination import (
     clamp_limit,
     decode_created_cursor,
@@ -25,6 +24,7 @@ from tessera.api.pagination import (
 )
 from tessera.api.security import principal_auth
 from tessera.api.transport import require_allowed_origin
+from tessera.audit.actors import actor_from_request
 from tessera.audit.models import AuditEventType
 from tessera.authn import selectors
 from tessera.authn.deferred import defer

@@ -33,10 +33,10 @@ from tessera.access.services.delegations import (
     delegation_create,
     delegation_revoke,
 )
-from tessera.api.context import actor_from_request
 from tessera.api.instants import Instant
 from tessera.api.pagination import newest_first_page
 from tessera.api.security import principal_auth
+from tessera.audit.actors import actor_from_request
 from tessera.errors import NotFound, PermissionDenied, ValidationFailed, field_error
 from tessera.tenancy.models import Membership
 from tessera.tenancy.selectors import membership_get

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from http import HTTPStatus
 
-from tessera.api.problems import problem
+from tessera.problems import problem
 
 _CODES = {
     400: "bad_request",

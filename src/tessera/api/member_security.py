@@ -19,10 +19,10 @@ from ninja import Router, Schema, Status
 
 from tessera.access.guard import requires
 from tessera.api.auth import Problem
-from tessera.api.context import actor_from_request
 from tessera.api.pagination import clamp_limit, decode_created_cursor, encode_created_cursor
 from tessera.api.security import principal_auth
 from tessera.api.users import user_resource
+from tessera.audit.actors import actor_from_request
 from tessera.authn.member_security import (
     member_mfa_reset,
     member_session_end,

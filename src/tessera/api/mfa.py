@@ -20,8 +20,8 @@ from django.utils import timezone
 from ninja import Field, Router, Schema, Status
 
 from tessera.api.auth import LoginOut, Problem, _session_answer, _set_session_cookie
-from tessera.api.context import actor_from_request
 from tessera.api.security import principal_auth
+from tessera.audit.actors import actor_from_request
 from tessera.authn.devices import device_get_for_user, device_revoke, devices_live_for_user
 from tessera.authn.flows.mfa import (
     backup_codes_regenerate_checked,

@@ -19,10 +19,10 @@ from tessera.access.selectors import permission_list, role_effective_rules, role
 from tessera.access.services.permissions import permission_create
 from tessera.access.services.roles import role_create, role_delete, role_update
 from tessera.access.services.validation import parents_validate, rules_validate
-from tessera.api.context import actor_from_request
 from tessera.api.pagination import clamp_limit, decode_key_cursor, encode_cursor
 from tessera.api.rule_schema import RuleList
 from tessera.api.security import principal_auth
+from tessera.audit.actors import actor_from_request
 
 roles_router = Router(tags=["roles"], auth=principal_auth)
 permissions_router = Router(tags=["roles"], auth=principal_auth)

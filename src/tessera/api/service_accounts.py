@@ -13,13 +13,13 @@ from datetime import datetime
 from ninja import Field, Router, Schema, Status
 
 from tessera.access.guard import requires
-from tessera.api.context import actor_from_request
 from tessera.api.pagination import (
     clamp_limit,
     decode_created_cursor,
     encode_created_cursor,
 )
 from tessera.api.security import principal_auth
+from tessera.audit.actors import actor_from_request
 from tessera.tenancy.member_selectors import member_role_slugs
 from tessera.tenancy.models import Membership
 from tessera.tenancy.service_accounts import service_account_create, service_accounts_list

@@ -9,9 +9,9 @@ from ninja import Router, Schema
 from pydantic import ConfigDict
 
 from tessera.access.guard import requires
-from tessera.api.context import actor_from_request
 from tessera.api.security import principal_auth
 from tessera.api.tenants import TenantOut, tenant_as_dict
+from tessera.audit.actors import actor_from_request
 from tessera.tenancy.members import tenant_update
 
 router = Router(tags=["tenant"], auth=principal_auth)

@@ -19,12 +19,12 @@ from pydantic import ConfigDict
 from tessera.access.guard import requires
 from tessera.access.selectors import effective_permissions_of
 from tessera.access.services.overrides import overrides_set
-from tessera.api.context import actor_from_request
 from tessera.api.instants import Instant
 from tessera.api.pagination import clamp_limit, decode_cursor, encode_cursor
 from tessera.api.rule_schema import RuleList
 from tessera.api.security import principal_auth
 from tessera.api.text_guard import ensure_storable
+from tessera.audit.actors import actor_from_request
 from tessera.engine import Resource
 from tessera.errors import NotFound, ValidationFailed, field_error
 from tessera.tenancy.member_selectors import (

@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from tessera.access.admin import ServiceAdminMixin
-from tessera.api.context import actor_from_request
+from tessera.audit.actors import actor_from_request
 from tessera.authn.models import Session
 from tessera.authn.services import session_revoke
 

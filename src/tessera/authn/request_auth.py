@@ -38,7 +38,6 @@ from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 
 from tessera.access.versions import access_state
-from tessera.api.context import client_ip
 from tessera.authn.api_keys import api_key_authenticate
 from tessera.authn.errors import (
     ApiKeyNotAllowed,
@@ -51,6 +50,7 @@ from tessera.authn.errors import (
 from tessera.authn.principal import Principal
 from tessera.authn.tokens import access_token_verify
 from tessera.errors import NotAuthenticated
+from tessera.request_facts import client_ip
 
 SESSION_COOKIE = "tessera_session"
 _COOKIE_SALT = "tessera.authn.session-cookie"

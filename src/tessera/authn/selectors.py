@@ -8,6 +8,7 @@ from datetime import datetime
 from django.db.models import Q
 
 from tessera.authn.models import Session
+from tessera.expiry import active_at
 from tessera.tenancy.models import Membership, MembershipStatus
 
 
@@ -44,7 +45,7 @@ def _role_slugs_by_membership(membership_ids, now: datetime) -> dict:
     slugs: dict[str, list[str]] = {str(mid): [] for mid in membership_ids}
     rows = (
         RoleAssignment.objects.filter(membership_id__in=list(membership_ids))
-        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .filter(active_at(now))
         .values_list("membership_id", "role__slug")
         .order_by("role__slug")
     )

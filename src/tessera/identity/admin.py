@@ -57,7 +57,7 @@ class UserAdmin(ServiceAdminMixin, admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         """New identities through `user_create` (unusable password until set); changes are
         audited, and deactivating a person ends every session of theirs at once."""
-        from tessera.api.context import actor_from_request
+        from tessera.audit.actors import actor_from_request
         from tessera.audit.models import AuditEventType
         from tessera.audit.services import audit_record
         from tessera.authn.services import sessions_revoke_for_user

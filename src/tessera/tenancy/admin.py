@@ -14,7 +14,7 @@ from django.utils.html import format_html
 
 from tessera.access.admin import ServiceAdminMixin
 from tessera.access.models import Role, RoleAssignment
-from tessera.api.context import actor_from_request
+from tessera.audit.actors import actor_from_request
 from tessera.errors import TesseraError
 from tessera.tenancy.invitations import invitation_resend, invitation_revoke
 from tessera.tenancy.members import (

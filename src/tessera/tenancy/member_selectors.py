@@ -17,6 +17,7 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from tessera.errors import ValidationFailed, field_error
+from tessera.expiry import active_at
 from tessera.tenancy.models import Membership, MembershipStatus, Tenant
 from tessera.tenancy.selectors import membership_queryset
 
@@ -52,16 +53,12 @@ class MemberPage:
     next_cursor: MemberCursor | None
 
 
-def _live_assignments(now: datetime) -> Q:
-    return Q(expires_at__isnull=True) | Q(expires_at__gt=now)
-
-
 def _with_roles(queryset: QuerySet[Membership]) -> QuerySet[Membership]:
     """Identity and manager joined; the unexpired role assignments in one prefetch query."""
     from tessera.access.models import RoleAssignment
 
     assignments = (
-        RoleAssignment.objects.filter(_live_assignments(timezone.now()))
+        RoleAssignment.objects.filter(active_at(timezone.now()))
         .select_related("role")
         .order_by("role__slug")
     )
@@ -75,7 +72,7 @@ def member_role_slugs(membership: Membership) -> list[str]:
     assignments = getattr(membership, "prefetched_assignments", None)
     if assignments is None:
         assignments = (
-            membership.role_assignments.filter(_live_assignments(timezone.now()))
+            membership.role_assignments.filter(active_at(timezone.now()))
             .select_related("role")
             .order_by("role__slug")
         )
@@ -115,7 +112,7 @@ def member_filter(
         qs = qs.filter(
             Exists(
                 RoleAssignment.objects.filter(
-                    _live_assignments(timezone.now()),
+                    active_at(timezone.now()),
                     membership_id=OuterRef("pk"),
                     role__tenant=tenant,
                     role__slug=role,
