@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.urls import path
 from ninja import NinjaAPI, Schema
 
-from tessera.access.guard import is_allowed, requires
+from tessera.access.bridge.guard import is_allowed, requires
 from tessera.engine import Resource
 from tessera.errors import TesseraError
 from tessera.problems import problem_response

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from tessera.access import decisions
+from tessera.access.bridge import decisions
 from tessera.access.models import Role
 from tessera.access.services.assignments import role_assign
 from tessera.access.services.roles import role_create

@@ -17,8 +17,8 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tessera.access import decisions, policy
-from tessera.access.policy import (
+from tessera.access.bridge import decisions, policy
+from tessera.access.bridge.policy import (
     LOCAL_CACHE,
     MemberPolicy,
     PolicyLRU,

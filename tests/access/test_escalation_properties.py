@@ -21,9 +21,9 @@ from django.utils import timezone
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from tessera.access.bridge.policy import clear_local_cache
 from tessera.access.escalation import held_rules, member_rules
 from tessera.access.models import Delegation, Role
-from tessera.access.policy import clear_local_cache
 from tessera.access.services.assignments import role_assign, role_unassign
 from tessera.access.services.delegations import delegation_approve, delegation_create
 from tessera.access.services.grants import grant_create

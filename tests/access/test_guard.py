@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import RequestFactory
 
-from tessera.access.guard import authorize, is_allowed, requires
+from tessera.access.bridge.guard import authorize, is_allowed, requires
 from tessera.access.services.overrides import overrides_set
 from tessera.authn.principal import Principal
 from tessera.authn.testing import api_session_login

@@ -48,7 +48,7 @@ class TargetOutranks(PermissionDenied):
 
 def held_rules(membership: Membership | None, *, now: datetime) -> list[MatchedRule]:
     """The rules in force for an active member now (none for an inactive one)."""
-    from tessera.access.decisions import policy_for
+    from tessera.access.bridge.decisions import policy_for
 
     if membership is None:
         return []
@@ -75,7 +75,7 @@ def member_rules(membership: Membership, *, now: datetime) -> list[MatchedRule]:
     """The member's rules in force now, whatever the membership's status. Inside a transaction
     (where compiled policies are not cached: bulk imports) a member holding nothing is answered
     without compiling."""
-    from tessera.access.policy import _may_store, member_policy
+    from tessera.access.bridge.policy import _may_store, member_policy
 
     if not _may_store() and holds_nothing(membership, now=now):
         return []

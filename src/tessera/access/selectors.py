@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from tessera.access.bridge.policy import member_policy
 from tessera.access.models import (
     Delegation,
     DelegationStatus,
@@ -18,7 +19,6 @@ from tessera.access.models import (
     RoleAssignment,
     RoleRule,
 )
-from tessera.access.policy import member_policy
 from tessera.access.services.validation import _stored_rules
 from tessera.engine import effective_permissions
 from tessera.errors import NotFound

@@ -21,7 +21,7 @@ from datetime import datetime
 from django.http import HttpResponse
 from ninja import Field, Router, Schema, Status
 
-from tessera.access.guard import (
+from tessera.access.bridge.guard import (
     ScopeMissing,
     authorize,
     is_allowed,

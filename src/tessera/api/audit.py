@@ -7,7 +7,7 @@ from typing import Any, Literal
 from django.http import StreamingHttpResponse
 from ninja import Query, Router, Schema
 
-from tessera.access.guard import requires
+from tessera.access.bridge.guard import requires
 from tessera.api.instants import Instant
 from tessera.api.pagination import clamp_limit, decode_cursor, encode_cursor
 from tessera.api.security import principal_auth

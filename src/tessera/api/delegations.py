@@ -18,7 +18,7 @@ from typing import Any
 from django.utils import timezone
 from ninja import Query, Router, Schema, Status
 
-from tessera.access.guard import (
+from tessera.access.bridge.guard import (
     ScopeMissing,
     authorize,
     is_allowed,

@@ -8,7 +8,7 @@ from typing import Any
 
 from ninja import Query, Router, Schema, Status
 
-from tessera.access.guard import requires
+from tessera.access.bridge.guard import requires
 from tessera.access.models import Grant
 from tessera.access.selectors import grant_get, grant_list, role_get
 from tessera.access.services.grants import grant_create, grant_delete

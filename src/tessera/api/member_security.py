@@ -17,7 +17,7 @@ from datetime import datetime
 
 from ninja import Router, Schema, Status
 
-from tessera.access.guard import requires
+from tessera.access.bridge.guard import requires
 from tessera.api.auth import Problem
 from tessera.api.pagination import clamp_limit, decode_created_cursor, encode_created_cursor
 from tessera.api.security import principal_auth

@@ -23,7 +23,13 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.http import StreamingHttpResponse
 from ninja import Router, Schema
 
-from tessera.access.guard import ScopeMissing, authorize, require_member, requires, scopes_allow
+from tessera.access.bridge.guard import (
+    ScopeMissing,
+    authorize,
+    require_member,
+    requires,
+    scopes_allow,
+)
 from tessera.api.security import principal_auth
 from tessera.api.users import user_resource
 from tessera.audit.actors import actor_from_request

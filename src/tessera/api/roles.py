@@ -12,8 +12,8 @@ from typing import Any
 from ninja import Router, Schema, Status
 from pydantic import ConfigDict
 
+from tessera.access.bridge.guard import requires
 from tessera.access.escalation import ensure_actor_holds
-from tessera.access.guard import requires
 from tessera.access.models import Permission, Role
 from tessera.access.selectors import permission_list, role_effective_rules, role_get, role_list
 from tessera.access.services.permissions import permission_create

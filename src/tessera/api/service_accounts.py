@@ -12,7 +12,7 @@ from datetime import datetime
 
 from ninja import Field, Router, Schema, Status
 
-from tessera.access.guard import requires
+from tessera.access.bridge.guard import requires
 from tessera.api.pagination import (
     clamp_limit,
     decode_created_cursor,

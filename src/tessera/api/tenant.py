@@ -8,7 +8,7 @@ from django.db import transaction
 from ninja import Router, Schema
 from pydantic import ConfigDict
 
-from tessera.access.guard import requires
+from tessera.access.bridge.guard import requires
 from tessera.api.security import principal_auth
 from tessera.api.tenants import TenantOut, tenant_as_dict
 from tessera.audit.actors import actor_from_request

@@ -16,7 +16,7 @@ from ninja import Query, Router, Schema, Status
 from ninja.errors import HttpError
 from pydantic import ConfigDict
 
-from tessera.access.guard import requires
+from tessera.access.bridge.guard import requires
 from tessera.access.selectors import effective_permissions_of
 from tessera.access.services.overrides import overrides_set
 from tessera.api.instants import Instant

@@ -9,8 +9,8 @@ leaked hash and the key, and a slow hash would cost every API request its price.
 A key is bound to one membership. Its `scopes` (`resource:action`, `resource:*`, `*:*`) must be
 held by whoever creates it (and, for a service account's key, by the service account too) —
 422 `scopes_not_held` names each one that is not. At request time the effective permission is
-the intersection of the scopes and the membership's live policy (tessera.access.guard), so a role
-taken from the owner narrows the key on the very next request.
+the intersection of the scopes and the membership's live policy (tessera.access.bridge.guard), so
+a role taken from the owner narrows the key on the very next request.
 
 Authentication (`api_key_authenticate`) costs one round trip, the one every credential pays:
 `access_state` (Redis MGET or one indexed query) says whether the membership and tenant are

@@ -76,7 +76,7 @@ def membership_permissions(
 ) -> list[str]:
     """The `resource:action` permissions the member's rules allow (conditions and scopes not
     evaluated: they depend on the resource), from the compiled policy the engine uses."""
-    from tessera.access.policy import member_policy
+    from tessera.access.bridge.policy import member_policy
     from tessera.engine import effective_permissions
 
     compiled = member_policy(membership, tenant_version, membership_version, now=now)

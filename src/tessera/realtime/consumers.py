@@ -146,7 +146,7 @@ def _session_end(session_id) -> float | None:
 def _api_key_live(identity: dict, now) -> bool:
     """The key is unrevoked, unexpired, its membership active, and it still holds
     `notification:read` (its scopes and its owner's policy)."""
-    from tessera.access.guard import scopes_allow
+    from tessera.access.bridge.guard import scopes_allow
     from tessera.access.versions import access_state
     from tessera.authn.models import ApiKey
     from tessera.realtime.tickets import NOTIFICATION_READ
@@ -176,7 +176,7 @@ def _api_key_live(identity: dict, now) -> bool:
 
 
 def _member_may(membership_id, state, action: str, *, mfa: bool) -> bool:
-    from tessera.access.policy import member_policy
+    from tessera.access.bridge.policy import member_policy
     from tessera.engine import Context, Resource, decide
     from tessera.tenancy.models import Membership
 

@@ -17,6 +17,7 @@ from typing import Any
 from django.db.models import Q
 from django.utils import timezone
 
+from tessera.access.bridge.policy import MemberPolicy, member_policy
 from tessera.access.models import (
     Delegation,
     DelegationStatus,
@@ -27,7 +28,6 @@ from tessera.access.models import (
     RoleAssignment,
     RoleRule,
 )
-from tessera.access.policy import MemberPolicy, member_policy
 from tessera.access.versions import access_state
 from tessera.engine import (
     Context,
