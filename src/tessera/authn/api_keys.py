@@ -49,12 +49,12 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from tessera import notifications
 from tessera.access.versions import access_state
 from tessera.audit.models import AuditEventType
 from tessera.audit.services import Actor, audit_record
 from tessera.authn.models import ApiKey
 from tessera.errors import NotAuthenticated, ValidationFailed, field_error
-from tessera.realtime.notify import notify_api_key_revoked
 from tessera.tenancy.models import Membership, Tenant
 
 logger = logging.getLogger("tessera.authn")
@@ -328,7 +328,9 @@ def api_key_revoke(*, key: ApiKey, actor: Actor | None = None, reason: str = "re
             )
             prefix = key.prefix
             transaction.on_commit(lambda: _cache.drop(prefix))
-            notify_api_key_revoked(api_key_id=key.pk)  # its open sockets close after commit
+            notifications.api_key_revoked.publish(
+                api_key_id=key.pk
+            )  # its open sockets close after commit
     return bool(revoked)
 
 

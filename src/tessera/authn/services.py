@@ -16,6 +16,7 @@ from django.db.models import Q, Value
 from django.db.models.functions import Least
 from django.utils import timezone
 
+from tessera import notifications
 from tessera.access.versions import state_invalidate_session
 from tessera.audit.models import ActorType, AuditEventType
 from tessera.audit.services import Actor, audit_record
@@ -37,7 +38,6 @@ from tessera.identity.emails import normalize_email
 from tessera.identity.models import User
 from tessera.identity.passwords import password_validate
 from tessera.identity.services import user_password_set
-from tessera.realtime.notify import notify_session_revoked
 from tessera.tenancy.errors import NotAMember
 from tessera.tenancy.models import Membership, MembershipStatus, Tenant
 from tessera.tenancy.tenant_settings import SessionPolicy
@@ -110,7 +110,7 @@ def session_end_by_id(session_id, tenant_id, *, now: datetime, reason: str) -> b
     )
     state_invalidate_session(tenant_id=tenant_id, session_id=session_id)
     user_id = Session.objects.filter(pk=session_id).values_list("user_id", flat=True).first()
-    notify_session_revoked(
+    notifications.session_revoked.publish(
         user_id=user_id, session_id=session_id, reason=reason, tenant_id=tenant_id
     )
     return True

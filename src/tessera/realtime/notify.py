@@ -27,6 +27,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
+from tessera import notifications
 from tessera.realtime.groups import (
     api_key_group,
     tenant_admins_group,
@@ -112,3 +113,12 @@ def notify_security_alert(*, tenant_id, alert: str, risk_score: int, **details: 
         **{k: (str(v) if v is not None else None) for k, v in details.items()},
     }
     publish_after_commit(tenant_admins_group(tenant_id), payload)
+
+
+def subscribe() -> None:
+    """Publish what the domain announces (`tessera.notifications`); called at app start."""
+    notifications.permissions_changed.subscribe(notify_permissions_changed)
+    notifications.membership_changed.subscribe(notify_membership_changed)
+    notifications.session_revoked.subscribe(notify_session_revoked)
+    notifications.api_key_revoked.subscribe(notify_api_key_revoked)
+    notifications.security_alert.subscribe(notify_security_alert)

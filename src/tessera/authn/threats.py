@@ -21,8 +21,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db.models import Q
+from django.db.models.functions import Greatest
 
+from tessera import notifications
+from tessera.access.versions import state_invalidate_session
 from tessera.audit.models import AuditEvent, AuditEventType
+from tessera.audit.services import Actor, audit_observe, audit_record
+from tessera.authn.models import Session
 
 ACCESS_CHANGES = frozenset(
     {
@@ -182,9 +187,6 @@ def threats_evaluate(event: AuditEvent) -> list[Finding]:
 
 
 def _raise(event: AuditEvent, finding: Finding) -> None:
-    from tessera.audit.services import Actor, audit_record
-    from tessera.realtime.notify import notify_security_alert
-
     audit_record(
         type=AuditEventType.SUSPICIOUS_ACTIVITY,
         actor=Actor(type="system", ip=event.ip, request_id=event.request_id),
@@ -202,7 +204,7 @@ def _raise(event: AuditEvent, finding: Finding) -> None:
     if finding.session_id:
         _raise_session_risk(finding.session_id, finding.risk_score)
     if event.tenant_id:
-        notify_security_alert(
+        notifications.security_alert.publish(
             tenant_id=event.tenant_id,
             alert=finding.rule,
             risk_score=finding.risk_score,
@@ -213,13 +215,13 @@ def _raise(event: AuditEvent, finding: Finding) -> None:
 
 
 def _raise_session_risk(session_id, score: int) -> None:
-    from django.db.models.functions import Greatest
-
-    from tessera.access.versions import state_invalidate_session
-    from tessera.authn.models import Session
-
     row = Session.objects.filter(pk=session_id).values_list("tenant_id", flat=True)
     if not row.exists():
         return
     Session.objects.filter(pk=session_id).update(risk_score=Greatest("risk_score", score))
     state_invalidate_session(tenant_id=row.first(), session_id=session_id)
+
+
+def subscribe() -> None:
+    """Evaluate the rules on each recorded event of a type they fire on (called at app start)."""
+    audit_observe(types=RULES, observer=threats_evaluate)
