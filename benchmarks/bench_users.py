@@ -69,7 +69,7 @@ def _child() -> dict:
     from django.db import connection
     from django.test import Client
 
-    from tessera.tenancy.bootstrap import bootstrap
+    from tessera.administration.bootstrap import bootstrap
     from tessera.tenancy.models import Membership
 
     call_command("migrate", verbosity=0, interactive=False)

@@ -283,7 +283,7 @@ def test_the_admin_site_acts_with_the_platforms_authority(world, platform_admin)
     assert response.status_code == 302, response.content[:2000]
     assert Membership.objects.get(pk=second.pk).status == MembershipStatus.SUSPENDED
     from tessera.access.escalation import TargetOutranks
-    from tessera.tenancy.members import member_reactivate
+    from tessera.administration.members import member_reactivate
 
     with pytest.raises(TargetOutranks):
         member_reactivate(membership=second, by=viewer_too)

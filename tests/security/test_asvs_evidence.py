@@ -14,8 +14,8 @@ import pyotp
 import pytest
 from django.utils import timezone
 
+from tessera import crypto as token_module
 from tessera.access.versions import state_invalidate_session
-from tessera.authn import tokens as token_module
 from tessera.authn.models import Session
 from tessera.authn.testing import authn_reset_process_state
 from tessera.identity import mfa, totp

@@ -16,6 +16,7 @@ from datetime import datetime
 from ninja import Field, Router, Schema, Status
 from pydantic import ConfigDict
 
+from tessera.administration.invitation_accept import invitation_accept
 from tessera.api.auth import (
     MAX_PASSWORD_INPUT,
     AcceptedOut,
@@ -32,7 +33,6 @@ from tessera.authn.errors import ApiKeyNotAllowed, MfaSetupRequired, PasswordCha
 from tessera.authn.flows.login import LoginPending
 from tessera.identity.profile import profile_update_own
 from tessera.identity.verification import email_verify_confirm, email_verify_request
-from tessera.tenancy.invitation_accept import invitation_accept
 
 router = Router(tags=["auth"])
 

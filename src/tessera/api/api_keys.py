@@ -29,6 +29,7 @@ from tessera.access.bridge.guard import (
     requires,
     scopes_allow,
 )
+from tessera.administration.service_accounts import service_account_get
 from tessera.api.instants import Instant
 from tessera.api.pagination import (
     clamp_limit,
@@ -42,7 +43,6 @@ from tessera.authn.errors import ApiKeyNotAllowed
 from tessera.authn.models import ApiKey
 from tessera.errors import NotFound, ValidationFailed, field_error
 from tessera.tenancy.selectors import membership_get
-from tessera.tenancy.service_accounts import service_account_get
 
 router = Router(tags=["api-keys"], auth=principal_auth)
 

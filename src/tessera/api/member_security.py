@@ -18,6 +18,7 @@ from datetime import datetime
 from ninja import Router, Schema, Status
 
 from tessera.access.bridge.guard import requires
+from tessera.administration.member_selectors import member_get
 from tessera.api.auth import Problem
 from tessera.api.pagination import clamp_limit, decode_created_cursor, encode_created_cursor
 from tessera.api.security import principal_auth
@@ -30,7 +31,6 @@ from tessera.authn.member_security import (
     member_sessions_end,
 )
 from tessera.errors import NotFound
-from tessera.tenancy.member_selectors import member_get
 from tessera.tenancy.models import Membership
 
 router = Router(tags=["users"], auth=principal_auth)

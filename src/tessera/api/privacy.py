@@ -30,12 +30,12 @@ from tessera.access.bridge.guard import (
     requires,
     scopes_allow,
 )
+from tessera.administration.member_selectors import member_get
 from tessera.api.security import principal_auth
 from tessera.api.users import user_resource
 from tessera.audit.actors import actor_from_request
 from tessera.audit.export import event_as_dict
 from tessera.errors import NotFound
-from tessera.tenancy.member_selectors import member_get
 from tessera.tenancy.models import Membership
 from tessera.tenancy.privacy import MemberExport, member_data_export, member_erase
 

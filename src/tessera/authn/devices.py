@@ -18,7 +18,7 @@ from django.utils import timezone
 from tessera.audit.models import AuditEventType
 from tessera.audit.services import Actor, audit_record
 from tessera.authn.models import TrustedDevice
-from tessera.authn.tokens import opaque_token_hash, opaque_token_new
+from tessera.crypto import opaque_token_hash, opaque_token_new
 
 DEVICE_TTL = timedelta(days=30)
 MAX_DEVICES = 20  # live trusted devices per user; trusting one more forgets the oldest

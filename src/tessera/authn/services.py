@@ -32,7 +32,8 @@ from tessera.authn.errors import (
 )
 from tessera.authn.models import AuthMethod, PasswordResetToken, RefreshToken, Session
 from tessera.authn.selectors import membership_role_slugs
-from tessera.authn.tokens import access_token_issue, opaque_token_hash, opaque_token_new
+from tessera.authn.tokens import access_token_issue
+from tessera.crypto import opaque_token_hash, opaque_token_new
 from tessera.errors import ValidationFailed, field_error
 from tessera.identity.emails import normalize_email
 from tessera.identity.models import User

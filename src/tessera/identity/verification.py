@@ -8,7 +8,8 @@
         it is replaced and every earlier credential ends (identity_take_over)
       otherwise ─────────────────────→ verified; the identity is owned (nobody manages it)
 
-`identity_take_over` is shared with accepting an invitation (tessera.tenancy.invitation_accept).
+`identity_take_over` is shared with accepting an invitation
+(tessera.administration.invitation_accept).
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def _allowed(email: str) -> bool:
 def email_verify_request(*, email: str, actor: Actor | None = None) -> None:
     """Mail a verification link when the address belongs to an active person (see the module
     docstring); the caller answers 202 either way."""
-    from tessera.authn.tokens import opaque_token_new
+    from tessera.crypto import opaque_token_new
 
     try:
         normalized = normalize_email(email)
@@ -116,7 +117,7 @@ def email_verify_confirm(
     *, token: str, password: str | None = None, actor: Actor | None = None
 ) -> User:
     """Spend a verification link (see the module docstring); nothing changes on any error."""
-    from tessera.authn.tokens import opaque_token_hash
+    from tessera.crypto import opaque_token_hash
     from tessera.identity.passwords import password_validate
 
     if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:

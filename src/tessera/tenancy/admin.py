@@ -1,7 +1,7 @@
 """Admin for tenants and memberships.
 
 Writes go through the services the API uses (`tessera.tenancy.services`,
-`tessera.tenancy.members`, `tessera.access.services`) so that built-in roles are created,
+`tessera.administration.members`, `tessera.access.services`) so that built-in roles are created,
 versions bumped, credentials revoked and audit events written; inlines here are read-only.
 """
 
@@ -14,17 +14,17 @@ from django.utils.html import format_html
 
 from tessera.access.admin import ServiceAdminMixin
 from tessera.access.models import Role, RoleAssignment
-from tessera.audit.actors import actor_from_request
-from tessera.errors import TesseraError
-from tessera.tenancy.invitations import invitation_resend, invitation_revoke
-from tessera.tenancy.members import (
+from tessera.administration.members import (
     member_create,
     member_deactivate,
     member_reactivate,
     member_remove,
     member_update,
-    tenant_update,
 )
+from tessera.administration.tenants import tenant_update
+from tessera.audit.actors import actor_from_request
+from tessera.errors import TesseraError
+from tessera.tenancy.invitations import invitation_resend, invitation_revoke
 from tessera.tenancy.models import Invitation, Membership, MembershipStatus, Tenant
 from tessera.tenancy.services import tenant_create
 

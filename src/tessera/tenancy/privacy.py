@@ -46,11 +46,11 @@ from django.db.models import Q, QuerySet, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 
+from tessera.administration.member_input import SelfActionForbidden
 from tessera.audit.models import AuditEvent, AuditEventType
 from tessera.audit.services import Actor, audit_record, audit_redact, chain_key
 from tessera.errors import NotFound
 from tessera.identity.models import User
-from tessera.tenancy.members import SelfActionForbidden
 from tessera.tenancy.models import Membership
 
 EXPORT_FORMAT = "tessera.member-export/1"

@@ -43,7 +43,7 @@ from tessera.authn.flows.login import (
 )
 from tessera.authn.models import AuthMethod, MfaChallenge, Session
 from tessera.authn.services import sessions_revoke_for_user
-from tessera.authn.tokens import opaque_token_hash, opaque_token_new
+from tessera.crypto import opaque_token_hash, opaque_token_new
 from tessera.identity import mfa as factors
 from tessera.identity.mfa import CODE_INVALID_DETAIL, MfaCodeInvalid
 from tessera.identity.models import User

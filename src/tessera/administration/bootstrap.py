@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
+from tessera.access.services.assignments import role_assign_system
 from tessera.identity.emails import normalize_email
 from tessera.identity.models import User
 from tessera.tenancy.models import Membership, Tenant
@@ -50,7 +51,6 @@ def bootstrap(
         created_membership = membership is None
         if membership is None:
             membership = membership_create(tenant=tenant, user=user)
-        from tessera.access.services.assignments import role_assign_system
 
         role_assign_system(membership=membership, slug="admin")
     return BootstrapResult(

@@ -16,6 +16,7 @@ from datetime import datetime
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from tessera.access.models import RoleAssignment
 from tessera.errors import ValidationFailed, field_error
 from tessera.expiry import active_at
 from tessera.tenancy.models import Membership, MembershipStatus, Tenant
@@ -55,7 +56,6 @@ class MemberPage:
 
 def _with_roles(queryset: QuerySet[Membership]) -> QuerySet[Membership]:
     """Identity and manager joined; the unexpired role assignments in one prefetch query."""
-    from tessera.access.models import RoleAssignment
 
     assignments = (
         RoleAssignment.objects.filter(active_at(timezone.now()))
@@ -107,8 +107,6 @@ def member_filter(
     if department:
         qs = qs.filter(department=department)
     if role:
-        from tessera.access.models import RoleAssignment
-
         qs = qs.filter(
             Exists(
                 RoleAssignment.objects.filter(

@@ -29,9 +29,20 @@ from django.utils import timezone
 
 from tessera.audit.models import ActorType, AuditEventType
 from tessera.audit.services import Actor, audit_record
+from tessera.authn import lockout
+from tessera.authn.errors import (
+    INVALID_CREDENTIALS_DETAIL,
+    TOO_MANY_ATTEMPTS_DETAIL,
+    InvalidCredentials,
+    TooManyAttempts,
+)
+from tessera.authn.flows.login import STEPS, LoginAttempt, _failed, login_complete
+from tessera.crypto import opaque_token_hash
 from tessera.errors import InvalidInput, PermissionDenied, ValidationFailed, field_error
+from tessera.identity.passwords import password_expired, password_validate, policy_for_user
 from tessera.identity.verification import identity_take_over, password_required_error
 from tessera.tenancy.models import Invitation, MembershipStatus
+from tessera.tenancy.services import membership_set_status
 
 MAX_TOKEN_LENGTH = 256
 
@@ -57,8 +68,6 @@ class InvitationForAnotherPerson(PermissionDenied):
 
 
 def _locked(token: str, now) -> Invitation:
-    from tessera.authn.tokens import opaque_token_hash
-
     if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
         raise InvitationTokenInvalid("The invitation link is not valid")
     invitation = (
@@ -89,14 +98,6 @@ def _locked(token: str, now) -> Invitation:
 
 def _check_current_password(user, password: str, *, tenant, actor: Actor) -> None:
     """The verified owner's current password, under the login's lockout counters."""
-    from tessera.authn import lockout
-    from tessera.authn.errors import (
-        INVALID_CREDENTIALS_DETAIL,
-        TOO_MANY_ATTEMPTS_DETAIL,
-        InvalidCredentials,
-        TooManyAttempts,
-    )
-    from tessera.authn.flows.login import _failed
 
     wait = lockout.login_blocked(email=user.email, tenant=tenant, ip=actor.ip)
     if wait:
@@ -114,9 +115,6 @@ def invitation_accept(
     actor: Actor | None = None,
 ):
     """Accept (see the module docstring); returns the login flow's LoginSuccess or LoginPending."""
-    from tessera.authn.flows.login import STEPS, LoginAttempt, login_complete
-    from tessera.identity.passwords import password_expired, password_validate, policy_for_user
-    from tessera.tenancy.services import membership_set_status
 
     actor = actor or Actor.system()
     if password is not None and not isinstance(password, str):

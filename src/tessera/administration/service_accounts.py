@@ -16,12 +16,15 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils.text import slugify
 
+from tessera.administration.member_selectors import _with_roles
+from tessera.administration.members import member_roles_assign
 from tessera.audit.models import AuditEventType
 from tessera.audit.services import Actor, audit_record
 from tessera.errors import ValidationFailed, field_error
 from tessera.identity.models import User
 from tessera.identity.services import user_create
 from tessera.tenancy.models import Membership, Tenant
+from tessera.tenancy.selectors import membership_get
 from tessera.tenancy.services import membership_create
 
 MAX_NAME_LENGTH = 150
@@ -55,7 +58,6 @@ def service_account_create(
     Role slugs are checked like any assignment: unknown 422, roles the actor does not hold 403
     `not_held`, a full role 409.
     """
-    from tessera.tenancy.members import member_roles_assign
 
     cleaned = name.strip() if isinstance(name, str) else ""
     if not cleaned or len(cleaned) > MAX_NAME_LENGTH:
@@ -98,7 +100,6 @@ def service_accounts_list(
     *, tenant: Tenant, limit: int, after: tuple[datetime, str] | None = None
 ) -> list[Membership]:
     """The tenant's service accounts (memberships, identity and roles loaded), oldest first."""
-    from tessera.tenancy.member_selectors import _with_roles
 
     query = _with_roles(Membership.objects.filter(tenant=tenant, user__is_service_account=True))
     if after is not None:
@@ -111,7 +112,6 @@ def service_accounts_list(
 
 def service_account_get(*, tenant: Tenant, user_id) -> Membership | None:
     """The tenant's service account with this user id (None for anyone else)."""
-    from tessera.tenancy.selectors import membership_get
 
     membership = membership_get(tenant=tenant, user_id=user_id)
     if membership is None or not membership.user.is_service_account:
