@@ -44,7 +44,7 @@ from tessera.authn.flows.login import (
 from tessera.authn.flows.mfa import mfa_verify
 from tessera.authn.models import Session
 from tessera.authn.reauthentication import session_end_replaced
-from tessera.authn.services import session_revoke, session_touch
+from tessera.authn.sessions import session_revoke, session_touch
 from tessera.identity.mfa import MfaCodeInvalid
 from tessera.request_facts import client_ip
 
@@ -288,7 +288,7 @@ def admin_password_change_view(request, site):
     skip all of that)."""
     from dataclasses import replace
 
-    from tessera.authn.services import password_change
+    from tessera.authn.passwords import password_change
     from tessera.errors import TesseraError
 
     form = AdminPasswordChangeForm(request.POST or None)

@@ -13,7 +13,7 @@ from tests.factories import make_member, make_tenant
 
 from tessera.audit.models import AuditEvent, AuditEventType
 from tessera.authn.models import RefreshToken, Session
-from tessera.authn.services import sessions_revoke_for_user
+from tessera.authn.sessions import sessions_revoke_for_user
 from tessera.tenancy.services import membership_set_status
 
 SESSIONS = "/api/v1/auth/sessions"

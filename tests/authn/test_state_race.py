@@ -5,7 +5,7 @@ from django.utils import timezone
 from tests.factories import make_member
 
 from tessera.access import versions as state
-from tessera.authn.services import session_create, session_revoke
+from tessera.authn.sessions import session_create, session_revoke
 
 pytestmark = pytest.mark.redis
 

@@ -31,17 +31,11 @@ from tessera.authn.deferred import defer
 from tessera.authn.flows.login import LoginPending, LoginSuccess, login_password
 from tessera.authn.flows.switch import tenant_switch
 from tessera.authn.models import Session
+from tessera.authn.passwords import password_change, password_reset_confirm, password_reset_request
 from tessera.authn.reauthentication import session_end_by_owner, session_end_replaced_by_cookie
+from tessera.authn.refresh import refresh_rotate
 from tessera.authn.request_auth import SESSION_COOKIE, session_cookie_value
-from tessera.authn.services import (
-    IssuedTokens,
-    password_change,
-    password_reset_confirm,
-    password_reset_request,
-    refresh_rotate,
-    session_revoke,
-    sessions_revoke_for_user,
-)
+from tessera.authn.sessions import IssuedTokens, session_revoke, sessions_revoke_for_user
 from tessera.errors import NotFound, PermissionDenied, ValidationFailed, field_error
 
 router = Router(tags=["auth"])

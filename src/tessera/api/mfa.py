@@ -30,7 +30,7 @@ from tessera.authn.flows.mfa import (
     mfa_required_for,
     mfa_verify,
 )
-from tessera.authn.services import session_require_recent_auth
+from tessera.authn.sessions import session_require_recent_auth
 from tessera.errors import NotFound
 from tessera.identity.mfa import DEFAULT_ISSUER, mfa_status, totp_setup
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 from tessera.access.admin import ServiceAdminMixin
 from tessera.audit.actors import actor_from_request
 from tessera.authn.models import Session
-from tessera.authn.services import session_revoke
+from tessera.authn.sessions import session_revoke
 
 
 class LiveFilter(admin.SimpleListFilter):

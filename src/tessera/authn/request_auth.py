@@ -150,7 +150,7 @@ def _principal(request, *, method: str, sid, tid, mid, user_id, claims) -> Princ
     if state.last_activity_at is not None and now - state.last_activity_at >= (
         ACTIVITY_WRITE_INTERVAL
     ):
-        from tessera.authn.services import session_touch
+        from tessera.authn.sessions import session_touch
 
         session_touch(session_id=sid, tenant_id=tid, idle_seconds=state.idle_seconds, now=now)
     membership = tenant = None

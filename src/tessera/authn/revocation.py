@@ -23,7 +23,7 @@ from django.utils import timezone
 from tessera.audit.models import AuditEventType
 from tessera.audit.services import Actor, audit_record
 from tessera.authn.models import Session
-from tessera.authn.services import session_end_by_id
+from tessera.authn.sessions import session_end_by_id
 from tessera.tenancy.models import Membership, Tenant
 
 
@@ -118,7 +118,7 @@ def credentials_revoke_for_user(*, user, reason: str, actor: Actor | None = None
     refresh tokens, API keys of each membership, trusted devices. Call inside the changing
     transaction (accepting an invitation for an identity that was never verified)."""
     from tessera.authn.devices import devices_revoke_for_user
-    from tessera.authn.services import sessions_revoke_for_user
+    from tessera.authn.sessions import sessions_revoke_for_user
 
     counts = {"sessions": 0, "api_keys": 0}
     with transaction.atomic():

@@ -28,7 +28,7 @@ def api_session_login(client, user, tenant=None):
     active membership — as a password login without `tenant` would be. No password, no MFA step:
     the token stands for a login that already happened. Returns the session.
     """
-    from tessera.authn.services import session_create, session_tokens_issue
+    from tessera.authn.sessions import session_create, session_tokens_issue
     from tessera.tenancy.models import Membership, MembershipStatus
 
     if tenant is not None:
@@ -56,7 +56,7 @@ def admin_session_login(client, user):
     admin sign-in creates, bound to the client's browser session. Returns the session."""
     from tessera.admin_login import SESSION_KEY
     from tessera.authn.models import AuthMethod
-    from tessera.authn.services import admin_session_policy, session_create
+    from tessera.authn.sessions import admin_session_policy, session_create
 
     session = session_create(
         user=user,

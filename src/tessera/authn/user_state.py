@@ -54,7 +54,7 @@ def _after_user_save(sender, instance, created=False, **kwargs) -> None:
     instance._tessera_active_changed = False
     with transaction.atomic():
         if not instance.is_active:
-            from tessera.authn.services import sessions_revoke_for_user
+            from tessera.authn.sessions import sessions_revoke_for_user
 
             sessions_revoke_for_user(user=instance, reason="user_deactivated")
         user_credentials_refresh(user_id=instance.pk)

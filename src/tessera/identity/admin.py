@@ -60,7 +60,7 @@ class UserAdmin(ServiceAdminMixin, admin.ModelAdmin):
         from tessera.audit.actors import actor_from_request
         from tessera.audit.models import AuditEventType
         from tessera.audit.services import audit_record
-        from tessera.authn.services import sessions_revoke_for_user
+        from tessera.authn.sessions import sessions_revoke_for_user
         from tessera.identity.services import user_create
 
         actor = actor_from_request(request)

@@ -54,7 +54,7 @@ def user_password_set(
 
     `validate` checks the password policy first (422 listing every broken rule). An administrator
     setting someone's password passes `must_change=True`: the user must change it at next login.
-    Sessions are not touched here: `tessera.authn.services` revokes them where the flow needs it.
+    Sessions are not touched here: `tessera.authn.sessions` revokes them where the flow needs it.
     """
     if validate:
         from tessera.identity.passwords import password_validate

@@ -424,7 +424,7 @@ def _tenant_sessions_revoke(m: Membership) -> int:
     """Live sessions of the person in the tenant that are bound to no membership (the
     membership's own were revoked by `credentials_revoke_for_membership`)."""
     from tessera.authn.models import Session
-    from tessera.authn.services import session_end_by_id
+    from tessera.authn.sessions import session_end_by_id
 
     now = timezone.now()
     live = Session.objects.filter(user_id=m.user_id, tenant_id=m.tenant_id, revoked_at__isnull=True)
@@ -437,7 +437,7 @@ def _tenant_sessions_revoke(m: Membership) -> int:
 def _identity_revoke(user: User, actor: Actor | None) -> int:
     """Every session and trusted device of the person, at once (before their rows go)."""
     from tessera.authn.devices import devices_revoke_for_user
-    from tessera.authn.services import sessions_revoke_for_user
+    from tessera.authn.sessions import sessions_revoke_for_user
 
     ended = sessions_revoke_for_user(user=user, reason="user_erased", actor=actor)
     devices_revoke_for_user(user_id=user.pk)

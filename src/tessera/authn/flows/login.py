@@ -48,7 +48,7 @@ from tessera.authn.errors import (
     TooManyAttempts,
 )
 from tessera.authn.models import AuthMethod, Session
-from tessera.authn.services import (
+from tessera.authn.sessions import (
     IssuedTokens,
     admin_session_policy,
     session_create,

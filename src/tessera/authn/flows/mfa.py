@@ -42,7 +42,7 @@ from tessera.authn.flows.login import (
     login_complete,
 )
 from tessera.authn.models import AuthMethod, MfaChallenge, Session
-from tessera.authn.services import sessions_revoke_for_user
+from tessera.authn.sessions import sessions_revoke_for_user
 from tessera.crypto import opaque_token_hash, opaque_token_new
 from tessera.identity import mfa as factors
 from tessera.identity.mfa import CODE_INVALID_DETAIL, MfaCodeInvalid

@@ -20,7 +20,8 @@ from tessera.authn.errors import SessionEnded
 from tessera.authn.flows.login import LoginPending
 from tessera.authn.flows.mfa import session_apply_mfa_policy, switch_challenge
 from tessera.authn.models import Session
-from tessera.authn.services import IssuedTokens, session_switch_tenant, switch_target
+from tessera.authn.sessions import IssuedTokens
+from tessera.authn.tenant_switch import session_switch_tenant, switch_target
 
 
 @dataclass(frozen=True, slots=True)

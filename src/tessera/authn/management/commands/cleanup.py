@@ -4,7 +4,7 @@ WebSocket tickets."""
 
 from django.core.management.base import BaseCommand
 
-from tessera.authn.services import authn_cleanup
+from tessera.authn.cleanup import authn_cleanup
 
 
 class Command(BaseCommand):
