@@ -10,7 +10,7 @@ from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 
 from tessera.audit.models import AuditEvent
-from tessera.authn import api_keys
+from tessera.authn.api_key_auth import usage_flush
 from tessera.authn.models import ApiKey
 from tessera.authn.request_auth import authenticate_request
 from tests.api_keys.conftest import API, KEYS, bearer, call, create_key
@@ -34,11 +34,11 @@ def test_usage_is_counted_in_process_and_written_in_one_batch(client, member_key
     assert row.use_count == 0 and row.last_used_at is None
 
     with CaptureQueriesContext(connection) as queries:
-        assert api_keys.usage_flush() == 1
+        assert usage_flush() == 1
     assert len(_key_updates(queries.captured_queries)) == 1
     row.refresh_from_db()
     assert row.use_count == 5 and row.last_used_at is not None and row.last_used_ip == "10.9.8.7"
-    assert api_keys.usage_flush() == 0  # nothing pending
+    assert usage_flush() == 0  # nothing pending
 
 
 def test_a_due_flush_happens_on_a_request_and_the_listing_shows_usage(
@@ -86,7 +86,7 @@ def test_the_secret_never_appears_after_creation_nor_in_logs(
             client.delete(f"{KEYS}/{created.json()['id']}", headers=bearer(member_token)),
             call(client, USERS, raw),  # revoked
         ]
-        api_keys.usage_flush()
+        usage_flush()
     for response in answers:
         assert secret not in response.content.decode(), response.request["PATH_INFO"]
     assert ApiKey._meta.db_table in caplog.text  # the SQL was logged ...

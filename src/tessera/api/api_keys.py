@@ -38,9 +38,10 @@ from tessera.api.pagination import (
 )
 from tessera.api.security import principal_auth
 from tessera.audit.actors import actor_from_request
-from tessera.authn.api_keys import api_key_create, api_key_get, api_key_list, api_key_revoke
+from tessera.authn.api_keys import api_key_create, api_key_revoke
 from tessera.authn.errors import ApiKeyNotAllowed
 from tessera.authn.models import ApiKey
+from tessera.authn.selectors import api_key_get, api_key_list
 from tessera.errors import NotFound, ValidationFailed, field_error
 from tessera.tenancy.selectors import membership_get
 

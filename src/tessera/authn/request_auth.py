@@ -38,7 +38,7 @@ from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 
 from tessera.access.versions import access_state
-from tessera.authn.api_keys import api_key_authenticate
+from tessera.authn.api_key_auth import api_key_authenticate
 from tessera.authn.errors import (
     ApiKeyNotAllowed,
     CsrfFailed,

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 
 from django.db.models import Q
 
-from tessera.authn.models import Session
+from tessera.authn.api_key_auth import usage_flush
+from tessera.authn.models import ApiKey, Session
 from tessera.expiry import active_at
-from tessera.tenancy.models import Membership, MembershipStatus
+from tessera.tenancy.models import Membership, MembershipStatus, Tenant
 
 
 def sessions_live_for_user(
@@ -86,3 +88,34 @@ def membership_permissions(
         if entry.effect == "allow" and entry.resource_type is None
     }
     return sorted(allowed)
+
+
+def api_key_get(*, tenant: Tenant, key_id) -> ApiKey | None:
+    """A live (not revoked) key of the tenant; None for another tenant's or an unknown id."""
+    try:
+        uuid.UUID(str(key_id))
+    except ValueError:
+        return None
+    return ApiKey.objects.filter(pk=key_id, tenant_id=tenant.pk, revoked_at__isnull=True).first()
+
+
+def api_key_list(
+    *,
+    tenant: Tenant,
+    membership_ids: Iterable | None,
+    limit: int,
+    after: tuple[datetime, str] | None = None,
+) -> list[ApiKey]:
+    """Live keys of the tenant (of these memberships only, unless None), newest first."""
+    usage_flush()
+    query = ApiKey.objects.filter(tenant_id=tenant.pk, revoked_at__isnull=True).select_related(
+        "membership__user"
+    )
+    if membership_ids is not None:
+        query = query.filter(membership_id__in=list(membership_ids))
+    if after is not None:
+        created_at, last_id = after
+        query = query.filter(
+            Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=last_id)
+        )
+    return list(query.order_by("-created_at", "-id")[:limit])

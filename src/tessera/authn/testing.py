@@ -8,7 +8,7 @@ def authn_reset_process_state() -> None:
 
     (Redis-held counters are cleared with the cache's database by the caller, if it wishes.)
     """
-    from tessera.authn.api_keys import api_keys_clear_process_state
+    from tessera.authn.api_key_auth import api_keys_clear_process_state
     from tessera.authn.keys import keys_clear_cache
     from tessera.authn.lockout import lockout_reset
     from tessera.authn.tokens import tokens_clear_cache
