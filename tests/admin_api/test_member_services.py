@@ -11,7 +11,6 @@ from tessera.access.services.admins import LastAdmin
 from tessera.access.services.roles import role_update
 from tessera.administration.bulk_import import BULK_MAX_ROWS, bulk_rows_from_csv, member_bulk_create
 from tessera.administration.invitation_accept import InvitationUsed, invitation_accept
-from tessera.administration.member_input import SelfActionForbidden
 from tessera.administration.members import (
     member_create,
     member_deactivate,
@@ -23,6 +22,7 @@ from tessera.administration.tenants import tenant_create_with_admin, tenant_deac
 from tessera.audit.models import AuditEvent, AuditEventType
 from tessera.errors import Conflict, ValidationFailed
 from tessera.identity.models import User
+from tessera.tenancy.errors import SelfActionForbidden
 from tessera.tenancy.models import Membership, MembershipStatus, Tenant
 from tests.factories import make_member, make_user
 

@@ -36,7 +36,8 @@ from tessera.authn.errors import (
     InvalidCredentials,
     TooManyAttempts,
 )
-from tessera.authn.flows.login import STEPS, LoginAttempt, _failed, login_complete
+from tessera.authn.flows.failures import login_failure_record
+from tessera.authn.flows.login import STEPS, LoginAttempt, login_complete
 from tessera.crypto import opaque_token_hash
 from tessera.errors import InvalidInput, PermissionDenied, ValidationFailed, field_error
 from tessera.identity.passwords import password_expired, password_validate, policy_for_user
@@ -103,7 +104,9 @@ def _check_current_password(user, password: str, *, tenant, actor: Actor) -> Non
     if wait:
         raise TooManyAttempts(TOO_MANY_ATTEMPTS_DETAIL, retry_after=wait)
     if not user.has_usable_password() or not check_password(password, user.password):
-        _failed(email=user.email, user=user, tenant=tenant, actor=actor, reason="bad_credentials")
+        login_failure_record(
+            email=user.email, user=user, tenant=tenant, actor=actor, reason="bad_credentials"
+        )
         raise InvalidCredentials(INVALID_CREDENTIALS_DETAIL)
 
 

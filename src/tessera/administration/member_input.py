@@ -14,6 +14,7 @@ from tessera.identity.emails import normalize_email
 from tessera.identity.mailer import mail_queue, page_link
 from tessera.identity.models import User
 from tessera.identity.passwords import password_validate
+from tessera.tenancy.errors import SelfActionForbidden
 from tessera.tenancy.models import Membership, MembershipStatus, Tenant
 from tessera.tenancy.selectors import membership_get
 from tessera.tenancy.services import MEMBERSHIP_FIELDS as _ALL_MEMBERSHIP_FIELDS
@@ -42,10 +43,6 @@ _MAX_LENGTHS = {
         for name in ("department", "job_title", "cost_center", "employee_id")
     },
 }
-
-
-class SelfActionForbidden(Conflict):
-    code = "self_action_forbidden"
 
 
 class ProfileManagedElsewhere(Conflict):

@@ -36,8 +36,9 @@ from tessera.api.users import user_resource
 from tessera.audit.actors import actor_from_request
 from tessera.audit.export import event_as_dict
 from tessera.errors import NotFound
+from tessera.privacy.erasure import member_erase
+from tessera.privacy.export import MemberExport, member_data_export
 from tessera.tenancy.models import Membership
-from tessera.tenancy.privacy import MemberExport, member_data_export, member_erase
 
 router = Router(tags=["users"], auth=principal_auth)
 

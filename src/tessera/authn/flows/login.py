@@ -47,6 +47,7 @@ from tessera.authn.errors import (
     InvalidCredentials,
     TooManyAttempts,
 )
+from tessera.authn.flows.failures import login_failure_record
 from tessera.authn.models import AuthMethod, Session
 from tessera.authn.sessions import (
     IssuedTokens,
@@ -149,49 +150,6 @@ def _verify(user: User | None, password: str) -> bool:
     return check_password(password, user.password)
 
 
-def _trail_for(user: User | None, tenant: Tenant | None):
-    """The trail a failed login is written to: the named tenant's only when the person is known
-    there (has a membership, whatever its state); else the platform's — a tenant never learns
-    of strangers' accounts (their ids, their state) by being named in a login."""
-    if tenant is None or user is None:
-        return None
-    known = Membership.objects.filter(user_id=user.pk, tenant_id=tenant.pk).exists()
-    return tenant.pk if known else None
-
-
-def _failed(*, email: str, user: User | None, tenant, actor: Actor, reason: str) -> None:
-    outcome = lockout.login_failed(email=email, ip=actor.ip)
-    tenant_id = _trail_for(user, tenant)
-    user_id = user.pk if user is not None else None
-    with transaction.atomic():
-        audit_record(
-            type=AuditEventType.LOGIN_FAILED,
-            actor=actor,
-            tenant_id=tenant_id,
-            resource_type="user" if user_id else "",
-            resource_id=user_id or "",
-            changes={"reason": reason},
-        )
-        if outcome.account_locked:
-            audit_record(
-                type=AuditEventType.ACCOUNT_LOCKED,
-                actor=actor,
-                tenant_id=tenant_id,
-                resource_type="user" if user_id else "",
-                resource_id=user_id or "",
-                changes={"scope": "account"},
-                risk_score=60,
-            )
-        if outcome.ip_blocked:
-            audit_record(
-                type=AuditEventType.SUSPICIOUS_ACTIVITY,
-                actor=actor,
-                tenant_id=tenant_id,
-                changes={"scope": "ip", "reason": "too many failed logins from this address"},
-                risk_score=70,
-            )
-
-
 def _membership_for(user: User, tenant: Tenant | None, hint: str | None):
     """(tenant, membership) the session is bound to; 403 when a named tenant is not the user's."""
     if hint:
@@ -248,7 +206,7 @@ def login_password(
             reason = "inactive_user"
         elif user is not None and user.is_service_account:
             reason = "service_account"
-        _failed(email=normalized, user=user, tenant=named, actor=actor, reason=reason)
+        login_failure_record(email=normalized, user=user, tenant=named, actor=actor, reason=reason)
         raise InvalidCredentials(INVALID_CREDENTIALS_DETAIL)
     actor = _with_user(actor, user)
     if purpose == "admin":
@@ -418,6 +376,3 @@ def login_complete(
         mfa_setup_required=attempt.mfa_setup_required,
         session=session,
     )
-
-
-from tessera.authn.flows import mfa as _mfa  # noqa: E402,F401  (registers the MFA step in STEPS)
