@@ -35,17 +35,15 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from tessera.audit.actors import actor_from_request
 from tessera.authn import lockout
 from tessera.authn.errors import InvalidCredentials, TooManyAttempts
-from tessera.authn.flows.login import (
-    AdminMfaRequired,
-    AdminPasswordChangeRequired,
-    LoginPending,
-    login_password,
-)
+from tessera.authn.flows.login import AdminMfaRequired, LoginPending, login_password
 from tessera.authn.flows.mfa import mfa_verify
 from tessera.authn.models import Session
 from tessera.authn.reauthentication import session_end_replaced
 from tessera.authn.sessions import session_revoke, session_touch
 from tessera.identity.mfa import MfaCodeInvalid
+from tessera.identity.password_change import (
+    PasswordChangeRequired as AdminPasswordChangeRequired,
+)
 from tessera.request_facts import client_ip
 
 SESSION_KEY = "tessera_session_id"

@@ -50,21 +50,23 @@ def role_holder_count(*, role: Role, now: datetime | None = None) -> int:
     return RoleAssignment.objects.filter(role=role).filter(active_at(now)).count()
 
 
-def roles_of_membership(
-    *, membership: Membership, now: datetime | None = None
-) -> QuerySet[RoleAssignment]:
-    """The member's unexpired role assignments, with their roles."""
-    now = now or timezone.now()
-    return (
-        RoleAssignment.objects.filter(membership=membership)
+def role_slugs_by_membership(membership_ids, now: datetime) -> dict[str, list[str]]:
+    """The unexpired role slugs of each of these memberships, sorted (one query)."""
+    slugs: dict[str, list[str]] = {str(mid): [] for mid in membership_ids}
+    rows = (
+        RoleAssignment.objects.filter(membership_id__in=list(membership_ids))
         .filter(active_at(now))
-        .select_related("role")
+        .values_list("membership_id", "role__slug")
         .order_by("role__slug")
     )
+    for membership_id, slug in rows:
+        slugs[str(membership_id)].append(slug)
+    return slugs
 
 
-def role_slugs_of_membership(*, membership: Membership, now: datetime | None = None) -> list[str]:
-    return [a.role.slug for a in roles_of_membership(membership=membership, now=now)]
+def membership_role_slugs(*, membership_id, now: datetime) -> list[str]:
+    """The member's unexpired role slugs, sorted: the one home of this question."""
+    return role_slugs_by_membership([membership_id], now).get(str(membership_id), [])
 
 
 def grant_list(*, tenant: Tenant) -> QuerySet[Grant]:

@@ -17,6 +17,7 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from tessera.access.models import RoleAssignment
+from tessera.access.selectors import membership_role_slugs
 from tessera.errors import ValidationFailed, field_error
 from tessera.expiry import active_at
 from tessera.tenancy.models import Membership, MembershipStatus, Tenant
@@ -68,14 +69,10 @@ def _with_roles(queryset: QuerySet[Membership]) -> QuerySet[Membership]:
 
 
 def member_role_slugs(membership: Membership) -> list[str]:
-    """The role slugs of a member loaded by this module (no query)."""
+    """The role slugs of a member loaded by this module (no query; one for any other member)."""
     assignments = getattr(membership, "prefetched_assignments", None)
     if assignments is None:
-        assignments = (
-            membership.role_assignments.filter(active_at(timezone.now()))
-            .select_related("role")
-            .order_by("role__slug")
-        )
+        return membership_role_slugs(membership_id=membership.pk, now=timezone.now())
     return [a.role.slug for a in assignments]
 
 

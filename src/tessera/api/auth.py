@@ -17,6 +17,7 @@ from django.utils import timezone
 from ninja import Field, Router, Schema, Status
 from pydantic import ValidationError as PydanticValidationError
 
+from tessera.access.selectors import membership_role_slugs
 from tessera.api.pagination import (
     clamp_limit,
     decode_created_cursor,
@@ -461,7 +462,7 @@ def me(request):
     roles: list[str] = []
     permissions: list[str] = []
     if membership is not None:
-        roles = selectors.membership_role_slugs(membership_id=membership.pk, now=now)
+        roles = membership_role_slugs(membership_id=membership.pk, now=now)
         tv, mv = principal.tenant_version, principal.membership_version
         if str(principal.membership_id) != str(membership.pk):
             tv = mv = 0  # a tenant named by header: versions read from the database

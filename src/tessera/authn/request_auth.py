@@ -43,13 +43,13 @@ from tessera.authn.errors import (
     ApiKeyNotAllowed,
     CsrfFailed,
     MfaSetupRequired,
-    PasswordChangeRequired,
     SessionEnded,
     TokenInvalid,
 )
 from tessera.authn.principal import Principal
 from tessera.authn.tokens import access_token_verify
 from tessera.errors import NotAuthenticated
+from tessera.identity.password_change import ensure_password_changed
 from tessera.request_facts import client_ip
 
 SESSION_COOKIE = "tessera_session"
@@ -255,10 +255,8 @@ def authenticate_request(request) -> Principal | None:
             # the admin site's browser session never authenticates the API (it is a door of its
             # own, with its own session: tessera.admin_login)
             return None
-    if principal.password_change_required and request.path_info not in PASSWORD_CHANGE_PATHS:
-        raise PasswordChangeRequired(
-            "Change your password first (POST /api/v1/auth/password/change)"
-        )
+    if request.path_info not in PASSWORD_CHANGE_PATHS:
+        ensure_password_changed(principal)
     if principal.mfa_setup_required and request.path_info not in MFA_SETUP_PATHS:
         raise MfaSetupRequired(
             "Your tenant requires multi-factor authentication: set it up first "

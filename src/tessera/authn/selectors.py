@@ -8,9 +8,9 @@ from datetime import datetime
 
 from django.db.models import Q
 
+from tessera.access.selectors import role_slugs_by_membership
 from tessera.authn.api_key_auth import usage_flush
 from tessera.authn.models import ApiKey, Session
-from tessera.expiry import active_at
 from tessera.tenancy.models import Membership, MembershipStatus, Tenant
 
 
@@ -41,21 +41,6 @@ def session_get_for_user(*, user_id, session_id) -> Session | None:
     return Session.objects.filter(pk=session_id, user_id=user_id).first()
 
 
-def _role_slugs_by_membership(membership_ids, now: datetime) -> dict:
-    from tessera.access.models import RoleAssignment
-
-    slugs: dict[str, list[str]] = {str(mid): [] for mid in membership_ids}
-    rows = (
-        RoleAssignment.objects.filter(membership_id__in=list(membership_ids))
-        .filter(active_at(now))
-        .values_list("membership_id", "role__slug")
-        .order_by("role__slug")
-    )
-    for membership_id, slug in rows:
-        slugs[str(membership_id)].append(slug)
-    return slugs
-
-
 def memberships_with_roles(*, user_id, now: datetime) -> list[tuple[Membership, list[str]]]:
     """The user's active memberships in active tenants, each with its role slugs (two queries)."""
     memberships = list(
@@ -65,12 +50,8 @@ def memberships_with_roles(*, user_id, now: datetime) -> list[tuple[Membership, 
         .select_related("tenant")
         .order_by("tenant__slug")
     )
-    slugs = _role_slugs_by_membership([m.pk for m in memberships], now)
+    slugs = role_slugs_by_membership([m.pk for m in memberships], now)
     return [(m, slugs.get(str(m.pk), [])) for m in memberships]
-
-
-def membership_role_slugs(*, membership_id, now: datetime) -> list[str]:
-    return _role_slugs_by_membership([membership_id], now).get(str(membership_id), [])
 
 
 def membership_permissions(

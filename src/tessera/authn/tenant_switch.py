@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from tessera.access.versions import state_invalidate_session
@@ -26,21 +24,19 @@ from tessera.authn.sessions import (
 from tessera.identity.models import User
 from tessera.tenancy.errors import NotAMember
 from tessera.tenancy.models import Membership, MembershipStatus, Tenant
+from tessera.tenancy.selectors import tenant_find
 
 # --- tenant switch --------------------------------------------------------------------------------
 
 
 def _active_membership(*, user, hint: str) -> tuple[Tenant, Membership]:
-    hint = (hint or "").strip().lower()
+    tenant = tenant_find(hint=hint)
     membership = (
         Membership.objects.select_related("tenant")
-        .filter(
-            user_id=user.pk,
-            status=MembershipStatus.ACTIVE,
-            tenant__is_active=True,
-        )
-        .filter(Q(tenant__slug=hint) | Q(tenant__id=_uuid_or_none(hint)))
+        .filter(user_id=user.pk, tenant=tenant, status=MembershipStatus.ACTIVE)
         .first()
+        if tenant is not None
+        else None
     )
     if membership is None:
         raise NotAMember("You are not an active member of this tenant")
@@ -50,13 +46,6 @@ def _active_membership(*, user, hint: str) -> tuple[Tenant, Membership]:
 def switch_target(*, user, hint: str) -> tuple[Tenant, Membership]:
     """The tenant named by `hint` and the user's active membership there (403 otherwise)."""
     return _active_membership(user=user, hint=hint)
-
-
-def _uuid_or_none(value: str):
-    try:
-        return uuid.UUID(value)
-    except (ValueError, TypeError):
-        return None
 
 
 def session_switch_tenant(

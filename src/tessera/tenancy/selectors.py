@@ -4,19 +4,28 @@ from __future__ import annotations
 
 import uuid
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from tessera.tenancy.errors import TenantNotFound
 from tessera.tenancy.models import Membership, MembershipStatus, Tenant
 
 
-def tenant_get_by_hint(*, hint: str) -> Tenant:
-    """The active tenant named by a slug or id (the X-Tenant header, a subdomain, a token)."""
-    query = Tenant.objects.filter(is_active=True)
+def tenant_find(*, hint: str | None) -> Tenant | None:
+    """The active tenant named by a slug or an id (the one lookup of a tenant a caller names:
+    the X-Tenant header, a subdomain, a token, a login, a tenant switch); None when none is."""
+    hint = (hint or "").strip().lower()
+    if not hint:
+        return None
     try:
-        tenant = query.get(id=uuid.UUID(hint))
-    except (ValueError, Tenant.DoesNotExist):
-        tenant = query.filter(slug=hint.lower()).first()
+        by_id = Q(pk=uuid.UUID(hint))
+    except ValueError:
+        by_id = Q(pk__in=[])
+    return Tenant.objects.filter(is_active=True).filter(by_id | Q(slug=hint)).first()
+
+
+def tenant_get_by_hint(*, hint: str) -> Tenant:
+    """The active tenant named by a slug or id; 404 `tenant_not_found` otherwise."""
+    tenant = tenant_find(hint=hint)
     if tenant is None:
         raise TenantNotFound(f"Unknown tenant {hint!r}")
     return tenant

@@ -37,6 +37,7 @@ from tessera.access.bridge.policy import MemberPolicy
 from tessera.access.catalog import SYSTEM_PERMISSIONS
 from tessera.engine import Decision, PolicyError, Resource, decide, permission_covers
 from tessera.errors import NotAuthenticated, PermissionDenied, TesseraError
+from tessera.identity.password_change import ensure_password_changed
 
 ResourceGetter = Callable[..., Resource | None]
 
@@ -51,10 +52,6 @@ class NoTenant(PermissionDenied):
 
 class ScopeMissing(PermissionDenied):
     code = "api_key_scope"
-
-
-class PasswordChangeRequired(PermissionDenied):
-    code = "password_change_required"
 
 
 def scopes_allow(scopes, action: str) -> bool:
@@ -98,8 +95,7 @@ def require_member(request):
     principal = getattr(request, "principal", None)
     if principal is None:
         raise NotAuthenticated("Authentication required")
-    if getattr(principal, "password_change_required", False):
-        raise PasswordChangeRequired("Change your password before doing anything else")
+    ensure_password_changed(principal)
     membership = getattr(request, "membership", None)
     if membership is None:
         raise NoTenant("Act in a tenant you are an active member of (X-Tenant or a tenant token)")

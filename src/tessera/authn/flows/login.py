@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -59,9 +58,11 @@ from tessera.errors import PermissionDenied, ValidationFailed
 from tessera.identity.emails import normalize_email
 from tessera.identity.mfa import mfa_enabled
 from tessera.identity.models import User
+from tessera.identity.password_change import PasswordChangeRequired
 from tessera.identity.passwords import password_expired, policy_for_user
 from tessera.tenancy.errors import NotAMember
 from tessera.tenancy.models import Membership, MembershipStatus, Tenant
+from tessera.tenancy.selectors import tenant_find
 
 
 @dataclass(slots=True)
@@ -124,17 +125,6 @@ def _normalized(email: str) -> str:
         return (email or "").strip().lower()[:254]
 
 
-def _tenant_named(hint: str | None) -> Tenant | None:
-    if not hint:
-        return None
-    hint = hint.strip().lower()
-    query = Tenant.objects.filter(is_active=True)
-    try:
-        return query.filter(pk=uuid.UUID(hint)).first()
-    except ValueError:
-        return query.filter(slug=hint).first()
-
-
 def _verify(user: User | None, password: str) -> bool:
     """Check the password, spending one hash verification whatever the account's state."""
     usable = (
@@ -195,7 +185,7 @@ def login_password(
         tenant, device_token = None, None
     actor = actor or Actor.system()
     normalized = _normalized(email)
-    named = _tenant_named(tenant)
+    named = tenant_find(hint=tenant)
     wait = lockout.login_blocked(email=normalized, ip=actor.ip)
     if wait:
         raise TooManyAttempts(TOO_MANY_ATTEMPTS_DETAIL, retry_after=wait)
@@ -254,10 +244,6 @@ class AdminMfaRequired(PermissionDenied):
     code = "mfa_setup_required"
 
 
-class AdminPasswordChangeRequired(PermissionDenied):
-    code = "password_change_required"
-
-
 ADMIN_PASSWORD_CHANGE_DETAIL = (
     "Your password must be changed before you use the admin site: sign in to the API and change "
     "it (POST /api/v1/auth/password/change), then sign in here again."
@@ -294,7 +280,7 @@ def _admin_refuse(user: User, actor: Actor, reason: str) -> None:
     if reason == "not_platform_admin":
         raise InvalidCredentials(INVALID_CREDENTIALS_DETAIL)
     if reason == "password_change_required":
-        raise AdminPasswordChangeRequired(ADMIN_PASSWORD_CHANGE_DETAIL)
+        raise PasswordChangeRequired(ADMIN_PASSWORD_CHANGE_DETAIL)
     raise AdminMfaRequired(ADMIN_MFA_REQUIRED_DETAIL)
 
 

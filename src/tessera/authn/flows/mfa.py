@@ -68,7 +68,7 @@ def mfa_required_for(*, membership: Membership | None, tenant: Tenant | None) ->
     if policy.required == "all":
         return True
     if policy.required == "roles" and policy.required_roles:
-        from tessera.authn.selectors import membership_role_slugs
+        from tessera.access.selectors import membership_role_slugs
 
         held = membership_role_slugs(membership_id=membership.pk, now=timezone.now())
         return bool(set(held) & set(policy.required_roles))
