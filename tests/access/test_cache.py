@@ -26,6 +26,7 @@ from tessera.access.bridge.policy import (
     member_policy,
     stored_versions,
 )
+from tessera.access.bridge.policy_lookup import current_versions
 from tessera.access.services.assignments import role_unassign
 from tessera.access.services.delegations import delegation_create
 from tessera.access.services.grants import grant_create
@@ -230,7 +231,7 @@ def test_unknown_subjects_never_reach_the_cache(tenant, client):
 
 def test_a_check_reads_no_rules_once_warm(tenant, django_assert_max_num_queries):
     member = make_member(tenant, roles=["manager"])
-    versions = decisions.current_versions(member)
+    versions = current_versions(member)
     decisions.check(membership=member, action="user:read", context=ctx(), versions=versions)
     with django_assert_max_num_queries(0):
         decisions.check(membership=member, action="user:read", context=ctx(), versions=versions)

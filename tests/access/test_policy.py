@@ -8,7 +8,8 @@ import pytest
 from django.utils import timezone
 
 from tessera.access.bridge import decisions
-from tessera.access.bridge.policy import member_policy, policy_input_for, subject_for
+from tessera.access.bridge.policy import member_policy
+from tessera.access.bridge.policy_input import policy_input_for, subject_for
 from tessera.access.services.delegations import delegation_create
 from tessera.access.services.grants import grant_create
 from tessera.access.services.overrides import overrides_set

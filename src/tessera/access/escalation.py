@@ -48,7 +48,7 @@ class TargetOutranks(PermissionDenied):
 
 def held_rules(membership: Membership | None, *, now: datetime) -> list[MatchedRule]:
     """The rules in force for an active member now (none for an inactive one)."""
-    from tessera.access.bridge.decisions import policy_for
+    from tessera.access.bridge.policy_lookup import policy_for
 
     if membership is None:
         return []

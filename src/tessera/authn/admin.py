@@ -6,7 +6,7 @@ from django.contrib import admin, messages
 from django.db import transaction
 from django.utils import timezone
 
-from tessera.access.admin import ServiceAdminMixin
+from tessera.access.admin.mixins import ServiceAdminMixin
 from tessera.audit.actors import actor_from_request
 from tessera.authn.models import Session
 from tessera.authn.sessions import session_revoke

@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.db import models, transaction
 
-from tessera.access.admin import ServiceAdminMixin
+from tessera.access.admin.mixins import ServiceAdminMixin
 from tessera.identity.models import User
 from tessera.tenancy.models import Membership
 

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils.html import format_html
 
-from tessera.access.admin import ServiceAdminMixin
+from tessera.access.admin.mixins import ServiceAdminMixin
 from tessera.access.models import Role, RoleAssignment
 from tessera.administration.members import (
     member_create,

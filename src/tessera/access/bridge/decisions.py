@@ -4,8 +4,7 @@ Every function takes memberships loaded from the database (subjects are validate
 evaluation) and a `Context`. The context of a request is built by `request_context`; when a caller
 asks about *another* member, the facts of the request (its IP, MFA, risk, device) describe the
 caller, not the subject, so `supplied_context` starts from neutral values and takes what the
-caller states. `now` always comes from the server's clock.
-"""
+caller states. `now` always comes from the server's clock."""
 
 from __future__ import annotations
 
@@ -18,6 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from tessera.access.bridge.policy import MemberPolicy, member_policy
+from tessera.access.bridge.policy_lookup import Versions, _inactive, policy_for
 from tessera.access.models import (
     Delegation,
     DelegationStatus,
@@ -28,7 +28,6 @@ from tessera.access.models import (
     RoleAssignment,
     RoleRule,
 )
-from tessera.access.versions import access_state
 from tessera.engine import (
     Context,
     Decision,
@@ -49,8 +48,6 @@ from tessera.tenancy.models import Membership, MembershipStatus, Tenant
 MAX_BATCH = 1000
 MAX_REVIEW_SCAN = 2000
 """Access review: the most candidate members one page examines before answering a cursor."""
-
-INACTIVE_REASON = "the subject's membership is not active (default deny)"
 
 
 # --- input --------------------------------------------------------------------------------------
@@ -138,57 +135,6 @@ def supplied_context(
         device_trusted=bool(supplied.get("device_trusted", False)),
         attributes=attributes,
     )
-
-
-# --- whose policy -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Versions:
-    ok: bool
-    tenant_version: int
-    membership_version: int
-
-
-def caller_versions(request) -> Versions | None:
-    """The caller's versions from the request's one round trip (when the principal has them)."""
-    principal = getattr(request, "principal", None)
-    membership = getattr(request, "membership", None)
-    if principal is None or membership is None:
-        return None
-    if str(getattr(principal, "membership_id", None)) != str(membership.pk):
-        return None
-    tv = getattr(principal, "tenant_version", 0)
-    mv = getattr(principal, "membership_version", 0)
-    if not tv or not mv:
-        return None
-    return Versions(True, tv, mv)
-
-
-def current_versions(membership: Membership, *, now: datetime | None = None) -> Versions:
-    """Whether the membership may act now, and its versions: one round trip (Redis or database)."""
-    state = access_state(
-        session_id=None,
-        tenant_id=membership.tenant_id,
-        membership_id=membership.pk,
-        now=now or timezone.now(),
-    )
-    return Versions(state.membership_ok, state.tenant_version, state.membership_version)
-
-
-def policy_for(
-    membership: Membership, versions: Versions | None = None, *, now: datetime | None = None
-) -> MemberPolicy | None:
-    """Compiled policy and subject; None when the membership, its user or its tenant is inactive."""
-    if versions is None:
-        versions = current_versions(membership, now=now)
-    if not versions.ok or not versions.tenant_version or not versions.membership_version:
-        return None
-    return member_policy(membership, versions.tenant_version, versions.membership_version, now=now)
-
-
-def _inactive() -> Decision:
-    return Decision(False, INACTIVE_REASON, (), (), "")
 
 
 # --- decisions ----------------------------------------------------------------------------------

@@ -27,13 +27,9 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 
-from tessera.access.bridge.decisions import (
-    caller_versions,
-    parse_action,
-    policy_for,
-    request_context,
-)
+from tessera.access.bridge.decisions import parse_action, request_context
 from tessera.access.bridge.policy import MemberPolicy
+from tessera.access.bridge.policy_lookup import caller_versions, policy_for
 from tessera.access.catalog import SYSTEM_PERMISSIONS
 from tessera.engine import Decision, PolicyError, Resource, decide, permission_covers
 from tessera.errors import NotAuthenticated, PermissionDenied, TesseraError
