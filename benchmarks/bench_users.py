@@ -88,7 +88,7 @@ def _child() -> dict:
             cursor.execute("ANALYZE")
     numbers["members"] = Membership.objects.filter(tenant=tenant).count()
 
-    from tessera.authn.testing import admin_session_login, api_session_login
+    from tessera.testing import admin_session_login, api_session_login
 
     client = Client()
     admin_session_login(client, admin)  # /admin/: the admin site's session

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from tessera.access.services.grants import grant_create
 from tessera.access.services.overrides import overrides_set
-from tessera.authn.testing import api_session_login
+from tessera.testing import api_session_login
 from tests.access.helpers import allow, deny, give, make_role
 from tests.factories import make_member, make_tenant
 

@@ -32,9 +32,9 @@ from tessera.access.services.delegations import delegation_create
 from tessera.access.services.grants import grant_create
 from tessera.access.services.overrides import overrides_set
 from tessera.access.services.roles import role_update
-from tessera.authn.testing import api_session_login
 from tessera.engine import Resource, decide
 from tessera.errors import TesseraError
+from tessera.testing import api_session_login
 from tests.access.helpers import allow, ctx, give, make_role
 from tests.factories import make_member, make_tenant
 

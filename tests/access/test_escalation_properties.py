@@ -31,10 +31,10 @@ from tessera.access.services.overrides import overrides_set
 from tessera.administration.members import member_deactivate, member_reactivate, member_update
 from tessera.administration.service_accounts import service_account_create
 from tessera.authn.api_keys import api_key_create
-from tessera.authn.testing import authn_reset_process_state
 from tessera.engine import rules_within
 from tessera.errors import TesseraError
 from tessera.tenancy.models import Membership
+from tessera.testing import authn_reset_process_state
 from tests.access.helpers import allow, deny, make_role
 from tests.factories import make_member, make_tenant
 

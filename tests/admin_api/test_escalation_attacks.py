@@ -271,7 +271,7 @@ def test_the_admin_site_acts_with_the_platforms_authority(world, platform_admin)
     administrators in the admin site; through the API the same person is only a viewer."""
     from django.test import Client
 
-    from tessera.authn.testing import admin_session_login
+    from tessera.testing import admin_session_login
     from tests.admin_api.test_admin_ui import formset, member_change_data
 
     viewer_too = make_member(world.acme, roles=["viewer"], user=platform_admin)

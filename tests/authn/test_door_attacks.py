@@ -498,7 +498,7 @@ def test_attack_admin_password_change_goes_through_tessera_policy_and_ends_other
 ):
     """The admin site's "change password" was Django's own view: no policy, no history, no
     audit, other sessions alive. Now it is Tessera's password change."""
-    from tessera.authn.testing import admin_session_login
+    from tessera.testing import admin_session_login
 
     root = make_user("root@platform.test", is_platform_admin=True)
     current = admin_session_login(client, root)

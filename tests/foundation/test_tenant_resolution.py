@@ -1,8 +1,8 @@
 import pytest
 from tests.factories import make_member
 
-from tessera.authn.testing import api_session_login
 from tessera.tenancy.services import membership_set_status
+from tessera.testing import api_session_login
 
 pytestmark = pytest.mark.urls("tests.foundation.urls")
 

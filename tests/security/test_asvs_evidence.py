@@ -17,10 +17,9 @@ from django.utils import timezone
 from tessera import crypto as token_module
 from tessera.access.versions import state_invalidate_session
 from tessera.authn.models import Session
-from tessera.authn.testing import authn_reset_process_state
 from tessera.identity import mfa, totp
-from tessera.identity.passwords import policy_violations
-from tessera.tenancy.tenant_settings import PasswordPolicy
+from tessera.identity.passwords import PasswordPolicy, policy_violations
+from tessera.testing import authn_reset_process_state
 from tests.factories import make_member, make_tenant
 from tests.mfa.conftest import enrol, login, post
 

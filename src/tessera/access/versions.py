@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+import redis
 from django.conf import settings
 from django.core.cache import cache
 from django.core.cache.backends.redis import RedisSerializer
@@ -93,8 +94,6 @@ def _redis_get_many(keys: list[str]) -> dict:
     global _redis_client
     entry = _redis_client
     if entry is None or entry[0] != settings.REDIS_URL:
-        import redis
-
         with _redis_lock:
             entry = (settings.REDIS_URL, redis.Redis.from_url(settings.REDIS_URL))
             _redis_client = entry

@@ -38,10 +38,10 @@ from tessera.authn.errors import (
 )
 from tessera.authn.flows.failures import login_failure_record
 from tessera.authn.flows.login import STEPS, LoginAttempt, login_complete
+from tessera.authn.verification import identity_take_over, password_required_error
 from tessera.crypto import opaque_token_hash
 from tessera.errors import InvalidInput, PermissionDenied, ValidationFailed, field_error
 from tessera.identity.passwords import password_expired, password_validate, policy_for_user
-from tessera.identity.verification import identity_take_over, password_required_error
 from tessera.tenancy.models import Invitation, MembershipStatus
 from tessera.tenancy.services import membership_set_status
 

@@ -31,9 +31,9 @@ from tessera.audit.actors import actor_from_request
 from tessera.authn.deferred import defer
 from tessera.authn.errors import ApiKeyNotAllowed, MfaSetupRequired
 from tessera.authn.flows.login import LoginPending
+from tessera.authn.verification import email_verify_confirm, email_verify_request
 from tessera.identity.password_change import PasswordChangeRequired
 from tessera.identity.profile import profile_update_own
-from tessera.identity.verification import email_verify_confirm, email_verify_request
 
 router = Router(tags=["auth"])
 

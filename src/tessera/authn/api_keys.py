@@ -27,6 +27,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from tessera import notifications
+from tessera.access.escalation import ensure_target_within, held_rules
+from tessera.access.services.validation import permission_validate
 from tessera.audit.models import AuditEventType
 from tessera.audit.services import Actor, audit_record
 from tessera.authn.api_key_auth import _cache
@@ -41,15 +43,16 @@ from tessera.authn.api_key_text import (
     key_digest,
 )
 from tessera.authn.models import ApiKey
+from tessera.engine import scopes_not_held
 from tessera.errors import ValidationFailed, field_error
 from tessera.tenancy.models import Membership
+from tessera.tenancy.services import membership_version_bump
 
 # --- validation ---------------------------------------------------------------------------------
 
 
 def scopes_validate(scopes: Any) -> list[str]:
     """A non-empty list of permissions or patterns, deduplicated in order; 422 otherwise."""
-    from tessera.access.services.validation import permission_validate
 
     if not isinstance(scopes, list | tuple) or not scopes:
         raise ValidationFailed(
@@ -74,8 +77,6 @@ def scopes_lacking(
     whose permission covers the scope, and no unconditional deny of scope `all` overlapping it.
     Object-level grants do not count (a key cannot be limited to one object).
     """
-    from tessera.access.escalation import held_rules
-    from tessera.engine import scopes_not_held
 
     now = now or timezone.now()
     return scopes_not_held(held_rules(membership, now=now), scopes)
@@ -155,7 +156,6 @@ def api_key_create(
     service account's key). 422 for bad input, `scopes_not_held` naming each missing scope; a
     service account holding more than `by` answers 403 `target_outranks_you` (the key would act
     with the account's permissions)."""
-    from tessera.access.escalation import ensure_target_within
 
     now = now or timezone.now()
     ensure_target_within(by, owner, now=now)
@@ -217,7 +217,6 @@ def api_key_create(
 
 def api_key_revoke(*, key: ApiKey, actor: Actor | None = None, reason: str = "revoked") -> bool:
     """Revoke one key at once (every process stops accepting it on its next request)."""
-    from tessera.tenancy.services import membership_version_bump
 
     now = timezone.now()
     with transaction.atomic():

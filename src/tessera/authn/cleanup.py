@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from django.db.models import Q
 from django.utils import timezone
 
+from tessera.authn.keys import signing_keys_prune
 from tessera.authn.models import PasswordResetToken, RefreshToken, Session
 
 ENDED_SESSION_RETENTION = timedelta(days=7)
@@ -18,7 +19,6 @@ ENDED_SESSION_RETENTION = timedelta(days=7)
 def authn_cleanup(*, now: datetime | None = None) -> dict[str, int]:
     """Delete what can no longer be used: sessions ended a week ago (with their refresh tokens),
     expired refresh tokens, used or expired reset tokens, signing keys past their last token."""
-    from tessera.authn.keys import signing_keys_prune
 
     now = now or timezone.now()
     cutoff = now - ENDED_SESSION_RETENTION

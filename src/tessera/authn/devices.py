@@ -13,6 +13,7 @@ import uuid
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from tessera.audit.models import AuditEventType
@@ -116,7 +117,6 @@ def devices_revoke_for_user(*, user_id, now: datetime | None = None) -> int:
 
 def devices_cleanup(*, now: datetime | None = None) -> int:
     """Delete devices that expired or were revoked a week ago (tessera cleanup)."""
-    from django.db.models import Q
 
     cutoff = (now or timezone.now()) - ENDED_RETENTION
     deleted, _ = TrustedDevice.objects.filter(

@@ -22,6 +22,7 @@ from tessera.authn.sessions import _actor_for, sessions_revoke_for_user
 from tessera.crypto import opaque_token_hash, opaque_token_new
 from tessera.errors import ValidationFailed, field_error
 from tessera.identity.emails import normalize_email
+from tessera.identity.mailer import mail_queue, page_link
 from tessera.identity.models import User
 from tessera.identity.passwords import password_validate
 from tessera.identity.services import user_password_set
@@ -126,7 +127,6 @@ def password_reset_request(*, email: str, actor: Actor | None = None) -> None:
             resource_id=user.pk,
             changes={"stage": "requested"},
         )
-    from tessera.identity.mailer import mail_queue, page_link
 
     mail_queue("password_reset", to=user.email, context={}, link=page_link("password_reset", raw))
 

@@ -16,6 +16,7 @@ from tessera.audit.services import Actor, audit_record
 from tessera.authn.errors import (
     RefreshTokenInvalid,
 )
+from tessera.authn.flows.mfa_session import session_policy_gap
 from tessera.authn.models import RefreshToken, Session
 from tessera.authn.sessions import IssuedTokens, _actor_for, _session_end, _tokens_issue
 from tessera.crypto import opaque_token_hash
@@ -101,7 +102,6 @@ def _tenant_policy_holds(session: Session, *, actor: Actor | None, now: datetime
     """The tenant's authentication policy, re-run at each refresh (it may have tightened since the
     sign-in): a session owing a second factor code ends (audited); one whose member must now set
     MFA up is limited to that setup. False when the session was ended."""
-    from tessera.authn.flows.mfa_session import session_policy_gap
 
     gap = session_policy_gap(
         user_id=session.user_id,

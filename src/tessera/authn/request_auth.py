@@ -47,10 +47,13 @@ from tessera.authn.errors import (
     TokenInvalid,
 )
 from tessera.authn.principal import Principal
+from tessera.authn.sessions import session_touch
 from tessera.authn.tokens import access_token_verify
 from tessera.errors import NotAuthenticated
+from tessera.identity.models import User
 from tessera.identity.password_change import ensure_password_changed
 from tessera.request_facts import client_ip
+from tessera.tenancy.models import Membership
 
 SESSION_COOKIE = "tessera_session"
 _COOKIE_SALT = "tessera.authn.session-cookie"
@@ -93,15 +96,11 @@ def _uuid(value):
 
 
 def _lazy_user(user_id):
-    from tessera.identity.models import User
-
     user_id = _uuid(user_id)
     return KnownIdLazyObject(lambda: User.objects.get(pk=user_id), pk=user_id, id=user_id)
 
 
 def _lazy_membership(membership_id, tenant_id, user_id):
-    from tessera.tenancy.models import Membership
-
     membership_id, tenant_id, user_id = _uuid(membership_id), _uuid(tenant_id), _uuid(user_id)
 
     def load():
@@ -150,8 +149,6 @@ def _principal(request, *, method: str, sid, tid, mid, user_id, claims) -> Princ
     if state.last_activity_at is not None and now - state.last_activity_at >= (
         ACTIVITY_WRITE_INTERVAL
     ):
-        from tessera.authn.sessions import session_touch
-
         session_touch(session_id=sid, tenant_id=tid, idle_seconds=state.idle_seconds, now=now)
     membership = tenant = None
     if mid is not None:

@@ -8,9 +8,11 @@ from datetime import datetime
 
 from django.db.models import Q
 
+from tessera.access.bridge.policy import member_policy
 from tessera.access.selectors import role_slugs_by_membership
 from tessera.authn.api_key_auth import usage_flush
 from tessera.authn.models import ApiKey, Session
+from tessera.engine import effective_permissions
 from tessera.tenancy.models import Membership, MembershipStatus, Tenant
 
 
@@ -59,8 +61,6 @@ def membership_permissions(
 ) -> list[str]:
     """The `resource:action` permissions the member's rules allow (conditions and scopes not
     evaluated: they depend on the resource), from the compiled policy the engine uses."""
-    from tessera.access.bridge.policy import member_policy
-    from tessera.engine import effective_permissions
 
     compiled = member_policy(membership, tenant_version, membership_version, now=now)
     allowed = {

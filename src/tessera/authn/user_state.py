@@ -17,15 +17,19 @@ bulk `update()` that bypasses signals.
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models.signals import post_save, pre_save
+
+from tessera.access.versions import state_invalidate_session
+from tessera.authn.models import Session
+from tessera.authn.sessions import sessions_revoke_for_user
+from tessera.tenancy.models import Membership
+from tessera.tenancy.services import membership_version_bump
 
 
 def user_credentials_refresh(*, user_id) -> None:
     """Invalidate every cached credential state of the person (call in the changing transaction)."""
-    from tessera.access.versions import state_invalidate_session
-    from tessera.authn.models import Session
-    from tessera.tenancy.models import Membership
-    from tessera.tenancy.services import membership_version_bump
 
     with transaction.atomic():
         for membership_id in Membership.objects.filter(user_id=user_id).values_list(
@@ -54,16 +58,11 @@ def _after_user_save(sender, instance, created=False, **kwargs) -> None:
     instance._tessera_active_changed = False
     with transaction.atomic():
         if not instance.is_active:
-            from tessera.authn.sessions import sessions_revoke_for_user
-
             sessions_revoke_for_user(user=instance, reason="user_deactivated")
         user_credentials_refresh(user_id=instance.pk)
 
 
 def connect_user_signals() -> None:
-    from django.contrib.auth import get_user_model
-    from django.db.models.signals import post_save, pre_save
-
     user_model = get_user_model()
     pre_save.connect(_before_user_save, sender=user_model, dispatch_uid="tessera.user.active.pre")
     post_save.connect(_after_user_save, sender=user_model, dispatch_uid="tessera.user.active.post")

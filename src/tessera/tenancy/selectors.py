@@ -110,3 +110,14 @@ def manager_chain_user_ids(*, membership: Membership) -> tuple[str, ...]:
         chain.append(str(row[0]))
         current = row[1]
     return tuple(chain)
+
+
+def member_tenants(user, *, active_tenants_only: bool) -> list[Tenant]:
+    """The tenants where `user` is an active member (with `active_tenants_only`, active ones):
+    whose password policies apply to the person (`tessera.identity.passwords`)."""
+    tenants = Tenant.objects.filter(
+        memberships__user_id=user.pk, memberships__status=MembershipStatus.ACTIVE
+    )
+    if active_tenants_only:
+        return list(tenants.filter(is_active=True).only("id", "settings"))
+    return list(tenants.only("slug", "name"))

@@ -21,13 +21,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
+from tessera.access.selectors import membership_role_slugs
 from tessera.audit.models import ActorType
 from tessera.audit.services import Actor
 from tessera.authn import lockout
-from tessera.authn.devices import device_for_login, device_trust
+from tessera.authn.devices import device_for_login, device_trust, devices_cleanup
 from tessera.authn.errors import TOO_MANY_ATTEMPTS_DETAIL, TooManyAttempts
 from tessera.authn.flows.failures import login_failure_record
 from tessera.authn.flows.login import (
@@ -68,8 +69,6 @@ def mfa_required_for(*, membership: Membership | None, tenant: Tenant | None) ->
     if policy.required == "all":
         return True
     if policy.required == "roles" and policy.required_roles:
-        from tessera.access.selectors import membership_role_slugs
-
         held = membership_role_slugs(membership_id=membership.pk, now=timezone.now())
         return bool(set(held) & set(policy.required_roles))
     return False
@@ -248,9 +247,6 @@ def mfa_verify(
 
 def mfa_cleanup(*, now: datetime | None = None) -> dict[str, int]:
     """Delete spent and expired MFA challenges, and long-dead trusted devices (tessera cleanup)."""
-    from django.db.models import Q
-
-    from tessera.authn.devices import devices_cleanup
 
     now = now or timezone.now()
     challenges, _ = MfaChallenge.objects.filter(

@@ -14,21 +14,28 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from limits import RateLimitItemPerHour
 from limits.strategies import MovingWindowRateLimiter
 
-from tessera.audit.models import AuditEventType
+from tessera.audit.models import ActorType, AuditEventType
 from tessera.audit.services import Actor, audit_record
+from tessera.authn.lockout import limits_storage
+from tessera.authn.revocation import credentials_revoke_for_user
+from tessera.crypto import opaque_token_hash, opaque_token_new
 from tessera.errors import InvalidInput, ValidationFailed, field_error
 from tessera.identity.emails import normalize_email
 from tessera.identity.mailer import mail_queue, page_link
 from tessera.identity.models import BackupCode, EmailVerificationToken, TotpFactor, User
+from tessera.identity.passwords import password_validate
+from tessera.identity.services import user_password_set
 
 VERIFY_TOKEN_TTL = timedelta(hours=24)
 VERIFY_REQUESTS_PER_HOUR = 5
@@ -41,7 +48,6 @@ class VerificationTokenInvalid(InvalidInput):
 
 def _allowed(email: str) -> bool:
     """Count a verification request for this address (the reset requests' `limits` storage)."""
-    from tessera.authn.lockout import limits_storage
 
     digest = hashlib.sha256(email.encode()).hexdigest()
     return MovingWindowRateLimiter(limits_storage()).hit(
@@ -52,7 +58,6 @@ def _allowed(email: str) -> bool:
 def email_verify_request(*, email: str, actor: Actor | None = None) -> None:
     """Mail a verification link when the address belongs to an active person (see the module
     docstring); the caller answers 202 either way."""
-    from tessera.crypto import opaque_token_new
 
     try:
         normalized = normalize_email(email)
@@ -87,8 +92,6 @@ def identity_take_over(
     (already validated), every earlier session, refresh token, trusted device and API key ended,
     second factors removed, and the identity verified and owned. Inside the caller's transaction.
     """
-    from tessera.authn.revocation import credentials_revoke_for_user
-    from tessera.identity.services import user_password_set
 
     revoked = credentials_revoke_for_user(user=user, reason=reason, actor=actor)
     factors, _ = TotpFactor.objects.filter(user_id=user.pk).delete()
@@ -117,8 +120,6 @@ def email_verify_confirm(
     *, token: str, password: str | None = None, actor: Actor | None = None
 ) -> User:
     """Spend a verification link (see the module docstring); nothing changes on any error."""
-    from tessera.crypto import opaque_token_hash
-    from tessera.identity.passwords import password_validate
 
     if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
         raise VerificationTokenInvalid("The verification link is invalid or has expired")
@@ -167,9 +168,6 @@ def email_verify_confirm(
 
 
 def _as_user(actor: Actor | None, user: User) -> Actor:
-    import dataclasses
-
-    from tessera.audit.models import ActorType
 
     actor = actor or Actor.system()
     if actor.user_id is None:
@@ -179,7 +177,6 @@ def _as_user(actor: Actor | None, user: User) -> Actor:
 
 def verification_cleanup(*, now: datetime | None = None) -> dict[str, int]:
     """Delete email-verification links that were used or expired (`tessera cleanup`)."""
-    from django.db.models import Q
 
     now = now or timezone.now()
     deleted, _ = EmailVerificationToken.objects.filter(

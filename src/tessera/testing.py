@@ -1,6 +1,17 @@
-"""Resetting the authentication layer's per-process state between tests and benchmark runs."""
+"""Test support (tests, benchmarks): reset per-process authentication state; sign a test client in.
+
+Above every layer: it may import any of them (the admin site's session key too)."""
 
 from __future__ import annotations
+
+from tessera.admin_login import SESSION_KEY
+from tessera.authn.api_key_auth import api_keys_clear_process_state
+from tessera.authn.keys import keys_clear_cache
+from tessera.authn.lockout import lockout_reset
+from tessera.authn.models import AuthMethod
+from tessera.authn.sessions import admin_session_policy, session_create, session_tokens_issue
+from tessera.authn.tokens import tokens_clear_cache
+from tessera.tenancy.models import Membership, MembershipStatus
 
 
 def authn_reset_process_state() -> None:
@@ -8,10 +19,6 @@ def authn_reset_process_state() -> None:
 
     (Redis-held counters are cleared with the cache's database by the caller, if it wishes.)
     """
-    from tessera.authn.api_key_auth import api_keys_clear_process_state
-    from tessera.authn.keys import keys_clear_cache
-    from tessera.authn.lockout import lockout_reset
-    from tessera.authn.tokens import tokens_clear_cache
 
     api_keys_clear_process_state()
     keys_clear_cache()
@@ -28,8 +35,6 @@ def api_session_login(client, user, tenant=None):
     active membership — as a password login without `tenant` would be. No password, no MFA step:
     the token stands for a login that already happened. Returns the session.
     """
-    from tessera.authn.sessions import session_create, session_tokens_issue
-    from tessera.tenancy.models import Membership, MembershipStatus
 
     if tenant is not None:
         membership = Membership.objects.select_related("tenant").get(user_id=user.pk, tenant=tenant)
@@ -54,9 +59,6 @@ def api_session_login(client, user, tenant=None):
 def admin_session_login(client, user):
     """Sign a Django test `client` in to the admin site as `user` (tests): the Tessera session an
     admin sign-in creates, bound to the client's browser session. Returns the session."""
-    from tessera.admin_login import SESSION_KEY
-    from tessera.authn.models import AuthMethod
-    from tessera.authn.sessions import admin_session_policy, session_create
 
     session = session_create(
         user=user,
