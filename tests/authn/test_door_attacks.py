@@ -11,8 +11,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 from tests.authn.conftest import bearer, login, post
+from tests.authn.mfa.conftest import CONFIRM, DISABLE, SETUP, VERIFY, code_now
 from tests.factories import DEFAULT_PASSWORD, make_member, make_tenant, make_user
-from tests.mfa.conftest import CONFIRM, DISABLE, SETUP, VERIFY, code_now
 
 from tessera.audit.models import AuditEvent, AuditEventType
 from tessera.audit.services import PLATFORM_CHAIN

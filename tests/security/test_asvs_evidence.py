@@ -20,8 +20,8 @@ from tessera.authn.models import Session
 from tessera.identity import mfa, totp
 from tessera.identity.passwords import PasswordPolicy, policy_violations
 from tessera.testing import authn_reset_process_state
+from tests.authn.mfa.conftest import enrol, login, post
 from tests.factories import make_member, make_tenant
-from tests.mfa.conftest import enrol, login, post
 
 ME = "/api/v1/auth/me"
 RESET = "/api/v1/auth/password/reset"

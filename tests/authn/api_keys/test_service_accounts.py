@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 
+from tests.authn.api_keys.conftest import API, bearer, call, create_key
+
 from tessera.identity.models import User
-from tests.api_keys.conftest import API, bearer, call, create_key
 
 ACCOUNTS = f"{API}/service-accounts"
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 
 import pytest
+from tests.factories import DEFAULT_PASSWORD, make_member, make_tenant
 
 from tessera.identity import totp
-from tests.factories import DEFAULT_PASSWORD, make_member, make_tenant
 
 API = "/api/v1"
 LOGIN = f"{API}/auth/login"

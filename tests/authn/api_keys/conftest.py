@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from tests.factories import DEFAULT_PASSWORD, make_member, make_tenant
 
 API = "/api/v1"

@@ -2,13 +2,13 @@
 
 import pytest
 from django.test import Client
+from tests.authn.conftest import bearer, login, post
+from tests.factories import make_member
 
 from tessera.access.models import Role
 from tessera.access.services.assignments import role_assign
 from tessera.audit.models import AuditEvent
 from tessera.authn.models import Session
-from tests.authn.conftest import bearer, login, post
-from tests.factories import make_member
 
 
 def suspicious(rule: str):

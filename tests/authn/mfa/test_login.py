@@ -6,13 +6,13 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from tests.authn.mfa.conftest import VERIFY, code_now, login, post, problem
+from tests.factories import DEFAULT_PASSWORD
 
 from tessera.access.models import Role, RoleAssignment, RoleRule
 from tessera.authn.flows import mfa as mfa_flow
 from tessera.authn.models import AuthMethod, MfaChallenge, Session
 from tessera.tenancy.models import Tenant
-from tests.factories import DEFAULT_PASSWORD
-from tests.mfa.conftest import VERIFY, code_now, login, post, problem
 
 
 def test_login_answers_a_challenge_and_verify_finishes_it(client, enrolled, mia):
@@ -127,7 +127,7 @@ def allowed(client, access_token, action) -> bool:
 def test_the_engine_sees_mfa_and_device_trust_through_the_session(client, mia, guarded_role):
     plain = login(client).json()["access_token"]
     assert not allowed(client, plain, "doc:read")
-    from tests.mfa.conftest import enrol
+    from tests.authn.mfa.conftest import enrol
 
     enrolled = enrol(client, plain)
     assert allowed(client, plain, "doc:read")  # confirming counts as an MFA check

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.utils import timezone
+from tests.authn.mfa.conftest import SETUP, VERIFY, code_now, enrol, login, post
+from tests.factories import DEFAULT_PASSWORD
 
 from tessera.authn.models import Session
-from tests.factories import DEFAULT_PASSWORD
-from tests.mfa.conftest import SETUP, VERIFY, code_now, enrol, login, post
 
 
 def test_enrolment_needs_a_password_entered_in_the_last_ten_minutes(client, mia):

@@ -7,13 +7,13 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from tests.authn.api_keys.conftest import API, KEYS, bearer, call, create_key, login_token
+from tests.factories import make_member
 
 from tessera.access.models import Role, RoleAssignment, RoleRule
 from tessera.access.services.assignments import role_unassign
 from tessera.audit.models import AuditEvent, AuditEventType
 from tessera.authn.models import ApiKey
-from tests.api_keys.conftest import API, KEYS, bearer, call, create_key, login_token
-from tests.factories import make_member
 
 KEY_SHAPE = re.compile(r"^tsk_([a-z0-9]{8})_[A-Za-z0-9_-]{43}$")
 USERS = f"{API}/users"

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from tests.authn.mfa.conftest import DEVICES, VERIFY, bearer, code_now, enrol, login, post
+from tests.factories import make_member
+
 from tessera.authn.models import AuthMethod, Session, TrustedDevice
 from tessera.tenancy.models import Tenant
-from tests.factories import make_member
-from tests.mfa.conftest import DEVICES, VERIFY, bearer, code_now, enrol, login, post
 
 
 def _require(tenant, **mfa):

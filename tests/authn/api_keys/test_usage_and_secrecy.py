@@ -8,12 +8,12 @@ import logging
 from django.db import connection
 from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
+from tests.authn.api_keys.conftest import API, KEYS, bearer, call, create_key
 
 from tessera.audit.models import AuditEvent
 from tessera.authn.api_key_auth import usage_flush
 from tessera.authn.models import ApiKey
 from tessera.authn.request_auth import authenticate_request
-from tests.api_keys.conftest import API, KEYS, bearer, call, create_key
 
 USERS = f"{API}/users"
 

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 from django.db import connection
-
-from tessera.audit.models import AuditEvent, AuditEventType
-from tessera.identity.models import BackupCode, TotpFactor
-from tests.factories import DEFAULT_PASSWORD
-from tests.mfa.conftest import (
+from tests.authn.mfa.conftest import (
     CONFIRM,
     DISABLE,
     REGENERATE,
@@ -18,6 +14,10 @@ from tests.mfa.conftest import (
     post,
     problem,
 )
+from tests.factories import DEFAULT_PASSWORD
+
+from tessera.audit.models import AuditEvent, AuditEventType
+from tessera.identity.models import BackupCode, TotpFactor
 
 
 def test_setup_shows_the_secret_once_and_the_factor_is_inactive_until_confirmed(client, token):
