@@ -12,7 +12,6 @@ from django.utils import timezone
 from tessera.access.bridge.policy import member_policy
 from tessera.access.models import (
     Delegation,
-    DelegationStatus,
     Grant,
     Permission,
     Role,
@@ -43,11 +42,6 @@ def role_get(*, tenant: Tenant, slug: str) -> Role:
     if role is None:
         raise NotFound(f"No role {slug!r}", code="role_not_found")
     return role
-
-
-def role_holder_count(*, role: Role, now: datetime | None = None) -> int:
-    now = now or timezone.now()
-    return RoleAssignment.objects.filter(role=role).filter(active_at(now)).count()
 
 
 def role_slugs_by_membership(membership_ids, now: datetime) -> dict[str, list[str]]:
@@ -99,13 +93,6 @@ def delegation_get(*, tenant: Tenant, delegation_id) -> Delegation:
     return delegation
 
 
-def delegations_active_for(*, membership: Membership, now: datetime | None = None):
-    now = now or timezone.now()
-    return delegation_list(tenant=membership.tenant).filter(
-        delegate=membership, status=DelegationStatus.ACTIVE, ends_at__gt=now
-    )
-
-
 def effective_permissions_of(
     *, membership: Membership, now: datetime | None = None
 ) -> list[dict[str, Any]]:
@@ -118,14 +105,6 @@ def effective_permissions_of(
     now = now or timezone.now()
     compiled = member_policy(membership, now=now)
     return [entry.to_json() for entry in effective_permissions(compiled.policy, now)]
-
-
-def permission_names_of(*, membership: Membership, now: datetime | None = None) -> list[str]:
-    """The distinct permissions the member's allow rules in force name (for `me`)."""
-    entries = effective_permissions_of(membership=membership, now=now)
-    return sorted(
-        {e["permission"] for e in entries if e["effect"] == "allow" and e["resource"] is None}
-    )
 
 
 def role_rules(role: Role) -> list[dict[str, Any]]:

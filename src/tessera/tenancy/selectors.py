@@ -74,14 +74,6 @@ def membership_get(*, tenant: Tenant, user_id) -> Membership | None:
     return membership_queryset(tenant=tenant).filter(user_id=user_id).select_related("user").first()
 
 
-def memberships_of_user(*, user) -> QuerySet[Membership]:
-    return (
-        Membership.objects.filter(user=user, tenant__is_active=True)
-        .select_related("tenant")
-        .order_by("tenant__slug")
-    )
-
-
 def team_user_ids(*, membership: Membership) -> frozenset[str]:
     """The member and everyone who reports to them, transitively (by user id)."""
     ids = {str(membership.user_id)}
