@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 
 from django.conf import settings
+from django.http import HttpRequest
 
 
 def _valid_ip(value: str | None) -> str | None:
@@ -19,7 +20,7 @@ def _valid_ip(value: str | None) -> str | None:
         return None
 
 
-def client_ip(request) -> str | None:
+def client_ip(request: HttpRequest) -> str | None:
     """REMOTE_ADDR, or with N trusted proxies in front (settings.TRUSTED_PROXY_COUNT) the address
     the outermost of them saw: the N-th entry from the right of X-Forwarded-For. Entries further
     left were written by the client and are never believed."""

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from django.http import HttpRequest
+
 from tessera.audit.models import ActorType
 from tessera.audit.services import Actor
 from tessera.request_facts import client_ip
 
 
-def actor_from_request(request) -> Actor:
+def actor_from_request(request: HttpRequest) -> Actor:
     """The caller as an audit Actor (user, membership, API key, IP, user agent, request id)."""
     principal = getattr(request, "principal", None)
     membership_id = None

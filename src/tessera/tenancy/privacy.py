@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.db.models import QuerySet
 
@@ -17,16 +18,16 @@ def user_id_of(membership: Membership | None) -> str | None:
     return str(membership.user_id) if membership is not None else None
 
 
-def ids_of(queryset: QuerySet) -> tuple[str, ...]:
+def ids_of(queryset: QuerySet[Any]) -> tuple[str, ...]:
     return tuple(str(pk) for pk in queryset.values_list("pk", flat=True))
 
 
-def deleted_count(queryset: QuerySet) -> int:
+def deleted_count(queryset: QuerySet[Any]) -> int:
     """Delete the rows and say how many of the queryset's own model went (not cascades)."""
     return queryset.delete()[1].get(queryset.model._meta.label, 0)
 
 
-def membership_ids_of(*, user_id, membership: Membership | None) -> tuple[str, ...]:
+def membership_ids_of(*, user_id: Any, membership: Membership | None) -> tuple[str, ...]:
     """The person's membership ids: every one, or only `membership`'s."""
     memberships = Membership.objects.filter(user_id=user_id)
     if membership is not None:
