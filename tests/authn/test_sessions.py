@@ -131,7 +131,7 @@ def test_activity_moves_the_idle_expiry_at_most_once_a_minute(client, tokens):
         last_activity_at=timezone.now() - timedelta(minutes=2),
         expires_at=timezone.now() + timedelta(minutes=5),
     )
-    from tessera.access.versions import state_invalidate_session
+    from tessera.authn.session_state import state_invalidate_session
 
     state_invalidate_session(tenant_id=session.tenant_id, session_id=session.pk)
     assert me(client, tokens["access_token"]).status_code == 200
@@ -144,7 +144,7 @@ def test_an_idle_session_expires(client, tokens):
     Session.objects.filter(pk=tokens["session_id"]).update(
         expires_at=timezone.now() - timedelta(seconds=1)
     )
-    from tessera.access.versions import state_invalidate_session
+    from tessera.authn.session_state import state_invalidate_session
 
     session = Session.objects.get(pk=tokens["session_id"])
     state_invalidate_session(tenant_id=session.tenant_id, session_id=session.pk)

@@ -14,12 +14,12 @@ from django.db import connections, transaction
 from django.test import Client
 from django.utils import timezone
 
-from tessera.access.versions import state_invalidate_session
 from tessera.administration.members import member_deactivate, member_role_unassign
 from tessera.administration.service_accounts import service_account_create
 from tessera.asgi import application
 from tessera.authn.api_keys import api_key_create, api_key_revoke
 from tessera.authn.models import Session
+from tessera.authn.session_state import state_invalidate_session
 from tessera.realtime.models import WebSocketTicket
 from tessera.realtime.notify import notify_security_alert
 from tessera.tenancy.services import membership_set_status

@@ -15,8 +15,8 @@ import pytest
 from django.utils import timezone
 
 from tessera import crypto as token_module
-from tessera.access.versions import state_invalidate_session
 from tessera.authn.models import Session
+from tessera.authn.session_state import state_invalidate_session
 from tessera.identity import mfa, totp
 from tessera.identity.passwords import PasswordPolicy, policy_violations
 from tessera.testing import authn_reset_process_state

@@ -1,14 +1,18 @@
-"""Is this credential still good, and which policy versions are current? One round trip.
+"""The version store: each tenant's policy version and each membership's version, current in
+every process (docs/decisions/0003-policy-cache.md).
 
-Every authenticated request asks `access_state`. With Redis configured it is one `MGET` over
-three keys (session, tenant version, membership version), filled from the database on a miss
-and rewritten after any commit that changes them. Without Redis it is one indexed database query,
-so several server processes never disagree (an in-process cache could not be invalidated
-across processes). That query is compiled once per connection (`_PreparedRow`): on this hot path
-the ORM's per-call SQL compilation would cost several times the query itself. Likewise the Redis
-read goes through one process-wide client (`_redis_get_many`; Django's cache builds a new client
-object on every call) with the cache's own key function and serializer; writes and deletes go
-through the Django cache.
+Any write that changes access bumps one of them in its transaction (`tenancy.services`); the bump
+is announced (`tenancy.events`) and this store drops its cached copy, writing the committed value
+back after the commit. With Redis configured a read is one `MGET`, filled from the database on a
+miss; without Redis it is one indexed database query, so several server processes never disagree
+(an in-process cache could not be invalidated across processes). That query is compiled once per
+connection (`PreparedRow`): on this hot path the ORM's per-call SQL compilation would cost several
+times the query itself. Likewise the Redis read goes through one process-wide client
+(`redis_get_many`; Django's cache builds a new client object on every call) with the cache's own
+key function and serializer; writes and deletes go through the Django cache.
+
+A request reads its session's liveness in the same round trip (`tessera.authn.session_state`),
+with the keys and loaders below.
 """
 
 from __future__ import annotations
@@ -26,7 +30,6 @@ from django.core.cache.backends.redis import RedisSerializer
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import QuerySet
 
-from tessera.authn.models import Session
 from tessera.tenancy.models import Membership, MembershipStatus, Tenant
 
 STATE_TTL = 3600
@@ -49,38 +52,19 @@ class AccessState:
 
 DENIED = AccessState(False, False, 0, 0)
 
-# The session tuple (read from the database, cached in Redis): its positions.
-_S_FIELDS = (
-    "revoked_at",
-    "expires_at",
-    "absolute_expires_at",
-    "user__is_active",
-    "mfa_verified_at",
-    "risk_score",
-    "password_change_required",
-    "membership_id",
-    "last_activity_at",
-    "idle_seconds",
-    "mfa_setup_required",
-    "device_trusted",
-)
-_S_MEMBERSHIP = 7
-_S_END = len(_S_FIELDS)  # the session-state row's membership and tenant columns start here
+
+DENIED = AccessState(False, False, 0, 0)
 
 
-def _session_key(tenant_id, session_id) -> str:
-    return f"sess:{tenant_id or '-'}:{session_id}"
-
-
-def _tenant_key(tenant_id) -> str:
+def tenant_key(tenant_id) -> str:
     return f"pv:t:{tenant_id}"
 
 
-def _membership_key(tenant_id, membership_id) -> str:
+def membership_key(tenant_id, membership_id) -> str:
     return f"pv:m:{tenant_id}:{membership_id}"
 
 
-def _uses_redis() -> bool:
+def uses_redis() -> bool:
     return bool(settings.REDIS_URL)
 
 
@@ -89,7 +73,7 @@ _redis_client: tuple[str, object] | None = None
 _serializer = RedisSerializer()
 
 
-def _redis_get_many(keys: list[str]) -> dict:
+def redis_get_many(keys: list[str]) -> dict:
     """`cache.get_many` in one MGET, through a client kept for the process."""
     global _redis_client
     entry = _redis_client
@@ -105,7 +89,7 @@ def _redis_get_many(keys: list[str]) -> dict:
     }
 
 
-class _PreparedRow:
+class PreparedRow:
     """A one-row read by primary key whose SQL is compiled once per database connection.
 
     `build(pk)` returns the queryset; its compiled SQL, parameter and converters are kept per
@@ -149,27 +133,7 @@ class _PreparedRow:
         return tuple(row)
 
 
-_SESSION_ROW = _PreparedRow(
-    Session,
-    lambda pk: Session.objects.filter(pk=pk).values_list(*_S_FIELDS).order_by()[:1],
-)
-_SESSION_STATE_ROW = _PreparedRow(
-    Session,
-    lambda pk: (
-        Session.objects.filter(pk=pk)
-        .values_list(
-            *_S_FIELDS,
-            "membership__status",
-            "membership__version",
-            "tenant__policy_version",
-            "tenant__is_active",
-            "tenant_id",
-        )
-        .order_by()[:1]
-    ),
-)
-
-_MEMBERSHIP_STATE_ROW = _PreparedRow(
+_MEMBERSHIP_STATE_ROW = PreparedRow(
     Membership,
     lambda pk: (
         Membership.objects.filter(pk=pk)
@@ -186,75 +150,12 @@ _MEMBERSHIP_STATE_ROW = _PreparedRow(
 )
 
 
-def _session_row(session_id):
-    return _SESSION_ROW.fetch(session_id)
-
-
-def _session_ok(row, now: datetime, membership_id) -> bool:
-    """Live, and bound to the membership the credential names (None for tenant-less sessions)."""
-    revoked_at, expires_at, absolute_expires_at, user_active = row[:4]
-    bound = row[_S_MEMBERSHIP]
-    if (str(bound) if bound else None) != (str(membership_id) if membership_id else None):
-        return False
-    return revoked_at is None and user_active and now < expires_at and now < absolute_expires_at
-
-
-def _session_extras(row) -> dict:
-    return {
-        "mfa_verified_at": row[4],
-        "risk_score": row[5],
-        "password_change_required": row[6],
-        "last_activity_at": row[8],
-        "idle_seconds": row[9],
-        # tuples cached before these two columns existed are shorter
-        "mfa_setup_required": bool(row[10]) if len(row) > 10 else False,
-        "device_trusted": bool(row[11]) if len(row) > 11 else False,
-    }
-
-
-def access_state(*, session_id, tenant_id, membership_id, now: datetime) -> AccessState:
-    """The live state behind a credential (session may be None for API keys)."""
-    if _uses_redis():
-        return _access_state_redis(session_id, tenant_id, membership_id, now)
-    return _access_state_db(session_id, tenant_id, membership_id, now)
-
-
-def _access_state_db(session_id, tenant_id, membership_id, now) -> AccessState:
-    if session_id is not None:
-        row = _SESSION_STATE_ROW.fetch(session_id)
-        if row is None:
-            return DENIED
-        session_ok = _session_ok(row, now, membership_id)
-        if membership_id is None:
-            return AccessState(session_ok, False, 0, 0, **_session_extras(row))
-        status, mver, tver, tenant_active, row_tenant = row[_S_END : _S_END + 5]
-        if str(row_tenant) != str(tenant_id):
-            return DENIED
-        return AccessState(
-            session_ok=session_ok,
-            membership_ok=status == MembershipStatus.ACTIVE and bool(tenant_active),
-            tenant_version=tver or 0,
-            membership_version=mver or 0,
-            **_session_extras(row),
-        )
-    row = _MEMBERSHIP_STATE_ROW.fetch(membership_id)  # a credential without a session: API key
-    if row is None or str(row[5]) != str(tenant_id):
-        return DENIED
-    ok = row[0] == MembershipStatus.ACTIVE and bool(row[3]) and bool(row[4])
-    return AccessState(True, ok, row[2], row[1])
-
-
-def _load_session(session_id) -> tuple:
-    row = _session_row(session_id)
-    return tuple(row) if row is not None else ("missing",)
-
-
-def _load_tenant(tenant_id) -> tuple:
+def load_tenant(tenant_id) -> tuple:
     row = Tenant.objects.filter(pk=tenant_id).values_list("policy_version", "is_active").first()
     return (row[0], row[1]) if row else (0, False)
 
 
-def _load_membership(tenant_id, membership_id) -> tuple:
+def load_membership(tenant_id, membership_id) -> tuple:
     row = (
         Membership.objects.filter(pk=membership_id, tenant_id=tenant_id)
         .values_list("version", "status", "user__is_active")
@@ -263,47 +164,46 @@ def _load_membership(tenant_id, membership_id) -> tuple:
     return (row[0], row[1] == MembershipStatus.ACTIVE and row[2]) if row else (0, False)
 
 
-def _fill(missing: dict) -> None:
+def cache_fill(missing: dict) -> None:
     """Cache what a reader loaded — only where no writer has put a fresher value (SET NX).
 
     A reader may have loaded its row before a concurrent change committed; the writer sets the
-    post-commit value (see `_refresh_after_commit`), and NX keeps the reader from overwriting it.
+    post-commit value (see `refresh_after_commit`), and NX keeps the reader from overwriting it.
     """
     for key, value in missing.items():
         cache.add(key, value, STATE_TTL)
 
 
-def _access_state_redis(session_id, tenant_id, membership_id, now) -> AccessState:
-    keys = []
-    if session_id is not None:
-        keys.append(_session_key(tenant_id, session_id))
-    if membership_id is not None:
-        keys += [_tenant_key(tenant_id), _membership_key(tenant_id, membership_id)]
-    found = _redis_get_many(keys)
-    missing = {}
-    if session_id is not None:
-        sess = found.get(keys[0])
-        if sess is None:
-            sess = missing[keys[0]] = _load_session(session_id)
-        if sess == ("missing",):
-            _fill(missing)
+def membership_state(*, tenant_id, membership_id, now: datetime) -> AccessState:
+    """Whether the membership may act (it, its user and its tenant active) and its versions: the
+    state behind a credential without a session (an API key), or of a member asked about."""
+    if not uses_redis():
+        row = _MEMBERSHIP_STATE_ROW.fetch(membership_id)
+        if row is None or str(row[5]) != str(tenant_id):
             return DENIED
-        session_ok = _session_ok(sess, now, membership_id)
-        extras = _session_extras(sess)
-    else:
-        session_ok, extras = True, {}
-    if membership_id is None:
-        _fill(missing)
-        return AccessState(session_ok, False, 0, 0, **extras)
-    tver = found.get(_tenant_key(tenant_id))
+        ok = row[0] == MembershipStatus.ACTIVE and bool(row[3]) and bool(row[4])
+        return AccessState(True, ok, row[2], row[1])
+    keys = [tenant_key(tenant_id), membership_key(tenant_id, membership_id)]
+    found = redis_get_many(keys)
+    return versions_state(
+        found, tenant_id=tenant_id, membership_id=membership_id, session_ok=True, extras={}
+    )
+
+
+def versions_state(
+    found: dict, *, tenant_id, membership_id, session_ok: bool, extras: dict
+) -> AccessState:
+    """The answer from what one `MGET` found (loading and caching what it did not)."""
+    missing = {}
+    tver = found.get(tenant_key(tenant_id))
     if tver is None:
-        tver = missing[_tenant_key(tenant_id)] = _load_tenant(tenant_id)
-    mver = found.get(_membership_key(tenant_id, membership_id))
+        tver = missing[tenant_key(tenant_id)] = load_tenant(tenant_id)
+    mver = found.get(membership_key(tenant_id, membership_id))
     if mver is None:
-        mver = missing[_membership_key(tenant_id, membership_id)] = _load_membership(
+        mver = missing[membership_key(tenant_id, membership_id)] = load_membership(
             tenant_id, membership_id
         )
-    _fill(missing)
+    cache_fill(missing)
     return AccessState(
         session_ok=session_ok,
         membership_ok=bool(mver[1]) and bool(tver[1]),
@@ -313,24 +213,20 @@ def _access_state_redis(session_id, tenant_id, membership_id, now) -> AccessStat
     )
 
 
-def _refresh_after_commit(key: str, load: Callable[[], tuple]) -> None:
+def refresh_after_commit(key: str, load: Callable[[], tuple]) -> None:
     """Drop the cached state now, and after commit store the committed value (plain SET).
 
     Readers fill with SET NX, so a reader that loaded the old row before the commit can never
     overwrite the value written here: the next request in any process sees the change.
     """
-    if not _uses_redis():
+    if not uses_redis():
         return
     cache.delete(key)
     transaction.on_commit(lambda: cache.set(key, load(), STATE_TTL))
 
 
-def state_invalidate_session(*, tenant_id, session_id) -> None:
-    _refresh_after_commit(_session_key(tenant_id, session_id), lambda: _load_session(session_id))
-
-
 def state_invalidate_tenant(*, tenant_id) -> None:
-    _refresh_after_commit(_tenant_key(tenant_id), lambda: _load_tenant(tenant_id))
+    refresh_after_commit(tenant_key(tenant_id), lambda: load_tenant(tenant_id))
 
 
 def state_invalidate_membership(*, membership_id, tenant_id=None) -> None:
@@ -338,7 +234,7 @@ def state_invalidate_membership(*, membership_id, tenant_id=None) -> None:
         tenant_id = (
             Membership.objects.filter(pk=membership_id).values_list("tenant_id", flat=True).first()
         )
-    _refresh_after_commit(
-        _membership_key(tenant_id, membership_id),
-        lambda: _load_membership(tenant_id, membership_id),
+    refresh_after_commit(
+        membership_key(tenant_id, membership_id),
+        lambda: load_membership(tenant_id, membership_id),
     )

@@ -32,7 +32,6 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 from django.db.models import F
 
-from tessera.access.versions import access_state
 from tessera.authn.api_key_text import (
     CACHE_SIZE,
     DEFAULT_FLUSH_SECONDS,
@@ -43,6 +42,7 @@ from tessera.authn.api_key_text import (
     key_prefix_of,
 )
 from tessera.authn.models import ApiKey
+from tessera.authn.session_state import access_state
 
 logger = logging.getLogger("tessera.authn")
 

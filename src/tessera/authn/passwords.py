@@ -7,7 +7,6 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from tessera.access.versions import state_invalidate_session
 from tessera.audit.models import AuditEventType
 from tessera.audit.services import Actor, audit_record
 from tessera.authn import lockout
@@ -18,6 +17,7 @@ from tessera.authn.errors import (
     TooManyAttempts,
 )
 from tessera.authn.models import PasswordResetToken, Session
+from tessera.authn.session_state import state_invalidate_session
 from tessera.authn.sessions import _actor_for, sessions_revoke_for_user
 from tessera.crypto import opaque_token_hash, opaque_token_new
 from tessera.errors import ValidationFailed, field_error

@@ -10,7 +10,6 @@ from django.db.models import Value
 from django.db.models.functions import Least
 from django.utils import timezone
 
-from tessera.access.versions import state_invalidate_session
 from tessera.audit.models import AuditEventType
 from tessera.audit.services import Actor, audit_record
 from tessera.authn.errors import (
@@ -18,6 +17,7 @@ from tessera.authn.errors import (
 )
 from tessera.authn.flows.mfa_session import session_policy_gap
 from tessera.authn.models import RefreshToken, Session
+from tessera.authn.session_state import state_invalidate_session
 from tessera.authn.sessions import IssuedTokens, _actor_for, _session_end, _tokens_issue
 from tessera.crypto import opaque_token_hash
 from tessera.tenancy.models import Membership, MembershipStatus

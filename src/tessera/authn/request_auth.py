@@ -5,8 +5,8 @@ set by a login with `"cookie": true`. The admin site's browser session is not on
 authenticates /admin/ only (tessera.admin_login).
 A credential that is present but invalid is refused (401) rather than ignored.
 
-For tokens and cookies the claims only say who and where: `tessera.access.versions.access_state` is
-asked once per request (one Redis round trip, or one indexed query without Redis) whether the
+For tokens and cookies the claims only say who and where:
+`tessera.authn.session_state.access_state` is asked once per request (one Redis round trip, or one indexed query without Redis) whether the
 session is still live and bound to that membership, and whether the membership and tenant are
 active — so logout, revocation and deactivation hold on the very next request in every process.
 Its answer (policy versions, MFA time, risk score) travels on the Principal. The idle expiry
@@ -37,7 +37,6 @@ from django.middleware.csrf import CsrfViewMiddleware
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 
-from tessera.access.versions import access_state
 from tessera.authn.api_key_auth import api_key_authenticate
 from tessera.authn.errors import (
     ApiKeyNotAllowed,
@@ -47,6 +46,7 @@ from tessera.authn.errors import (
     TokenInvalid,
 )
 from tessera.authn.principal import Principal
+from tessera.authn.session_state import access_state
 from tessera.authn.sessions import session_touch
 from tessera.authn.tokens import access_token_verify
 from tessera.errors import NotAuthenticated

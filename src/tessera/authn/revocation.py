@@ -2,7 +2,7 @@
 
 Deactivating a member, removing them, or deactivating a tenant must stop the very next request of
 every credential bound to it, in every process: each revoker below marks its rows revoked in the
-caller's transaction and drops the cached access state (`tessera.access.versions`), and the
+caller's transaction and drops the cached access state (`tessera.authn.session_state`), and the
 membership version is bumped so compiled policies are rebuilt.
 
 Extension point: a credential kind is one function `(target, now, reason) -> int` (how many it

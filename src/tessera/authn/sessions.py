@@ -16,13 +16,13 @@ from django.utils import timezone
 
 from tessera import notifications
 from tessera.access.selectors import membership_role_slugs
-from tessera.access.versions import state_invalidate_session
 from tessera.audit.models import ActorType, AuditEventType
 from tessera.audit.services import Actor, audit_record
 from tessera.authn.errors import (
     ReauthenticationRequired,
 )
 from tessera.authn.models import AuthMethod, RefreshToken, Session
+from tessera.authn.session_state import state_invalidate_session
 from tessera.authn.tokens import access_token_issue
 from tessera.crypto import opaque_token_new
 from tessera.identity.models import User

@@ -7,13 +7,13 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from tessera.access.versions import state_invalidate_session
 from tessera.audit.models import AuditEventType
 from tessera.audit.services import Actor, audit_record
 from tessera.authn.errors import (
     SessionEnded,
 )
 from tessera.authn.models import RefreshToken, Session
+from tessera.authn.session_state import state_invalidate_session
 from tessera.authn.sessions import (
     IssuedTokens,
     _actor_for,

@@ -24,10 +24,10 @@ from django.db.models import Q
 from django.db.models.functions import Greatest
 
 from tessera import notifications
-from tessera.access.versions import state_invalidate_session
 from tessera.audit.models import AuditEvent, AuditEventType
 from tessera.audit.services import Actor, audit_observe, audit_record
 from tessera.authn.models import Session
+from tessera.authn.session_state import state_invalidate_session
 
 ACCESS_CHANGES = frozenset(
     {

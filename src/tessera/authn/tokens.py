@@ -8,7 +8,7 @@ issued — as fresh as the token, re-read on every refresh; left out when they w
 only EdDSA (so `alg: none` and HMAC-with-the-public-key confusion fail before any key is used),
 only `typ: at+jwt` (no other kind of token is ever accepted as an access token), the exact issuer
 and audience, and the key must be one of ours by `kid`. The claims say who and where; whether the
-session and membership are still alive is asked of `tessera.access.versions` on every request.
+session and membership are still alive is asked of `tessera.authn.session_state` on every request.
 
 Refresh and reset tokens are 256-bit random strings, stored only as SHA-256.
 """

@@ -3,8 +3,8 @@
 Deactivating a user — in the admin site, by erasure, from a shell — must stop every credential
 of that person at once on both backends: sessions, refresh tokens and API keys of every
 membership. The database answers `user.is_active` directly, but with Redis the live state of
-sessions and memberships is cached (`tessera.access.versions`, an hour), so a changed `is_active`
-bumps the version of each of the person's memberships (compiled policies and cached key rows
+sessions and memberships is cached (`tessera.authn.session_state`, an hour), so a changed
+`is_active` bumps the version of each of the person's memberships (compiled policies and cached key rows
 are re-read; `permissions.changed` is pushed) and rewrites the cached state of their live
 sessions after commit; the sessions themselves (and their refresh tokens) are revoked. API keys
 are blocked, not revoked: they work again if the person is reactivated. Reactivation bumps the
@@ -21,8 +21,8 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models.signals import post_save, pre_save
 
-from tessera.access.versions import state_invalidate_session
 from tessera.authn.models import Session
+from tessera.authn.session_state import state_invalidate_session
 from tessera.authn.sessions import sessions_revoke_for_user
 from tessera.tenancy.models import Membership
 from tessera.tenancy.services import membership_version_bump

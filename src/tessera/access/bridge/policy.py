@@ -3,9 +3,9 @@
 A compiled policy is cached under the key (tenant id, membership id, tenant policy version,
 membership version): in this process (a bounded LRU) and in the Django cache (Redis when
 configured; pickled). Any write that changes access bumps one of the two versions in its
-transaction, so a key never names stale data; the versions themselves come from the request's one
-round trip (`tessera.access.versions.access_state`) or are read when absent. The caches only hold
-compiled policies: they never decide whether one is current. Expiry needs no write either:
+transaction, so a key never names stale data; the versions themselves come from the request's
+one round trip (`tessera.authn.session_state.access_state`) or are read when absent. The caches
+only hold compiled policies: they never decide whether one is current. Expiry needs no write either:
 assignments, delegations and grants reach the engine with their time windows.
 See docs/decisions/0003-policy-cache.md."""
 

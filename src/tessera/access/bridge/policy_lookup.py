@@ -9,7 +9,7 @@ from datetime import datetime
 from django.utils import timezone
 
 from tessera.access.bridge.policy import MemberPolicy, member_policy
-from tessera.access.versions import access_state
+from tessera.access.versions import membership_state
 from tessera.engine import Decision
 from tessera.tenancy.models import Membership
 
@@ -40,8 +40,7 @@ def caller_versions(request) -> Versions | None:
 
 def current_versions(membership: Membership, *, now: datetime | None = None) -> Versions:
     """Whether the membership may act now, and its versions: one round trip (Redis or database)."""
-    state = access_state(
-        session_id=None,
+    state = membership_state(
         tenant_id=membership.tenant_id,
         membership_id=membership.pk,
         now=now or timezone.now(),

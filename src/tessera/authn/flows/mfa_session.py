@@ -11,7 +11,6 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from tessera.access.versions import state_invalidate_session
 from tessera.audit.services import Actor
 from tessera.authn.devices import devices_revoke_for_user
 from tessera.authn.flows.failures import login_failure_record
@@ -27,6 +26,7 @@ from tessera.authn.flows.mfa import (
     mfa_required_for,
 )
 from tessera.authn.models import MfaChallenge, Session
+from tessera.authn.session_state import state_invalidate_session
 from tessera.authn.sessions import sessions_revoke_for_user
 from tessera.crypto import opaque_token_new
 from tessera.identity import mfa as factors
