@@ -6,11 +6,11 @@ authenticates /admin/ only (tessera.admin_login).
 A credential that is present but invalid is refused (401) rather than ignored.
 
 For tokens and cookies the claims only say who and where:
-`tessera.authn.session_state.access_state` is asked once per request (one Redis round trip, or one indexed query without Redis) whether the
-session is still live and bound to that membership, and whether the membership and tenant are
-active — so logout, revocation and deactivation hold on the very next request in every process.
-Its answer (policy versions, MFA time, risk score) travels on the Principal. The idle expiry
-moves with activity, written at most once a minute per session.
+`tessera.authn.session_state.access_state` is asked once per request (one Redis round trip, or one
+indexed query without Redis) whether the session is still live and bound to that membership, and
+whether the membership and tenant are active — so logout, revocation and deactivation hold on the
+very next request in every process. Its answer (policy versions, MFA time, risk score) travels on
+the Principal. The idle expiry moves with activity, written at most once a minute per session.
 
 Sessions that must change their password may only call `PASSWORD_CHANGE_PATHS` (403
 `password_change_required` elsewhere); sessions of members whose tenant requires MFA they have not

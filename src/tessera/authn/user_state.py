@@ -1,14 +1,14 @@
 """A person's platform-level switch (`User.is_active`) holds on the next request, everywhere.
 
-Deactivating a user — in the admin site, by erasure, from a shell — must stop every credential
-of that person at once on both backends: sessions, refresh tokens and API keys of every
-membership. The database answers `user.is_active` directly, but with Redis the live state of
-sessions and memberships is cached (`tessera.authn.session_state`, an hour), so a changed
-`is_active` bumps the version of each of the person's memberships (compiled policies and cached key rows
-are re-read; `permissions.changed` is pushed) and rewrites the cached state of their live
-sessions after commit; the sessions themselves (and their refresh tokens) are revoked. API keys
-are blocked, not revoked: they work again if the person is reactivated. Reactivation bumps the
-versions too, so a reactivated person is not locked out by a stale cache either.
+Deactivating a user — in the admin site, by erasure, from a shell — must stop every credential of
+that person at once on both backends: sessions, refresh tokens and API keys of every membership.
+The database answers `user.is_active` directly, but with Redis the live state of sessions and
+memberships is cached (`tessera.authn.session_state`, an hour), so a changed `is_active` bumps the
+version of each of the person's memberships (compiled policies and cached key rows are re-read;
+`permissions.changed` is pushed) and rewrites the cached state of their live sessions after commit;
+the sessions themselves (and their refresh tokens) are revoked. API keys are blocked, not revoked:
+they work again if the person is reactivated. Reactivation bumps the versions too, so a reactivated
+person is not locked out by a stale cache either.
 
 Wired as `pre_save`/`post_save` receivers on the user model (see `AuthnConfig.ready`), so no path
 that saves a user can forget it; `user_credentials_refresh` is the function to call after a
