@@ -48,7 +48,7 @@ def _child() -> dict:
     from django.core.management import call_command
     from django.test import RequestFactory
 
-    from tessera.access.services import role_assign_system
+    from tessera.access.services.assignments import role_assign_system
     from tessera.authn import api_keys
     from tessera.authn.request_auth import authenticate_request
     from tessera.identity.models import User

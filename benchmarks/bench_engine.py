@@ -181,8 +181,8 @@ def compile_from_db(rng: random.Random, samples: int = 50) -> dict[str, float]:
     django_setup()
     from django.db import transaction
 
+    from tessera.access.bridge.policy import build_member_policy, stored_versions
     from tessera.access.models import Role, RoleAssignment, RoleRule
-    from tessera.access.policy import build_member_policy, stored_versions
     from tessera.identity.models import User
     from tessera.tenancy.models import Membership
     from tessera.tenancy.services import tenant_create

@@ -46,7 +46,7 @@ def _free_port() -> int:
 
 def seed() -> tuple[str, str]:
     """A tenant and a manager in it; returns (tenant slug, email)."""
-    from tessera.access.services import role_assign_system
+    from tessera.access.services.assignments import role_assign_system
     from tessera.identity.models import User
     from tessera.tenancy.services import membership_create, tenant_create
 

@@ -69,7 +69,7 @@ def _child() -> dict:
     from django.db import connection
     from django.test import Client
 
-    from tessera.tenancy.bootstrap import bootstrap
+    from tessera.administration.bootstrap import bootstrap
     from tessera.tenancy.models import Membership
 
     call_command("migrate", verbosity=0, interactive=False)
@@ -88,7 +88,7 @@ def _child() -> dict:
             cursor.execute("ANALYZE")
     numbers["members"] = Membership.objects.filter(tenant=tenant).count()
 
-    from tessera.authn.testing import admin_session_login, api_session_login
+    from tessera.testing import admin_session_login, api_session_login
 
     client = Client()
     admin_session_login(client, admin)  # /admin/: the admin site's session

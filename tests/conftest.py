@@ -28,7 +28,7 @@ def pytest_collection_modifyitems(config, items):
 def _clean_cache():
     from django.core.cache import cache
 
-    from tessera.authn.testing import authn_reset_process_state
+    from tessera.testing import authn_reset_process_state
 
     cache.clear()
     authn_reset_process_state()  # cached signing keys, verified tokens, in-memory lockout counters

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 
-from tessera.access.services import role_assign_system
+from tessera.access.services.assignments import role_assign_system
 from tessera.identity.models import User
 from tessera.tenancy.models import Membership, Tenant
 from tessera.tenancy.services import membership_create, tenant_create

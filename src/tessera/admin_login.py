@@ -32,20 +32,19 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from tessera.api.context import actor_from_request, client_ip
+from tessera.audit.actors import actor_from_request
 from tessera.authn import lockout
 from tessera.authn.errors import InvalidCredentials, TooManyAttempts
-from tessera.authn.flows.login import (
-    AdminMfaRequired,
-    AdminPasswordChangeRequired,
-    LoginPending,
-    login_password,
-)
+from tessera.authn.flows.login import AdminMfaRequired, LoginPending, login_password
 from tessera.authn.flows.mfa import mfa_verify
 from tessera.authn.models import Session
 from tessera.authn.reauthentication import session_end_replaced
-from tessera.authn.services import session_revoke, session_touch
+from tessera.authn.sessions import session_revoke, session_touch
 from tessera.identity.mfa import MfaCodeInvalid
+from tessera.identity.password_change import (
+    PasswordChangeRequired as AdminPasswordChangeRequired,
+)
+from tessera.request_facts import client_ip
 
 SESSION_KEY = "tessera_session_id"
 MFA_KEY = "tessera_admin_mfa"
@@ -287,7 +286,7 @@ def admin_password_change_view(request, site):
     skip all of that)."""
     from dataclasses import replace
 
-    from tessera.authn.services import password_change
+    from tessera.authn.passwords import password_change
     from tessera.errors import TesseraError
 
     form = AdminPasswordChangeForm(request.POST or None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 WEAK_KEY_MIN_LENGTH = 50
 WEAK_KEY_MIN_UNIQUE = 5
@@ -102,7 +103,6 @@ def email_settings(*, production: bool) -> dict[str, object]:
     backend that delivers nothing (console, locmem, dummy, file), since reset links would be
     written to the log.
     """
-    from urllib.parse import unquote, urlsplit
 
     url = os.environ.get("TESSERA_EMAIL_URL", "").strip()
     host = os.environ.get("TESSERA_EMAIL_HOST", "").strip()

@@ -5,7 +5,9 @@ HKDF-SHA256(SECRET_KEY, info=purpose): each purpose (TOTP secrets, …) has its 
 (e.g. the owning row's id) is the associated data, so a sealed value moved to another row does
 not open. `unseal` also tries `SECRET_KEY_FALLBACKS`, so SECRET_KEY rotates the Django way.
 `keyed_digest` is the HMAC-SHA256 counterpart for values that are only ever compared (a pepper
-derived the same way; the fallbacks give the candidates to look up).
+derived the same way; the fallbacks give the candidates to look up). `opaque_token_new` makes the
+random tokens handed out once (refresh tokens, invitation and verification links), of which only
+the SHA-256 is stored.
 
 (tessera.authn.keys seals the JWT signing keys with the same construction and its own purpose.)
 """
@@ -16,6 +18,7 @@ import base64
 import hashlib
 import hmac
 import os
+import secrets
 from functools import lru_cache
 
 from cryptography.exceptions import InvalidTag
@@ -25,6 +28,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 
 FORMAT = "v1"
+OPAQUE_TOKEN_BYTES = 32  # 256 bits
 _NONCE_BYTES = 12
 
 
@@ -81,3 +85,13 @@ def keyed_digests(value: bytes, *, purpose: bytes) -> list[str]:
 def keyed_digest(value: bytes, *, purpose: bytes) -> str:
     """HMAC-SHA256 of `value` (hex) under the current key: what to store."""
     return hmac.new(_derived(settings.SECRET_KEY, purpose), value, hashlib.sha256).hexdigest()
+
+
+def opaque_token_new() -> tuple[str, str]:
+    """(raw token to hand out once, its SHA-256 to store)."""
+    raw = secrets.token_urlsafe(OPAQUE_TOKEN_BYTES)
+    return raw, opaque_token_hash(raw)
+
+
+def opaque_token_hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()

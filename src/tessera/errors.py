@@ -10,7 +10,7 @@
     └── RateLimited             429  carries `retry_after` seconds
 
 Apps subclass these with their own `code`; the API maps them to problem+json once
-(`tessera.api.problems`).
+(`tessera.problems`).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from ninja.openapi.docs import Redoc
 
 from tessera.api import health, jwks
 from tessera.api.app import api
-from tessera.api.problems import internal_error_response, problem
+from tessera.problems import internal_error_response, problem
 
 urlpatterns = [
     path("healthz", health.healthz),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tessera.access.policy import clear_local_cache
+from tessera.access.bridge.policy import clear_local_cache
 
 
 @pytest.fixture(autouse=True)

@@ -18,7 +18,7 @@ def main() -> None:
     django.setup()
     from django.utils import timezone
 
-    from tessera.access import decisions
+    from tessera.access.bridge import decisions
     from tessera.engine import Context
     from tessera.tenancy.models import Membership
 

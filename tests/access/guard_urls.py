@@ -5,10 +5,10 @@ from __future__ import annotations
 from django.urls import path
 from ninja import NinjaAPI, Schema
 
-from tessera.access.guard import is_allowed, requires
-from tessera.api.problems import problem_response
+from tessera.access.bridge.guard import is_allowed, requires
 from tessera.engine import Resource
 from tessera.errors import TesseraError
+from tessera.problems import problem_response
 from tessera.urls import urlpatterns as real
 
 api = NinjaAPI(urls_namespace="guard-test", docs_url=None, openapi_url=None)

@@ -7,9 +7,10 @@ from typing import Any
 
 from django.utils import timezone
 
-from tessera.access import decisions
+from tessera.access.bridge import decisions
 from tessera.access.models import Role
-from tessera.access.services import role_assign, role_create
+from tessera.access.services.assignments import role_assign
+from tessera.access.services.roles import role_create
 from tessera.engine import Context, Resource
 
 TICK = timedelta(microseconds=1)

@@ -7,8 +7,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from tessera.access.services import grant_create, overrides_set
-from tessera.authn.testing import api_session_login
+from tessera.access.services.grants import grant_create
+from tessera.access.services.overrides import overrides_set
+from tessera.testing import api_session_login
 from tests.access.helpers import allow, deny, give, make_role
 from tests.factories import make_member, make_tenant
 
@@ -360,7 +361,7 @@ def test_access_review_pages_with_a_cursor(tenant, as_member):
 
 
 def test_access_review_counts_grants_and_delegations(tenant, as_member):
-    from tessera.access.services import delegation_create
+    from tessera.access.services.delegations import delegation_create
 
     holder = make_member(tenant, "grant@example.test", roles=[])
     grant_create(

@@ -17,8 +17,8 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tessera.access import decisions, policy, services
-from tessera.access.policy import (
+from tessera.access.bridge import decisions, policy
+from tessera.access.bridge.policy import (
     LOCAL_CACHE,
     MemberPolicy,
     PolicyLRU,
@@ -26,9 +26,15 @@ from tessera.access.policy import (
     member_policy,
     stored_versions,
 )
-from tessera.authn.testing import api_session_login
+from tessera.access.bridge.policy_lookup import current_versions
+from tessera.access.services.assignments import role_unassign
+from tessera.access.services.delegations import delegation_create
+from tessera.access.services.grants import grant_create
+from tessera.access.services.overrides import overrides_set
+from tessera.access.services.roles import role_update
 from tessera.engine import Resource, decide
 from tessera.errors import TesseraError
+from tessera.testing import api_session_login
 from tests.access.helpers import allow, ctx, give, make_role
 from tests.factories import make_member, make_tenant
 
@@ -73,15 +79,15 @@ def _apply(op, tenant, member, lender, roles) -> None:
     kind = op[0]
     try:
         if kind == "rules":
-            services.role_update(role=roles[op[1]], rules=op[2])
+            role_update(role=roles[op[1]], rules=op[2])
         elif kind == "assign":
             give(member, roles[op[1]])
         elif kind == "unassign":
-            services.role_unassign(membership=member, role=roles[op[1]])
+            role_unassign(membership=member, role=roles[op[1]])
         elif kind == "override":
-            services.overrides_set(membership=member, rules=op[1])
+            overrides_set(membership=member, rules=op[1])
         elif kind == "grant":
-            services.grant_create(
+            grant_create(
                 tenant=tenant,
                 membership=member,
                 permission=op[1],
@@ -89,7 +95,7 @@ def _apply(op, tenant, member, lender, roles) -> None:
                 resource_id=str(op[2]),
             )
         elif kind == "role_grant":
-            services.grant_create(
+            grant_create(
                 tenant=tenant,
                 role=roles[op[1]],
                 permission=op[2],
@@ -97,11 +103,11 @@ def _apply(op, tenant, member, lender, roles) -> None:
                 resource_id="3",
             )
         elif kind == "parent":
-            services.role_update(role=roles[op[1]], parents=[roles[op[2]].slug])
+            role_update(role=roles[op[1]], parents=[roles[op[2]].slug])
         elif kind == "delegate":
             give(lender, roles[op[1]])
             now = timezone.now()
-            services.delegation_create(
+            delegation_create(
                 delegator=lender,
                 delegate=member,
                 role=roles[op[1]],
@@ -183,13 +189,13 @@ def test_nothing_compiled_inside_a_transaction_is_cached(tenant):
     never be stored under them."""
     member = make_member(tenant, roles=["viewer"])
     with transaction.atomic():
-        services.overrides_set(membership=member, rules=[allow("secret:read")])
+        overrides_set(membership=member, rules=[allow("secret:read")])
         inside = member_policy(member)
         assert decide(inside.policy, inside.subject, "secret:read", None, ctx()).allowed
         assert len(LOCAL_CACHE) == 0
         transaction.set_rollback(True)
     # the same version number is now reached by a different change
-    services.overrides_set(membership=member, rules=[])
+    overrides_set(membership=member, rules=[])
     assert stored_versions(member) == (inside.tenant_version, inside.membership_version)
     assert not decisions.check(membership=member, action="secret:read", context=ctx()).allowed
 
@@ -225,7 +231,7 @@ def test_unknown_subjects_never_reach_the_cache(tenant, client):
 
 def test_a_check_reads_no_rules_once_warm(tenant, django_assert_max_num_queries):
     member = make_member(tenant, roles=["manager"])
-    versions = decisions.current_versions(member)
+    versions = current_versions(member)
     decisions.check(membership=member, action="user:read", context=ctx(), versions=versions)
     with django_assert_max_num_queries(0):
         decisions.check(membership=member, action="user:read", context=ctx(), versions=versions)
@@ -270,15 +276,13 @@ def test_a_change_is_seen_at_once_by_another_process():
 
         assert ask("user:read") == "allowed"  # the child now holds a warm compiled policy
         assert ask("user:read") == "allowed"
-        services.overrides_set(
-            membership=member, rules=[{"effect": "deny", "permission": "user:read"}]
-        )
+        overrides_set(membership=member, rules=[{"effect": "deny", "permission": "user:read"}])
         assert ask("user:read") == "denied"
-        services.role_update(
+        role_update(
             role=tenant.roles.get(slug="viewer"), rules=[allow("user:read"), allow("doc:read")]
         )
         assert ask("doc:read") == "allowed"
-        services.role_update(role=tenant.roles.get(slug="viewer"), rules=[allow("user:read")])
+        role_update(role=tenant.roles.get(slug="viewer"), rules=[allow("user:read")])
         assert ask("doc:read") == "denied"
     finally:
         child.stdin.close()

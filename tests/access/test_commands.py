@@ -12,7 +12,7 @@ from django.core.management.base import CommandError
 from tessera.access.models import Role
 from tessera.access.role_templates import LIMS
 from tessera.access.selectors import role_get
-from tessera.access.services import role_assign
+from tessera.access.services.assignments import role_assign
 from tessera.audit.models import AuditEvent
 from tessera.engine import Resource
 from tests.factories import make_member
@@ -50,7 +50,7 @@ def test_decide_explains_in_json(tenant):
 
 
 def test_decide_takes_a_resource(tenant):
-    from tessera.access.services import grant_create
+    from tessera.access.services.grants import grant_create
 
     member = make_member(tenant, "g@example.test", roles=[])
     grant_create(

@@ -21,24 +21,20 @@ from django.utils import timezone
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from tessera.access.bridge.policy import clear_local_cache
 from tessera.access.escalation import held_rules, member_rules
 from tessera.access.models import Delegation, Role
-from tessera.access.policy import clear_local_cache
-from tessera.access.services import (
-    delegation_approve,
-    delegation_create,
-    grant_create,
-    overrides_set,
-    role_assign,
-    role_unassign,
-)
+from tessera.access.services.assignments import role_assign, role_unassign
+from tessera.access.services.delegations import delegation_approve, delegation_create
+from tessera.access.services.grants import grant_create
+from tessera.access.services.overrides import overrides_set
+from tessera.administration.members import member_deactivate, member_reactivate, member_update
+from tessera.administration.service_accounts import service_account_create
 from tessera.authn.api_keys import api_key_create
-from tessera.authn.testing import authn_reset_process_state
 from tessera.engine import rules_within
 from tessera.errors import TesseraError
-from tessera.tenancy.members import member_deactivate, member_reactivate, member_update
 from tessera.tenancy.models import Membership
-from tessera.tenancy.service_accounts import service_account_create
+from tessera.testing import authn_reset_process_state
 from tests.access.helpers import allow, deny, make_role
 from tests.factories import make_member, make_tenant
 

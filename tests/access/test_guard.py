@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from django.test import RequestFactory
 
-from tessera.access.guard import authorize, is_allowed, requires
-from tessera.access.services import overrides_set
+from tessera.access.bridge.guard import authorize, is_allowed, requires
+from tessera.access.services.overrides import overrides_set
 from tessera.authn.principal import Principal
-from tessera.authn.testing import api_session_login
 from tessera.errors import NotAuthenticated, PermissionDenied
+from tessera.testing import api_session_login
 from tests.access.helpers import allow, deny, give, make_role
 from tests.factories import make_member, make_tenant, make_user
 

@@ -7,9 +7,12 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from tessera.access import decisions
-from tessera.access.policy import member_policy, policy_input_for, subject_for
-from tessera.access.services import delegation_create, grant_create, overrides_set
+from tessera.access.bridge import decisions
+from tessera.access.bridge.policy import member_policy
+from tessera.access.bridge.policy_input import policy_input_for, subject_for
+from tessera.access.services.delegations import delegation_create
+from tessera.access.services.grants import grant_create
+from tessera.access.services.overrides import overrides_set
 from tessera.engine import Resource
 from tessera.tenancy.models import Membership
 from tessera.tenancy.services import membership_set_manager

@@ -9,14 +9,26 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from tessera.access import services
+from tessera.access.escalation import ensure_actor_holds
 from tessera.access.models import Delegation, Grant, Role, RoleAssignment
 from tessera.access.selectors import (
     effective_permissions_of,
+    membership_role_slugs,
     permission_list,
     role_get,
-    role_slugs_of_membership,
 )
+from tessera.access.services.admins import ensure_not_last_admin
+from tessera.access.services.assignments import role_assign, role_unassign
+from tessera.access.services.delegations import (
+    delegation_approve,
+    delegation_create,
+    delegation_revoke,
+    delegations_revoke_given,
+)
+from tessera.access.services.grants import grant_create, grant_delete
+from tessera.access.services.overrides import overrides_set
+from tessera.access.services.permissions import permission_create
+from tessera.access.services.roles import role_delete, role_update
 from tessera.audit.models import AuditEvent
 from tessera.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from tessera.tenancy.models import Membership, Tenant
@@ -80,11 +92,11 @@ def test_role_parents_must_exist_and_never_form_a_cycle(tenant):
     make_role(tenant, "b", parents=["a"])
     make_role(tenant, "c", parents=["b"])
     with pytest.raises(ValidationFailed) as err:
-        services.role_update(role=a, parents=["c"])
+        role_update(role=a, parents=["c"])
     assert err.value.errors[0]["code"] == "cycle"
     assert "a > c > b > a" in err.value.detail or "cycle" in err.value.detail
     with pytest.raises(ValidationFailed):
-        services.role_update(role=a, parents=["a"])
+        role_update(role=a, parents=["a"])
     with pytest.raises(ValidationFailed):
         make_role(tenant, "d", parents=["nope"])
     assert list(a.parents.all()) == []
@@ -115,7 +127,7 @@ def test_role_rule_changes_bump_the_tenant_version_and_are_audited(tenant):
     assert events(tenant, "ROLE_CREATED")[0].changes["rules"][0]["permission"] == "doc:read"
     assert allowed(member, "doc:read")
     before = versions(member)
-    services.role_update(role=role, rules=[allow("doc:update")])
+    role_update(role=role, rules=[allow("doc:update")])
     assert versions(member)[0] == before[0] + 1
     assert not allowed(member, "doc:read") and allowed(member, "doc:update")
     updated = events(tenant, "ROLE_UPDATED")[0]
@@ -126,7 +138,7 @@ def test_role_rule_changes_bump_the_tenant_version_and_are_audited(tenant):
 def test_a_rename_does_not_bump_the_tenant_version(tenant):
     role = make_role(tenant, "r", allow("doc:read"))
     before = Tenant.objects.get(pk=tenant.pk).policy_version
-    services.role_update(role=role, name="Renamed", description="d", max_members=3)
+    role_update(role=role, name="Renamed", description="d", max_members=3)
     role.refresh_from_db()
     assert role.name == "Renamed" and role.max_members == 3
     assert Tenant.objects.get(pk=tenant.pk).policy_version == before
@@ -135,12 +147,12 @@ def test_a_rename_does_not_bump_the_tenant_version(tenant):
 def test_system_roles_cannot_be_deleted_and_admin_rules_cannot_change(tenant):
     admin = role_get(tenant=tenant, slug="admin")
     with pytest.raises(Conflict) as err:
-        services.role_delete(role=admin)
+        role_delete(role=admin)
     assert err.value.status == 409
     with pytest.raises(Conflict):
-        services.role_delete(role=role_get(tenant=tenant, slug="viewer"))
+        role_delete(role=role_get(tenant=tenant, slug="viewer"))
     with pytest.raises(Conflict):
-        services.role_update(role=admin, rules=[allow("doc:read")])
+        role_update(role=admin, rules=[allow("doc:read")])
 
 
 def test_deleting_a_role_removes_it_from_holders_at_once(tenant):
@@ -148,7 +160,7 @@ def test_deleting_a_role_removes_it_from_holders_at_once(tenant):
     member = make_member(tenant, roles=[])
     give(member, role)
     assert allowed(member, "doc:read")
-    services.role_delete(role=role)
+    role_delete(role=role)
     assert not allowed(member, "doc:read")
     assert events(tenant, "ROLE_DELETED")[0].changes["holders"] == 1
 
@@ -160,13 +172,13 @@ def test_assignment_bumps_the_member_version_and_is_audited(tenant):
     give(member, role)
     assert versions(member) == (before[0], before[1] + 1)
     assert events(tenant, "ROLE_ASSIGNED")[0].changes["role"] == "r"
-    assert role_slugs_of_membership(membership=member) == ["r"]
-    services.role_unassign(membership=member, role=role)
+    assert membership_role_slugs(membership_id=member.pk, now=timezone.now()) == ["r"]
+    role_unassign(membership=member, role=role)
     assert versions(member) == (before[0], before[1] + 2)
     assert events(tenant, "ROLE_REMOVED")[0].changes["role"] == "r"
     assert not allowed(member, "doc:read")
     with pytest.raises(NotFound):
-        services.role_unassign(membership=member, role=role)
+        role_unassign(membership=member, role=role)
 
 
 def test_assigning_a_role_twice_is_idempotent(tenant):
@@ -240,12 +252,12 @@ def test_the_last_active_admin_cannot_lose_the_admin_role(tenant):
     admin_role = role_get(tenant=tenant, slug="admin")
     only = make_member(tenant, roles=["admin"])
     with pytest.raises(Conflict) as err:
-        services.role_unassign(membership=only, role=admin_role)
+        role_unassign(membership=only, role=admin_role)
     assert err.value.code == "last_admin"
     second = make_member(tenant, roles=["admin"])
-    services.role_unassign(membership=only, role=admin_role)
+    role_unassign(membership=only, role=admin_role)
     with pytest.raises(Conflict):
-        services.role_unassign(membership=second, role=admin_role)
+        role_unassign(membership=second, role=admin_role)
 
 
 def test_a_suspended_admin_does_not_count_as_another_admin(tenant):
@@ -255,17 +267,17 @@ def test_a_suspended_admin_does_not_count_as_another_admin(tenant):
     other = make_member(tenant, roles=["admin"])
     membership_set_status(membership=other, status="suspended")
     with pytest.raises(Conflict):
-        services.ensure_not_last_admin(membership=only)
-    services.ensure_not_last_admin(membership=other)  # not an active admin: nothing to protect
+        ensure_not_last_admin(membership=only)
+    ensure_not_last_admin(membership=other)  # not an active admin: nothing to protect
 
 
 def test_the_last_admin_cannot_be_denied_tessera_permissions_by_override(tenant):
     only = make_member(tenant, roles=["admin"])
-    services.overrides_set(membership=only, rules=[deny("doc:delete")])  # not Tessera's own
+    overrides_set(membership=only, rules=[deny("doc:delete")])  # not Tessera's own
     with pytest.raises(Conflict):
-        services.overrides_set(membership=only, rules=[deny("role:*")])
+        overrides_set(membership=only, rules=[deny("role:*")])
     with pytest.raises(Conflict):
-        services.overrides_set(membership=only, rules=[deny("*:*")])
+        overrides_set(membership=only, rules=[deny("*:*")])
 
 
 def test_no_one_grants_a_role_whose_permissions_they_do_not_hold(tenant):
@@ -273,11 +285,9 @@ def test_no_one_grants_a_role_whose_permissions_they_do_not_hold(tenant):
     target = make_member(tenant, roles=[])
     admin_role = role_get(tenant=tenant, slug="admin")
     with pytest.raises(PermissionDenied) as err:
-        services.role_assign(membership=target, role=admin_role, granted_by=manager)
+        role_assign(membership=target, role=admin_role, granted_by=manager)
     assert err.value.code == "not_held"
-    services.role_assign(
-        membership=target, role=role_get(tenant=tenant, slug="viewer"), granted_by=manager
-    )
+    role_assign(membership=target, role=role_get(tenant=tenant, slug="viewer"), granted_by=manager)
 
 
 def test_ensure_actor_holds_respects_scope_conditions_and_denies(tenant):
@@ -291,7 +301,7 @@ def test_ensure_actor_holds_respects_scope_conditions_and_denies(tenant):
     )
     actor = make_member(tenant, roles=[])
     give(actor, role)
-    holds = services.ensure_actor_holds
+    holds = ensure_actor_holds
     holds(actor, ["doc:read", "doc:update"])
     holds(actor, [allow("file:read", scope="own"), allow("file:read", scope="team")])
     holds(actor, [allow("mail:send", condition={"mfa_verified": True})])
@@ -310,10 +320,10 @@ def test_ensure_actor_holds_respects_scope_conditions_and_denies(tenant):
 def test_grants_need_the_permission_or_a_grant_on_the_same_object(tenant):
     actor = make_member(tenant, roles=[])
     target = make_member(tenant, roles=[])
-    services.grant_create(
+    grant_create(
         tenant=tenant, membership=actor, permission="doc:read", resource_type="doc", resource_id="1"
     )
-    services.grant_create(
+    grant_create(
         tenant=tenant,
         membership=target,
         permission="doc:read",
@@ -322,7 +332,7 @@ def test_grants_need_the_permission_or_a_grant_on_the_same_object(tenant):
         granted_by=actor,
     )
     with pytest.raises(PermissionDenied):
-        services.grant_create(
+        grant_create(
             tenant=tenant,
             membership=target,
             permission="doc:read",
@@ -335,9 +345,9 @@ def test_grants_need_the_permission_or_a_grant_on_the_same_object(tenant):
 def test_overrides_with_by_need_held_allows(tenant):
     manager = make_member(tenant, roles=["manager"])
     target = make_member(tenant, roles=[])
-    services.overrides_set(membership=target, rules=[allow("user:read")], by=manager)
+    overrides_set(membership=target, rules=[allow("user:read")], by=manager)
     with pytest.raises(PermissionDenied):
-        services.overrides_set(membership=target, rules=[allow("role:delete")], by=manager)
+        overrides_set(membership=target, rules=[allow("role:delete")], by=manager)
 
 
 # --- overrides, grants --------------------------------------------------------------------------
@@ -346,7 +356,7 @@ def test_overrides_with_by_need_held_allows(tenant):
 def test_overrides_bump_the_member_version_and_record_a_permission_change(tenant):
     member = make_member(tenant, roles=["viewer"])
     before = versions(member)
-    services.overrides_set(membership=member, rules=[allow("doc:read"), deny("user:read")])
+    overrides_set(membership=member, rules=[allow("doc:read"), deny("user:read")])
     assert versions(member)[1] == before[1] + 1
     assert allowed(member, "doc:read") and not allowed(member, "user:read")
     change = events(tenant, "PERMISSION_CHANGE")[0]
@@ -354,14 +364,14 @@ def test_overrides_bump_the_member_version_and_record_a_permission_change(tenant
         "doc:read",
         "user:read",
     ]
-    services.overrides_set(membership=member, rules=[])
+    overrides_set(membership=member, rules=[])
     assert allowed(member, "user:read")
 
 
 def test_grants_to_members_bump_the_member_and_grants_to_roles_the_tenant(tenant):
     member = make_member(tenant, roles=["viewer"])
     before = versions(member)
-    grant = services.grant_create(
+    grant = grant_create(
         tenant=tenant,
         membership=member,
         permission="doc:read",
@@ -369,7 +379,7 @@ def test_grants_to_members_bump_the_member_and_grants_to_roles_the_tenant(tenant
         resource_id="9",
     )
     assert versions(member) == (before[0], before[1] + 1)
-    role_grant = services.grant_create(
+    role_grant = grant_create(
         tenant=tenant,
         role=role_get(tenant=tenant, slug="viewer"),
         permission="doc:update",
@@ -378,8 +388,8 @@ def test_grants_to_members_bump_the_member_and_grants_to_roles_the_tenant(tenant
     )
     assert versions(member) == (before[0] + 1, before[1] + 1)
     assert len(events(tenant, "GRANT_CREATED")) == 2
-    services.grant_delete(grant=grant)
-    services.grant_delete(grant=role_grant)
+    grant_delete(grant=grant)
+    grant_delete(grant=role_grant)
     assert versions(member) == (before[0] + 2, before[1] + 2)
     assert len(events(tenant, "GRANT_REVOKED")) == 2
     assert not Grant.objects.exists()
@@ -399,20 +409,20 @@ def test_bad_grants_are_refused(tenant, kw):
     member = make_member(tenant, roles=[])
     args = {"permission": "doc:read", "resource_type": "doc", "resource_id": "1", **kw}
     with pytest.raises(ValidationFailed):
-        services.grant_create(tenant=tenant, membership=member, **args)
+        grant_create(tenant=tenant, membership=member, **args)
 
 
 def test_a_grant_needs_exactly_one_subject_of_the_same_tenant(tenant, other_tenant):
     member = make_member(tenant, roles=[])
     args = {"permission": "doc:read", "resource_type": "doc", "resource_id": "1"}
     with pytest.raises(ValidationFailed):
-        services.grant_create(tenant=tenant, **args)
+        grant_create(tenant=tenant, **args)
     with pytest.raises(ValidationFailed):
-        services.grant_create(
+        grant_create(
             tenant=tenant, membership=member, role=role_get(tenant=tenant, slug="viewer"), **args
         )
     with pytest.raises(NotFound):
-        services.grant_create(tenant=other_tenant, membership=member, **args)
+        grant_create(tenant=other_tenant, membership=member, **args)
 
 
 # --- delegations --------------------------------------------------------------------------------
@@ -427,17 +437,17 @@ def test_a_delegator_can_only_delegate_what_they_hold(tenant):
     lender = make_member(tenant, roles=["viewer"])
     borrower = make_member(tenant, roles=[])
     with pytest.raises(PermissionDenied):
-        services.delegation_create(
+        delegation_create(
             delegator=lender, delegate=borrower, permissions=["user:create"], **_window()
         )
     with pytest.raises(PermissionDenied):
-        services.delegation_create(
+        delegation_create(
             delegator=lender,
             delegate=borrower,
             role=role_get(tenant=tenant, slug="manager"),
             **_window(),
         )
-    delegation = services.delegation_create(
+    delegation = delegation_create(
         delegator=lender, delegate=borrower, permissions=["user:read"], **_window()
     )
     assert delegation.status == "active"
@@ -448,17 +458,17 @@ def test_delegations_bump_the_delegate_and_revocation_ends_them_at_once(tenant):
     lender = make_member(tenant, roles=["manager"])
     borrower = make_member(tenant, roles=[])
     before = versions(borrower)
-    delegation = services.delegation_create(
+    delegation = delegation_create(
         delegator=lender, delegate=borrower, permissions=["user:create"], **_window()
     )
     assert versions(borrower)[1] == before[1] + 1
     assert allowed(borrower, "user:create")
-    services.delegation_revoke(delegation=delegation)
+    delegation_revoke(delegation=delegation)
     assert versions(borrower)[1] == before[1] + 2
     assert not allowed(borrower, "user:create")
     assert events(tenant, "DELEGATION_REVOKED")
     with pytest.raises(Conflict):
-        services.delegation_revoke(delegation=delegation)
+        delegation_revoke(delegation=delegation)
 
 
 def test_delegations_wait_for_approval_when_the_tenant_requires_it(db):
@@ -466,19 +476,19 @@ def test_delegations_wait_for_approval_when_the_tenant_requires_it(db):
     lender = make_member(tenant, roles=["manager"])
     borrower = make_member(tenant, roles=[])
     approver = make_member(tenant, roles=["manager"])
-    delegation = services.delegation_create(
+    delegation = delegation_create(
         delegator=lender, delegate=borrower, permissions=["user:create"], **_window()
     )
     assert delegation.status == "pending"
     assert not allowed(borrower, "user:create")
     with pytest.raises(PermissionDenied):
-        services.delegation_approve(delegation=delegation, approver=lender)
-    services.delegation_approve(delegation=delegation, approver=approver)
+        delegation_approve(delegation=delegation, approver=lender)
+    delegation_approve(delegation=delegation, approver=approver)
     assert Delegation.objects.get(pk=delegation.pk).status == "active"
     assert allowed(borrower, "user:create")
     assert events(tenant, "DELEGATION_APPROVED")
     with pytest.raises(Conflict):
-        services.delegation_approve(delegation=delegation, approver=approver)
+        delegation_approve(delegation=delegation, approver=approver)
 
 
 @pytest.mark.parametrize(
@@ -500,15 +510,13 @@ def test_bad_delegations_are_refused(tenant, kw):
     if window["ends_at"] < window["starts_at"]:
         window["starts_at"] = window["ends_at"] - timedelta(hours=1)
     with pytest.raises(ValidationFailed):
-        services.delegation_create(delegator=lender, delegate=borrower, **kw, **window)
+        delegation_create(delegator=lender, delegate=borrower, **kw, **window)
 
 
 def test_no_one_delegates_to_themselves(tenant):
     lender = make_member(tenant, roles=["manager"])
     with pytest.raises(ValidationFailed):
-        services.delegation_create(
-            delegator=lender, delegate=lender, permissions=["user:read"], **_window()
-        )
+        delegation_create(delegator=lender, delegate=lender, permissions=["user:read"], **_window())
 
 
 def test_losing_a_role_ends_its_delegations(tenant):
@@ -516,9 +524,9 @@ def test_losing_a_role_ends_its_delegations(tenant):
     lender = make_member(tenant, roles=[])
     borrower = make_member(tenant, roles=[])
     give(lender, role)
-    services.delegation_create(delegator=lender, delegate=borrower, role=role, **_window())
+    delegation_create(delegator=lender, delegate=borrower, role=role, **_window())
     assert allowed(borrower, "report:sign")
-    services.role_unassign(membership=lender, role=role)
+    role_unassign(membership=lender, role=role)
     assert not allowed(borrower, "report:sign")
     assert Delegation.objects.get().status == "revoked"
 
@@ -527,10 +535,10 @@ def test_delegations_given_can_all_be_revoked(tenant):
     lender = make_member(tenant, roles=["manager"])
     borrowers = [make_member(tenant, roles=[]) for _ in range(2)]
     for borrower in borrowers:
-        services.delegation_create(
+        delegation_create(
             delegator=lender, delegate=borrower, permissions=["user:create"], **_window()
         )
-    assert services.delegations_revoke_given(membership=lender) == 2
+    assert delegations_revoke_given(membership=lender) == 2
     assert not any(allowed(b, "user:create") for b in borrowers)
 
 
@@ -538,16 +546,16 @@ def test_delegations_given_can_all_be_revoked(tenant):
 
 
 def test_tenants_add_their_own_permissions(tenant, other_tenant):
-    services.permission_create(tenant=tenant, permission="sample:read", description="Samples")
+    permission_create(tenant=tenant, permission="sample:read", description="Samples")
     names = [p.permission for p in permission_list(tenant=tenant)]
     assert "sample:read" in names and "user:create" in names
     assert "sample:read" not in [p.permission for p in permission_list(tenant=other_tenant)]
     with pytest.raises(Conflict):
-        services.permission_create(tenant=tenant, permission="sample:read")
+        permission_create(tenant=tenant, permission="sample:read")
     with pytest.raises(Conflict):
-        services.permission_create(tenant=tenant, permission="user:create")
+        permission_create(tenant=tenant, permission="user:create")
     with pytest.raises(ValidationFailed):
-        services.permission_create(tenant=tenant, permission="sample:*")
+        permission_create(tenant=tenant, permission="sample:*")
 
 
 def test_effective_permissions_name_their_source(tenant):
@@ -555,7 +563,7 @@ def test_effective_permissions_name_their_source(tenant):
     role = make_role(tenant, "child", allow("doc:update"), parents=["base"])
     member = make_member(tenant, roles=[])
     give(member, role)
-    services.overrides_set(membership=member, rules=[deny("doc:delete")])
+    overrides_set(membership=member, rules=[deny("doc:delete")])
     entries = effective_permissions_of(membership=member)
     by_perm = {e["permission"]: e for e in entries}
     assert by_perm["doc:read"]["source"]["kind"] == "role"

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import pytest
 from django.test import Client
 
-from tessera.authn.testing import api_session_login
 from tessera.tenancy.models import Tenant
+from tessera.testing import api_session_login
 from tests.factories import make_member, make_tenant
 
 API = "/api/v1"

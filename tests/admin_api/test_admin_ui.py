@@ -11,8 +11,8 @@ from django.test import Client
 from tessera.access.models import Grant, Role, RoleAssignment
 from tessera.audit.models import AuditEvent, AuditEventType
 from tessera.authn.models import Session
-from tessera.authn.testing import admin_session_login
 from tessera.tenancy.models import Membership, MembershipStatus, Tenant
+from tessera.testing import admin_session_login
 from tests.admin_api.test_revocation import make_session
 from tests.factories import make_member
 

@@ -22,10 +22,10 @@ from tessera.access.models import Delegation, Grant, Role, RoleAssignment, RoleR
 from tessera.api.app import api as ninja_api
 from tessera.audit.models import AuditChain
 from tessera.authn.models import ApiKey, RefreshToken, Session, TrustedDevice
-from tessera.reviews.models import AccessReview, AccessReviewItem
-from tessera.reviews.services import access_review_create_for_member
 from tessera.lifecycle.models import Offboarding
 from tessera.qualifications.models import QualificationRecord, QualificationType
+from tessera.reviews.models import AccessReview, AccessReviewItem
+from tessera.reviews.services import access_review_create_for_member
 from tessera.tenancy.models import Invitation, Membership, MembershipStatus, Tenant
 from tests.admin_api.conftest import Api
 from tests.admin_api.test_revocation import make_session

@@ -15,7 +15,8 @@ import pytest
 from django.utils import timezone
 
 from tessera.access.models import Delegation, DelegationStatus, Grant, RoleAssignment
-from tessera.access.services import delegation_create, role_assign
+from tessera.access.services.assignments import role_assign
+from tessera.access.services.delegations import delegation_create
 from tessera.tenancy.models import Membership, MembershipStatus
 from tests.access.helpers import allow, deny, make_role
 from tests.admin_api.conftest import Api
@@ -186,7 +187,7 @@ def test_a_member_holding_one_permission_the_manager_lacks_outranks_the_manager(
 def test_a_restricted_admin_does_not_act_on_a_full_admin(world):
     """Someone holding *:* but denied tenant:update lacks what a full administrator holds."""
     limited = make_member(world.acme, "limited@acme.test", roles=["admin"])
-    from tessera.access.services import overrides_set
+    from tessera.access.services.overrides import overrides_set
 
     overrides_set(membership=limited, rules=[deny("tenant:update")])
     client = Api(limited.user, "acme")
@@ -202,7 +203,7 @@ def test_removing_someones_deny_is_a_widening_the_caller_must_hold(world):
     custom = make_role(world.acme, "doc-editor", allow("role:assign"), allow("user:read"))
     editor = make_member(world.acme, "editor@acme.test", roles=[])
     role_assign(membership=editor, role=custom)
-    from tessera.access.services import overrides_set
+    from tessera.access.services.overrides import overrides_set
 
     overrides_set(membership=world.viewer, rules=[allow("doc:read"), deny("doc:read")])
     # the viewer holds doc:read (denied) which the editor does not hold: they outrank the editor
@@ -270,7 +271,7 @@ def test_the_admin_site_acts_with_the_platforms_authority(world, platform_admin)
     administrators in the admin site; through the API the same person is only a viewer."""
     from django.test import Client
 
-    from tessera.authn.testing import admin_session_login
+    from tessera.testing import admin_session_login
     from tests.admin_api.test_admin_ui import formset, member_change_data
 
     viewer_too = make_member(world.acme, roles=["viewer"], user=platform_admin)
@@ -282,7 +283,7 @@ def test_the_admin_site_acts_with_the_platforms_authority(world, platform_admin)
     assert response.status_code == 302, response.content[:2000]
     assert Membership.objects.get(pk=second.pk).status == MembershipStatus.SUSPENDED
     from tessera.access.escalation import TargetOutranks
-    from tessera.tenancy.members import member_reactivate
+    from tessera.administration.members import member_reactivate
 
     with pytest.raises(TargetOutranks):
         member_reactivate(membership=second, by=viewer_too)
@@ -291,7 +292,7 @@ def test_the_admin_site_acts_with_the_platforms_authority(world, platform_admin)
 def test_nobody_sheds_their_own_denies(world):
     """A manager restricted by an administrator (an override, a restricting role) cannot lift the
     restriction by replacing their own overrides or giving up the role."""
-    from tessera.access.services import overrides_set
+    from tessera.access.services.overrides import overrides_set
 
     overrides_set(membership=world.manager, rules=[deny("audit_log:read")])
     manager = as_(world, "manager")

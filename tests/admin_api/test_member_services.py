@@ -5,25 +5,24 @@ from __future__ import annotations
 import pytest
 from django.core import mail
 
+from tessera.access.escalation import NotHeld
 from tessera.access.models import RoleAssignment
-from tessera.access.services import LastAdmin, NotHeld, role_update
-from tessera.audit.models import AuditEvent, AuditEventType
-from tessera.errors import Conflict, ValidationFailed
-from tessera.identity.models import User
-from tessera.tenancy.invitation_accept import InvitationUsed, invitation_accept
-from tessera.tenancy.members import (
-    BULK_MAX_ROWS,
-    SelfActionForbidden,
-    bulk_rows_from_csv,
-    member_bulk_create,
+from tessera.access.services.admins import LastAdmin
+from tessera.access.services.roles import role_update
+from tessera.administration.bulk_import import BULK_MAX_ROWS, bulk_rows_from_csv, member_bulk_create
+from tessera.administration.invitation_accept import InvitationUsed, invitation_accept
+from tessera.administration.members import (
     member_create,
     member_deactivate,
     member_reactivate,
     member_remove,
     member_update,
-    tenant_create_with_admin,
-    tenant_deactivate,
 )
+from tessera.administration.tenants import tenant_create_with_admin, tenant_deactivate
+from tessera.audit.models import AuditEvent, AuditEventType
+from tessera.errors import Conflict, ValidationFailed
+from tessera.identity.models import User
+from tessera.tenancy.errors import SelfActionForbidden
 from tessera.tenancy.models import Membership, MembershipStatus, Tenant
 from tests.factories import make_member, make_user
 
@@ -287,7 +286,7 @@ def test_deactivating_a_tenant_revokes_its_sessions(world):
 
 
 def test_nobody_changes_their_own_access_attributes(world):
-    from tessera.tenancy.members import OwnAccessAttributes
+    from tessera.administration.member_input import OwnAccessAttributes
 
     with pytest.raises(OwnAccessAttributes) as err:
         member_update(membership=world.manager, changes={"clearance_level": 9}, by=world.manager)

@@ -12,8 +12,8 @@ import pytest
 from django.test import Client
 
 from tessera.api.app import api
-from tessera.authn.testing import admin_session_login
 from tessera.tenancy.models import Tenant
+from tessera.testing import admin_session_login
 from tests.factories import DEFAULT_PASSWORD, make_member, make_tenant, make_user
 
 LOGIN = "/api/v1/auth/login"

@@ -8,13 +8,14 @@ import pytest
 from django.test import RequestFactory
 from django.utils import timezone
 
-from tessera.api.context import actor_from_request, client_ip
 from tessera.api.security import TenantRequired, require_member
+from tessera.audit.actors import actor_from_request
 from tessera.authn.errors import ReauthenticationRequired
 from tessera.authn.models import Session
 from tessera.authn.request_auth import authenticate_request
-from tessera.authn.services import session_require_recent_auth
+from tessera.authn.sessions import session_require_recent_auth
 from tessera.errors import NotAuthenticated
+from tessera.request_facts import client_ip
 
 
 @pytest.mark.parametrize(

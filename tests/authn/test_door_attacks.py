@@ -11,8 +11,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 from tests.authn.conftest import bearer, login, post
+from tests.authn.mfa.conftest import CONFIRM, DISABLE, SETUP, VERIFY, code_now
 from tests.factories import DEFAULT_PASSWORD, make_member, make_tenant, make_user
-from tests.mfa.conftest import CONFIRM, DISABLE, SETUP, VERIFY, code_now
 
 from tessera.audit.models import AuditEvent, AuditEventType
 from tessera.audit.services import PLATFORM_CHAIN
@@ -498,7 +498,7 @@ def test_attack_admin_password_change_goes_through_tessera_policy_and_ends_other
 ):
     """The admin site's "change password" was Django's own view: no policy, no history, no
     audit, other sessions alive. Now it is Tessera's password change."""
-    from tessera.authn.testing import admin_session_login
+    from tessera.testing import admin_session_login
 
     root = make_user("root@platform.test", is_platform_admin=True)
     current = admin_session_login(client, root)

@@ -12,7 +12,7 @@ from tests.factories import DEFAULT_PASSWORD, make_member, make_tenant, make_use
 
 from tessera.audit.models import AuditEvent, AuditEventType
 from tessera.authn.lockout import lockout_reset
-from tessera.authn.services import sessions_revoke_for_user
+from tessera.authn.sessions import sessions_revoke_for_user
 from tessera.identity.services import user_password_set
 from tessera.tenancy.services import membership_set_status
 

@@ -16,13 +16,13 @@ from tessera.authn.models import PasswordResetToken
 from tessera.errors import ValidationFailed
 from tessera.identity.models import PasswordHistory
 from tessera.identity.passwords import (
+    PasswordPolicy,
     common_passwords,
     password_validate,
     policy_merge,
     policy_violations,
 )
 from tessera.identity.services import user_password_set
-from tessera.tenancy.tenant_settings import PasswordPolicy
 
 CHANGE = "/api/v1/auth/password/change"
 RESET = "/api/v1/auth/password/reset"

@@ -10,8 +10,8 @@ from django.test import Client
 from tests.factories import DEFAULT_PASSWORD, make_member, make_tenant
 
 from tessera.authn.api_keys import api_key_create
-from tessera.authn.testing import admin_session_login
 from tessera.identity.models import User
+from tessera.testing import admin_session_login
 
 ME = "/api/v1/auth/me"
 

@@ -14,7 +14,7 @@ from tests.factories import make_member, make_tenant
 
 from tessera.audit.models import AuditEvent, AuditEventType
 from tessera.authn.models import RefreshToken, Session
-from tessera.authn.tokens import opaque_token_hash
+from tessera.crypto import opaque_token_hash
 from tessera.tenancy.services import membership_set_status
 
 REFRESH = "/api/v1/auth/refresh"

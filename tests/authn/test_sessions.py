@@ -13,7 +13,7 @@ from tests.factories import make_member, make_tenant
 
 from tessera.audit.models import AuditEvent, AuditEventType
 from tessera.authn.models import RefreshToken, Session
-from tessera.authn.services import sessions_revoke_for_user
+from tessera.authn.sessions import sessions_revoke_for_user
 from tessera.tenancy.services import membership_set_status
 
 SESSIONS = "/api/v1/auth/sessions"
@@ -131,7 +131,7 @@ def test_activity_moves_the_idle_expiry_at_most_once_a_minute(client, tokens):
         last_activity_at=timezone.now() - timedelta(minutes=2),
         expires_at=timezone.now() + timedelta(minutes=5),
     )
-    from tessera.authn.state import state_invalidate_session
+    from tessera.authn.session_state import state_invalidate_session
 
     state_invalidate_session(tenant_id=session.tenant_id, session_id=session.pk)
     assert me(client, tokens["access_token"]).status_code == 200
@@ -144,7 +144,7 @@ def test_an_idle_session_expires(client, tokens):
     Session.objects.filter(pk=tokens["session_id"]).update(
         expires_at=timezone.now() - timedelta(seconds=1)
     )
-    from tessera.authn.state import state_invalidate_session
+    from tessera.authn.session_state import state_invalidate_session
 
     session = Session.objects.get(pk=tokens["session_id"])
     state_invalidate_session(tenant_id=session.tenant_id, session_id=session.pk)

@@ -4,8 +4,9 @@ import pytest
 from django.utils import timezone
 from tests.factories import make_member
 
-from tessera.authn import state
-from tessera.authn.services import session_create, session_revoke
+from tessera.access.versions import cache_fill
+from tessera.authn import session_state as state
+from tessera.authn.sessions import session_create, session_revoke
 
 pytestmark = pytest.mark.redis
 
@@ -20,7 +21,7 @@ def test_a_reader_that_loaded_before_a_revocation_cannot_cache_the_live_state(
 
     with django_capture_on_commit_callbacks(execute=True):
         session_revoke(session=session, reason="logout")
-    state._fill({key: stale})  # ... whose cache fill lands after it
+    cache_fill({key: stale})  # ... whose cache fill lands after it
 
     now = timezone.now()
     answer = state.access_state(

@@ -7,7 +7,7 @@ import uuid
 import jwt
 from tests.authn.conftest import bearer, login, me, post
 
-from tessera.access.services import role_assign_system
+from tessera.access.services.assignments import role_assign_system
 from tessera.authn.tokens import ROLES_CLAIM_MAX_CHARS, access_token_issue
 
 REFRESH = "/api/v1/auth/refresh"

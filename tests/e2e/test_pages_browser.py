@@ -12,7 +12,7 @@ import pytest
 from django.core import mail
 
 from tessera.authn.models import Session
-from tessera.identity.verification import email_verify_request
+from tessera.authn.verification import email_verify_request
 from tests.e2e.harness import (
     assert_no_serious_axe_violations,
     needs_chromium,

@@ -13,7 +13,10 @@ from django.test import Client
 from django.utils import timezone
 
 from tessera.access.models import Grant, MembershipOverride, RoleAssignment
-from tessera.access.services import grant_create, overrides_set, role_assign, role_create
+from tessera.access.services.assignments import role_assign
+from tessera.access.services.grants import grant_create
+from tessera.access.services.overrides import overrides_set
+from tessera.access.services.roles import role_create
 from tessera.audit.models import AuditEvent, AuditEventType
 from tessera.reviews.models import AccessReview, AccessReviewItem, Decision
 from tessera.reviews.reminders import access_reviews_remind

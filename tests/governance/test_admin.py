@@ -7,10 +7,10 @@ from django.test import Client
 from django.utils import timezone
 
 from tessera.audit.models import AuditEvent
-from tessera.authn.testing import admin_session_login
 from tessera.lifecycle.models import Offboarding
 from tessera.qualifications.models import QualificationRecord, QualificationType
 from tessera.tenancy.models import Membership
+from tessera.testing import admin_session_login
 
 pytestmark = pytest.mark.django_db
 

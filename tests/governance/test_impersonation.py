@@ -11,7 +11,8 @@ from django.test import Client
 from django.utils import timezone
 
 from tessera.access.models import Role
-from tessera.access.services import role_assign, role_create
+from tessera.access.services.assignments import role_assign
+from tessera.access.services.roles import role_create
 from tessera.audit.models import AuditEvent, AuditEventType
 from tessera.authn.models import ApiKey, Session
 from tessera.realtime import notify

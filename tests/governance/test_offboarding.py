@@ -14,7 +14,7 @@ from django.test import Client
 from django.utils import timezone
 
 from tessera.access.models import Delegation, DelegationStatus, Grant
-from tessera.access.services import grant_create
+from tessera.access.services.grants import grant_create
 from tessera.asgi import application
 from tessera.audit.models import AuditEvent
 from tessera.identity.models import User

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tessera.access.services import LastAdmin
+from tessera.access.services.admins import LastAdmin
 from tessera.audit.models import AuditEvent
 from tessera.lifecycle.models import Offboarding
 from tessera.lifecycle.offboarding import member_offboard

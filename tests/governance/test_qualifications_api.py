@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from tessera.access.services import role_create
+from tessera.access.services.roles import role_create
 from tessera.audit.models import AuditEvent
 from tessera.qualifications.models import QualificationRecord, QualificationType
 from tessera.tenancy.models import Membership
@@ -211,7 +211,7 @@ def test_subjects_lists_only_who_is_qualified_today(world, api):
 
 
 def test_through_the_stored_policy_expiry_denies_the_second_after_with_no_write(world, api):
-    from tessera.access.decisions import check
+    from tessera.access.bridge.decisions import check
     from tessera.engine import Context
 
     _hplc(world, api)

@@ -9,7 +9,8 @@ import pytest
 from django.utils import timezone
 
 from tessera.access.models import RoleAssignment
-from tessera.access.services import role_assign, role_create
+from tessera.access.services.assignments import role_assign
+from tessera.access.services.roles import role_create
 from tessera.audit.models import AuditEvent, AuditEventType
 from tessera.reviews.models import AccessReviewItem
 from tessera.reviews.services import access_review_create

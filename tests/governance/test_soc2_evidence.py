@@ -13,10 +13,10 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
+from tessera.administration.members import member_deactivate
 from tessera.audit.models import AuditEvent, AuditEventType
 from tessera.identity.models import TotpFactor
 from tessera.reviews.services import access_review_create_for_member, access_review_decide
-from tessera.tenancy.members import member_deactivate
 from tests.authn.conftest import bearer, login
 from tests.factories import make_member, make_tenant
 

@@ -167,7 +167,7 @@ def test_an_identity_managed_by_the_tenant_is_added_active(world):
 
 
 def test_a_platform_administrator_vouches_for_a_tenants_first_admin(world):
-    from tessera.tenancy.members import tenant_create_with_admin
+    from tessera.administration.tenants import tenant_create_with_admin
 
     person = make_member(world.globex, "boss@globex.test").user
     _, created = tenant_create_with_admin(slug="initech", name="Initech", admin_email=person.email)

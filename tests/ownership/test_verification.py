@@ -9,8 +9,8 @@ from django.core import mail
 from django.utils import timezone
 
 from tessera.audit.models import AuditEvent, AuditEventType
+from tessera.authn.verification import VERIFY_REQUESTS_PER_HOUR
 from tessera.identity.models import EmailVerificationToken, User
-from tessera.identity.verification import VERIFY_REQUESTS_PER_HOUR
 from tests.factories import DEFAULT_PASSWORD, make_member, make_user
 from tests.ownership.conftest import NEW_PASSWORD, call, login, mailed_token, token_of
 

@@ -8,9 +8,9 @@ from channels.testing import WebsocketCommunicator
 from django.test import Client
 
 from tessera.access.models import Role
-from tessera.access.services import role_update
+from tessera.access.services.roles import role_update
 from tessera.asgi import application
-from tessera.authn.services import sessions_revoke_for_user
+from tessera.authn.sessions import sessions_revoke_for_user
 from tessera.tenancy.services import membership_set_status
 from tests.factories import make_member, make_tenant
 

@@ -14,14 +14,14 @@ from django.db import connections, transaction
 from django.test import Client
 from django.utils import timezone
 
+from tessera.administration.members import member_deactivate, member_role_unassign
+from tessera.administration.service_accounts import service_account_create
 from tessera.asgi import application
 from tessera.authn.api_keys import api_key_create, api_key_revoke
 from tessera.authn.models import Session
-from tessera.authn.state import state_invalidate_session
+from tessera.authn.session_state import state_invalidate_session
 from tessera.realtime.models import WebSocketTicket
 from tessera.realtime.notify import notify_security_alert
-from tessera.tenancy.members import member_deactivate, member_role_unassign
-from tessera.tenancy.service_accounts import service_account_create
 from tessera.tenancy.services import membership_set_status
 from tests.factories import DEFAULT_PASSWORD, make_member, make_tenant
 

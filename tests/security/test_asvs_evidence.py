@@ -14,15 +14,14 @@ import pyotp
 import pytest
 from django.utils import timezone
 
-from tessera.authn import tokens as token_module
+from tessera import crypto as token_module
 from tessera.authn.models import Session
-from tessera.authn.state import state_invalidate_session
-from tessera.authn.testing import authn_reset_process_state
+from tessera.authn.session_state import state_invalidate_session
 from tessera.identity import mfa, totp
-from tessera.identity.passwords import policy_violations
-from tessera.tenancy.tenant_settings import PasswordPolicy
+from tessera.identity.passwords import PasswordPolicy, policy_violations
+from tessera.testing import authn_reset_process_state
+from tests.authn.mfa.conftest import enrol, login, post
 from tests.factories import make_member, make_tenant
-from tests.mfa.conftest import enrol, login, post
 
 ME = "/api/v1/auth/me"
 RESET = "/api/v1/auth/password/reset"

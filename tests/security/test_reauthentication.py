@@ -21,9 +21,9 @@ from tessera.tenancy.models import Tenant
 from tessera.tenancy.services import tenant_create
 from tessera.tenancy.tenant_settings import SessionPolicy
 from tests.authn.conftest import bearer, login, me, post
+from tests.authn.mfa.conftest import code_now, enrol
 from tests.factories import DEFAULT_PASSWORD, make_member, make_tenant, make_user
 from tests.foundation.test_settings import STRONG, run_settings
-from tests.mfa.conftest import code_now, enrol
 
 SESSIONS = "/api/v1/auth/sessions"
 ORIGIN = {"HTTP_ORIGIN": "http://testserver"}

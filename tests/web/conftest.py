@@ -8,7 +8,7 @@ import time
 import pytest
 from django.test import TestCase
 
-from tessera.authn.flows.mfa import mfa_confirm
+from tessera.authn.flows.mfa_session import mfa_confirm
 from tessera.identity import totp
 from tessera.identity.mfa import totp_setup
 from tests.factories import DEFAULT_PASSWORD, make_member, make_tenant

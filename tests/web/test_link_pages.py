@@ -10,12 +10,12 @@ from django.core import mail
 from django.test import Client, TestCase
 from django.utils import timezone
 
+from tessera.administration.members import member_create
 from tessera.audit.models import AuditEvent, AuditEventType
 from tessera.authn.models import Session
 from tessera.authn.request_auth import SESSION_COOKIE
+from tessera.authn.verification import email_verify_request
 from tessera.identity.models import User
-from tessera.identity.verification import email_verify_request
-from tessera.tenancy.members import member_create
 from tessera.tenancy.models import Membership, MembershipStatus
 from tests.factories import DEFAULT_PASSWORD, make_member, make_user
 from tests.mailbox import mailed_token

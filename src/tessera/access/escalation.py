@@ -26,6 +26,9 @@ from typing import Any
 
 from django.utils import timezone
 
+from tessera.access.bridge.policy import _may_store, member_policy
+from tessera.access.bridge.policy_lookup import policy_for
+from tessera.access.models import Delegation, DelegationStatus, Grant, RoleAssignment
 from tessera.engine import (
     Entitlement,
     FieldAccess,
@@ -48,7 +51,6 @@ class TargetOutranks(PermissionDenied):
 
 def held_rules(membership: Membership | None, *, now: datetime) -> list[MatchedRule]:
     """The rules in force for an active member now (none for an inactive one)."""
-    from tessera.access.decisions import policy_for
 
     if membership is None:
         return []
@@ -59,7 +61,6 @@ def held_rules(membership: Membership | None, *, now: datetime) -> list[MatchedR
 def holds_nothing(membership: Membership, *, now: datetime) -> bool:
     """Whether the member has no role, override, grant or delegation at all (a new member): a
     few indexed EXISTS instead of compiling a policy."""
-    from tessera.access.models import Delegation, DelegationStatus, Grant, RoleAssignment
 
     return not (
         RoleAssignment.objects.filter(membership=membership).exists()
@@ -75,7 +76,6 @@ def member_rules(membership: Membership, *, now: datetime) -> list[MatchedRule]:
     """The member's rules in force now, whatever the membership's status. Inside a transaction
     (where compiled policies are not cached: bulk imports) a member holding nothing is answered
     without compiling."""
-    from tessera.access.policy import _may_store, member_policy
 
     if not _may_store() and holds_nothing(membership, now=now):
         return []

@@ -13,7 +13,7 @@ from datetime import datetime
 from django.db.models import Q, QuerySet
 
 from tessera.access.models import Effect, MembershipOverride, Role, RoleAssignment
-from tessera.access.services import role_effective_rules
+from tessera.access.selectors import role_effective_rules
 from tessera.engine import permission_covers
 from tessera.tenancy.models import Membership, MembershipStatus, Tenant
 

@@ -17,12 +17,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from tessera.access.models import Delegation, DelegationStatus, Role, RoleAssignment
-from tessera.access.services import (
-    ADMIN_ROLE,
-    RoleFull,
-    delegation_revoke,
-    ensure_not_last_admin,
-)
+from tessera.access.services.admins import ensure_not_last_admin
+from tessera.access.services.delegations import delegation_revoke
+from tessera.access.services.roles import RoleFull
+from tessera.access.services.validation import ADMIN_ROLE
 from tessera.audit.services import Actor
 from tessera.tenancy.models import Membership
 from tessera.tenancy.services import membership_version_bump

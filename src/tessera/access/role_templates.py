@@ -14,7 +14,7 @@ from typing import Any
 from django.db import transaction
 
 from tessera.access.models import Role
-from tessera.access.services import role_create
+from tessera.access.services.roles import role_create
 from tessera.audit.services import Actor
 from tessera.tenancy.models import Tenant
 

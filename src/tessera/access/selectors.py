@@ -9,17 +9,19 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from tessera.access.bridge.policy import member_policy
 from tessera.access.models import (
     Delegation,
-    DelegationStatus,
     Grant,
     Permission,
     Role,
     RoleAssignment,
+    RoleRule,
 )
-from tessera.access.policy import member_policy
+from tessera.access.services.validation import _stored_rules
 from tessera.engine import effective_permissions
 from tessera.errors import NotFound
+from tessera.expiry import active_at
 from tessera.tenancy.models import Membership, Tenant
 
 
@@ -42,30 +44,23 @@ def role_get(*, tenant: Tenant, slug: str) -> Role:
     return role
 
 
-def role_holder_count(*, role: Role, now: datetime | None = None) -> int:
-    now = now or timezone.now()
-    return (
-        RoleAssignment.objects.filter(role=role)
-        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
-        .count()
-    )
-
-
-def roles_of_membership(
-    *, membership: Membership, now: datetime | None = None
-) -> QuerySet[RoleAssignment]:
-    """The member's unexpired role assignments, with their roles."""
-    now = now or timezone.now()
-    return (
-        RoleAssignment.objects.filter(membership=membership)
-        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
-        .select_related("role")
+def role_slugs_by_membership(membership_ids, now: datetime) -> dict[str, list[str]]:
+    """The unexpired role slugs of each of these memberships, sorted (one query)."""
+    slugs: dict[str, list[str]] = {str(mid): [] for mid in membership_ids}
+    rows = (
+        RoleAssignment.objects.filter(membership_id__in=list(membership_ids))
+        .filter(active_at(now))
+        .values_list("membership_id", "role__slug")
         .order_by("role__slug")
     )
+    for membership_id, slug in rows:
+        slugs[str(membership_id)].append(slug)
+    return slugs
 
 
-def role_slugs_of_membership(*, membership: Membership, now: datetime | None = None) -> list[str]:
-    return [a.role.slug for a in roles_of_membership(membership=membership, now=now)]
+def membership_role_slugs(*, membership_id, now: datetime) -> list[str]:
+    """The member's unexpired role slugs, sorted: the one home of this question."""
+    return role_slugs_by_membership([membership_id], now).get(str(membership_id), [])
 
 
 def grant_list(*, tenant: Tenant) -> QuerySet[Grant]:
@@ -98,13 +93,6 @@ def delegation_get(*, tenant: Tenant, delegation_id) -> Delegation:
     return delegation
 
 
-def delegations_active_for(*, membership: Membership, now: datetime | None = None):
-    now = now or timezone.now()
-    return delegation_list(tenant=membership.tenant).filter(
-        delegate=membership, status=DelegationStatus.ACTIVE, ends_at__gt=now
-    )
-
-
 def effective_permissions_of(
     *, membership: Membership, now: datetime | None = None
 ) -> list[dict[str, Any]]:
@@ -119,9 +107,22 @@ def effective_permissions_of(
     return [entry.to_json() for entry in effective_permissions(compiled.policy, now)]
 
 
-def permission_names_of(*, membership: Membership, now: datetime | None = None) -> list[str]:
-    """The distinct permissions the member's allow rules in force name (for `me`)."""
-    entries = effective_permissions_of(membership=membership, now=now)
-    return sorted(
-        {e["permission"] for e in entries if e["effect"] == "allow" and e["resource"] is None}
-    )
+def role_rules(role: Role) -> list[dict[str, Any]]:
+    return _stored_rules(role.rules.order_by("position", "id"))
+
+
+def role_effective_rules(role: Role) -> list[dict[str, Any]]:
+    """The role's rules and those inherited from its ancestors."""
+    seen, stack, order = set(), [role], []
+    while stack:
+        current = stack.pop(0)
+        if current.pk in seen:
+            continue
+        seen.add(current.pk)
+        order.append(current.pk)
+        stack.extend(current.parents.all())
+    rows = RoleRule.objects.filter(role_id__in=order).order_by("position", "id")
+    by_role: dict[Any, list] = {}
+    for row in rows:
+        by_role.setdefault(row.role_id, []).append(row)
+    return [rule for pk in order for rule in _stored_rules(by_role.get(pk, ()))]

@@ -14,11 +14,11 @@ from typing import Any, Literal
 from django.http import HttpResponse, StreamingHttpResponse
 from ninja import Field, Router, Schema, Status
 
-from tessera.access.guard import is_allowed, require_member, requires
-from tessera.api.context import actor_from_request
+from tessera.access.bridge.guard import is_allowed, require_member, requires
 from tessera.api.instants import Instant
 from tessera.api.pagination import clamp_limit, decode_cursor, encode_cursor, newest_first_page
 from tessera.api.security import principal_auth
+from tessera.audit.actors import actor_from_request
 from tessera.errors import NotFound, ValidationFailed, field_error
 from tessera.reviews.selectors import (
     access_review_get,

@@ -16,6 +16,7 @@ from datetime import datetime
 from ninja import Field, Router, Schema, Status
 from pydantic import ConfigDict
 
+from tessera.administration.invitation_accept import invitation_accept
 from tessera.api.auth import (
     MAX_PASSWORD_INPUT,
     AcceptedOut,
@@ -25,14 +26,14 @@ from tessera.api.auth import (
     _session_answer,
 )
 from tessera.api.auth import router as auth_router
-from tessera.api.context import actor_from_request
 from tessera.api.security import principal_auth
+from tessera.audit.actors import actor_from_request
 from tessera.authn.deferred import defer
-from tessera.authn.errors import ApiKeyNotAllowed, MfaSetupRequired, PasswordChangeRequired
+from tessera.authn.errors import ApiKeyNotAllowed, MfaSetupRequired
 from tessera.authn.flows.login import LoginPending
+from tessera.authn.verification import email_verify_confirm, email_verify_request
+from tessera.identity.password_change import PasswordChangeRequired
 from tessera.identity.profile import profile_update_own
-from tessera.identity.verification import email_verify_confirm, email_verify_request
-from tessera.tenancy.invitation_accept import invitation_accept
 
 router = Router(tags=["auth"])
 

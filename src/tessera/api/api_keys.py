@@ -21,7 +21,7 @@ from datetime import datetime
 from django.http import HttpResponse
 from ninja import Field, Router, Schema, Status
 
-from tessera.access.guard import (
+from tessera.access.bridge.guard import (
     ScopeMissing,
     authorize,
     is_allowed,
@@ -29,7 +29,7 @@ from tessera.access.guard import (
     requires,
     scopes_allow,
 )
-from tessera.api.context import actor_from_request
+from tessera.administration.service_accounts import service_account_get
 from tessera.api.instants import Instant
 from tessera.api.pagination import (
     clamp_limit,
@@ -37,12 +37,13 @@ from tessera.api.pagination import (
     encode_created_cursor,
 )
 from tessera.api.security import principal_auth
-from tessera.authn.api_keys import api_key_create, api_key_get, api_key_list, api_key_revoke
+from tessera.audit.actors import actor_from_request
+from tessera.authn.api_keys import api_key_create, api_key_revoke
 from tessera.authn.errors import ApiKeyNotAllowed
 from tessera.authn.models import ApiKey
+from tessera.authn.selectors import api_key_get, api_key_list
 from tessera.errors import NotFound, ValidationFailed, field_error
 from tessera.tenancy.selectors import membership_get
-from tessera.tenancy.service_accounts import service_account_get
 
 router = Router(tags=["api-keys"], auth=principal_auth)
 

@@ -10,14 +10,14 @@ from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Val
 
 from tessera import __version__
 from tessera.api.openapi import complete_openapi
-from tessera.api.problems import (
+from tessera.api.transport import JsonOnlyParser
+from tessera.errors import TesseraError
+from tessera.problems import (
     internal_error_response,
     problem,
     problem_response,
     www_authenticate,
 )
-from tessera.api.transport import JsonOnlyParser
-from tessera.errors import TesseraError
 
 
 class TesseraAPI(NinjaAPI):

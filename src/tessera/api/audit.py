@@ -7,11 +7,11 @@ from typing import Any, Literal
 from django.http import StreamingHttpResponse
 from ninja import Query, Router, Schema
 
-from tessera.access.guard import requires
-from tessera.api.context import actor_from_request
+from tessera.access.bridge.guard import requires
 from tessera.api.instants import Instant
 from tessera.api.pagination import clamp_limit, decode_cursor, encode_cursor
 from tessera.api.security import principal_auth
+from tessera.audit.actors import actor_from_request
 from tessera.audit.export import event_as_dict, export_csv, export_jsonl
 from tessera.audit.models import AuditEventType
 from tessera.audit.selectors import (

@@ -15,7 +15,7 @@ from django.utils import timezone
 from ninja import Field, Router, Schema, Status
 from pydantic import ValidationError as PydanticValidationError
 
-from tessera.api.context import actor_from_request
+from tessera.access.selectors import membership_role_slugs
 from tessera.api.pagination import (
     clamp_limit,
     decode_created_cursor,
@@ -23,6 +23,7 @@ from tessera.api.pagination import (
 )
 from tessera.api.security import principal_auth
 from tessera.api.transport import require_allowed_origin
+from tessera.audit.actors import actor_from_request
 from tessera.audit.models import AuditEventType
 from tessera.authn import selectors
 from tessera.authn.deferred import defer
@@ -30,17 +31,11 @@ from tessera.authn.flows.login import LoginPending, LoginSuccess, login_password
 from tessera.authn.flows.switch import tenant_switch
 from tessera.authn.impersonation_limits import impersonation_refuse_logout_all
 from tessera.authn.models import Session
+from tessera.authn.passwords import password_change, password_reset_confirm, password_reset_request
 from tessera.authn.reauthentication import session_end_by_owner
-from tessera.authn.services import (
-    IssuedTokens,
-    password_change,
-    password_reset_confirm,
-    password_reset_request,
-    refresh_rotate,
-    session_revoke,
-    sessions_revoke_for_user,
-)
+from tessera.authn.refresh import refresh_rotate
 from tessera.authn.session_cookie import session_cookie_forget, session_cookie_set
+from tessera.authn.sessions import IssuedTokens, session_revoke, sessions_revoke_for_user
 from tessera.errors import NotFound, PermissionDenied, ValidationFailed, field_error
 
 router = Router(tags=["auth"])
@@ -448,7 +443,7 @@ def me(request):
     roles: list[str] = []
     permissions: list[str] = []
     if membership is not None:
-        roles = selectors.membership_role_slugs(membership_id=membership.pk, now=now)
+        roles = membership_role_slugs(membership_id=membership.pk, now=now)
         tv, mv = principal.tenant_version, principal.membership_version
         if str(principal.membership_id) != str(membership.pk):
             tv = mv = 0  # a tenant named by header: versions read from the database

@@ -16,9 +16,10 @@ from typing import Any
 from ninja import Field, Query, Router, Schema
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from tessera.access import decisions
-from tessera.access.decisions import BatchItem, caller_versions, make_resource
-from tessera.access.guard import is_allowed, require_member, requires
+from tessera.access.bridge import decisions
+from tessera.access.bridge.decisions import BatchItem, make_resource
+from tessera.access.bridge.guard import is_allowed, require_member, requires
+from tessera.access.bridge.policy_lookup import caller_versions
 from tessera.api.pagination import clamp_limit, decode_cursor, encode_cursor
 from tessera.api.security import principal_auth
 from tessera.errors import NotFound, PermissionDenied, ValidationFailed, field_error

@@ -8,10 +8,10 @@ from typing import Any
 from django.utils import timezone
 from ninja import Query, Router, Schema
 
-from tessera.access.guard import requires
-from tessera.api.context import actor_from_request
+from tessera.access.bridge.guard import requires
 from tessera.api.instants import Instant
 from tessera.api.security import principal_auth
+from tessera.audit.actors import actor_from_request
 from tessera.audit.models import AuditEventType
 from tessera.audit.services import audit_record
 from tessera.compliance.soc2 import soc2_evidence

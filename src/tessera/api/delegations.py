@@ -18,7 +18,7 @@ from typing import Any
 from django.utils import timezone
 from ninja import Query, Router, Schema, Status
 
-from tessera.access.guard import (
+from tessera.access.bridge.guard import (
     ScopeMissing,
     authorize,
     is_allowed,
@@ -28,11 +28,15 @@ from tessera.access.guard import (
 )
 from tessera.access.models import Delegation, DelegationStatus
 from tessera.access.selectors import delegation_get, delegation_list, role_get
-from tessera.access.services import delegation_approve, delegation_create, delegation_revoke
-from tessera.api.context import actor_from_request
+from tessera.access.services.delegations import (
+    delegation_approve,
+    delegation_create,
+    delegation_revoke,
+)
 from tessera.api.instants import Instant
 from tessera.api.pagination import newest_first_page
 from tessera.api.security import principal_auth
+from tessera.audit.actors import actor_from_request
 from tessera.errors import NotFound, PermissionDenied, ValidationFailed, field_error
 from tessera.tenancy.models import Membership
 from tessera.tenancy.selectors import membership_get

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from http import HTTPStatus
 
-from tessera.api.problems import problem
+from tessera.problems import problem
 from tessera.web.headers import is_page_path
 
 _CODES = {

@@ -8,14 +8,14 @@ from typing import Any
 
 from ninja import Query, Router, Schema, Status
 
-from tessera.access.guard import requires
+from tessera.access.bridge.guard import requires
 from tessera.access.models import Grant
 from tessera.access.selectors import grant_get, grant_list, role_get
-from tessera.access.services import grant_create, grant_delete
-from tessera.api.context import actor_from_request
+from tessera.access.services.grants import grant_create, grant_delete
 from tessera.api.instants import Instant
 from tessera.api.pagination import newest_first_page
 from tessera.api.security import principal_auth
+from tessera.audit.actors import actor_from_request
 from tessera.errors import NotFound, ValidationFailed, field_error
 from tessera.tenancy.selectors import membership_get
 

@@ -14,10 +14,10 @@ from django.http import HttpResponse
 from django.utils import timezone
 from ninja import Field, Router, Schema
 
-from tessera.access.guard import authorize, require_member
+from tessera.access.bridge.guard import authorize, require_member
 from tessera.api.auth import LoginOut, Problem, _session_answer
-from tessera.api.context import actor_from_request
 from tessera.api.security import principal_auth
+from tessera.audit.actors import actor_from_request
 from tessera.authn.impersonation import (
     impersonation_end,
     impersonation_ensure_enabled,

@@ -9,10 +9,10 @@ from datetime import datetime
 
 from ninja import Router, Schema, Status
 
-from tessera.access.guard import requires
-from tessera.api.context import actor_from_request
+from tessera.access.bridge.guard import requires
 from tessera.api.pagination import newest_first_page
 from tessera.api.security import principal_auth
+from tessera.audit.actors import actor_from_request
 from tessera.errors import NotFound
 from tessera.tenancy.invitations import (
     invitation_as_dict,

@@ -15,16 +15,16 @@ from typing import Any
 from ninja import Router, Schema
 from pydantic import Field
 
-from tessera.access.guard import requires
-from tessera.api.context import actor_from_request
+from tessera.access.bridge.guard import requires
+from tessera.administration.member_selectors import member_get
 from tessera.api.security import principal_auth
 from tessera.api.users import user_resource
+from tessera.audit.actors import actor_from_request
 from tessera.errors import NotFound
 from tessera.lifecycle.joiner import joiner_template_get, joiner_template_set
 from tessera.lifecycle.models import JoinerTemplate, Offboarding
 from tessera.lifecycle.offboarding import member_offboard, member_offboard_cancel
 from tessera.lifecycle.selectors import offboarding_latest
-from tessera.tenancy.member_selectors import member_get
 from tessera.tenancy.models import Membership
 
 template_router = Router(tags=["lifecycle"], auth=principal_auth)

@@ -17,12 +17,13 @@ from datetime import datetime
 
 from ninja import Router, Schema, Status
 
-from tessera.access.guard import requires
+from tessera.access.bridge.guard import requires
+from tessera.administration.member_selectors import member_get
 from tessera.api.auth import Problem
-from tessera.api.context import actor_from_request
 from tessera.api.pagination import clamp_limit, decode_created_cursor, encode_created_cursor
 from tessera.api.security import principal_auth
 from tessera.api.users import user_resource
+from tessera.audit.actors import actor_from_request
 from tessera.authn.member_security import (
     member_mfa_reset,
     member_session_end,
@@ -30,7 +31,6 @@ from tessera.authn.member_security import (
     member_sessions_end,
 )
 from tessera.errors import NotFound
-from tessera.tenancy.member_selectors import member_get
 from tessera.tenancy.models import Membership
 
 router = Router(tags=["users"], auth=principal_auth)

@@ -20,17 +20,16 @@ from django.utils import timezone
 from ninja import Field, Router, Schema, Status
 
 from tessera.api.auth import LoginOut, Problem, _session_answer, _set_session_cookie
-from tessera.api.context import actor_from_request
 from tessera.api.security import principal_auth
+from tessera.audit.actors import actor_from_request
 from tessera.authn.devices import device_get_for_user, device_revoke, devices_live_for_user
-from tessera.authn.flows.mfa import (
+from tessera.authn.flows.mfa import mfa_required_for, mfa_verify
+from tessera.authn.flows.mfa_session import (
     backup_codes_regenerate_checked,
     mfa_confirm,
     mfa_disable,
-    mfa_required_for,
-    mfa_verify,
 )
-from tessera.authn.services import session_require_recent_auth
+from tessera.authn.sessions import session_require_recent_auth
 from tessera.errors import NotFound
 from tessera.identity.mfa import DEFAULT_ISSUER, mfa_status, totp_setup
 

@@ -23,15 +23,22 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.http import StreamingHttpResponse
 from ninja import Router, Schema
 
-from tessera.access.guard import ScopeMissing, authorize, require_member, requires, scopes_allow
-from tessera.api.context import actor_from_request
+from tessera.access.bridge.guard import (
+    ScopeMissing,
+    authorize,
+    require_member,
+    requires,
+    scopes_allow,
+)
+from tessera.administration.member_selectors import member_get
 from tessera.api.security import principal_auth
 from tessera.api.users import user_resource
+from tessera.audit.actors import actor_from_request
 from tessera.audit.export import event_as_dict
 from tessera.errors import NotFound
-from tessera.tenancy.member_selectors import member_get
+from tessera.privacy.erasure import member_erase
+from tessera.privacy.export import MemberExport, member_data_export
 from tessera.tenancy.models import Membership
-from tessera.tenancy.privacy import MemberExport, member_data_export, member_erase
 
 router = Router(tags=["users"], auth=principal_auth)
 

@@ -15,12 +15,13 @@ from datetime import datetime
 from django.utils import timezone
 from ninja import Router, Schema, Status
 
-from tessera.access.guard import authorize, require_member, requires
-from tessera.api.context import actor_from_request
+from tessera.access.bridge.guard import authorize, require_member, requires
+from tessera.administration.member_selectors import member_get
 from tessera.api.instants import Instant
 from tessera.api.pagination import newest_first_page
 from tessera.api.security import principal_auth
 from tessera.api.users import user_resource
+from tessera.audit.actors import actor_from_request
 from tessera.engine import Qualification
 from tessera.engine.qualifications import valid_at
 from tessera.errors import NotFound
@@ -37,7 +38,6 @@ from tessera.qualifications.services import (
     qualification_record_revoke,
     qualification_type_create,
 )
-from tessera.tenancy.member_selectors import member_get
 from tessera.tenancy.models import Membership
 
 catalog_router = Router(tags=["qualifications"], auth=principal_auth)

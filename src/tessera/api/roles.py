@@ -12,23 +12,17 @@ from typing import Any
 from ninja import Router, Schema, Status
 from pydantic import ConfigDict
 
-from tessera.access.guard import requires
+from tessera.access.bridge.guard import requires
+from tessera.access.escalation import ensure_actor_holds
 from tessera.access.models import Permission, Role
-from tessera.access.selectors import permission_list, role_get, role_list
-from tessera.access.services import (
-    ensure_actor_holds,
-    parents_validate,
-    permission_create,
-    role_create,
-    role_delete,
-    role_effective_rules,
-    role_update,
-    rules_validate,
-)
-from tessera.api.context import actor_from_request
+from tessera.access.selectors import permission_list, role_effective_rules, role_get, role_list
+from tessera.access.services.permissions import permission_create
+from tessera.access.services.roles import role_create, role_delete, role_update
+from tessera.access.services.validation import parents_validate, rules_validate
 from tessera.api.pagination import clamp_limit, decode_key_cursor, encode_cursor
 from tessera.api.rule_schema import RuleList
 from tessera.api.security import principal_auth
+from tessera.audit.actors import actor_from_request
 
 roles_router = Router(tags=["roles"], auth=principal_auth)
 permissions_router = Router(tags=["roles"], auth=principal_auth)

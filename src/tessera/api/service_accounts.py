@@ -12,17 +12,17 @@ from datetime import datetime
 
 from ninja import Field, Router, Schema, Status
 
-from tessera.access.guard import requires
-from tessera.api.context import actor_from_request
+from tessera.access.bridge.guard import requires
+from tessera.administration.member_selectors import member_role_slugs
+from tessera.administration.service_accounts import service_account_create, service_accounts_list
 from tessera.api.pagination import (
     clamp_limit,
     decode_created_cursor,
     encode_created_cursor,
 )
 from tessera.api.security import principal_auth
-from tessera.tenancy.member_selectors import member_role_slugs
+from tessera.audit.actors import actor_from_request
 from tessera.tenancy.models import Membership
-from tessera.tenancy.service_accounts import service_account_create, service_accounts_list
 
 router = Router(tags=["service-accounts"], auth=principal_auth)
 

@@ -8,11 +8,11 @@ from django.db import transaction
 from ninja import Router, Schema
 from pydantic import ConfigDict
 
-from tessera.access.guard import requires
-from tessera.api.context import actor_from_request
+from tessera.access.bridge.guard import requires
+from tessera.administration.tenants import tenant_update
 from tessera.api.security import principal_auth
 from tessera.api.tenants import TenantOut, tenant_as_dict
-from tessera.tenancy.members import tenant_update
+from tessera.audit.actors import actor_from_request
 
 router = Router(tags=["tenant"], auth=principal_auth)
 

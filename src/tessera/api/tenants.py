@@ -8,11 +8,15 @@ from typing import Any
 from ninja import Router, Schema, Status
 from pydantic import ConfigDict, Field
 
-from tessera.api.context import actor_from_request
+from tessera.administration.tenants import (
+    tenant_create_with_admin,
+    tenant_deactivate,
+    tenant_update,
+)
 from tessera.api.pagination import clamp_limit, decode_key_cursor, encode_cursor
 from tessera.api.security import principal_auth
+from tessera.audit.actors import actor_from_request
 from tessera.errors import NotAuthenticated, PermissionDenied
-from tessera.tenancy.members import tenant_create_with_admin, tenant_deactivate, tenant_update
 from tessera.tenancy.models import Tenant
 from tessera.tenancy.selectors import tenant_get, tenants_page
 

@@ -14,8 +14,8 @@ from typing import Any
 
 from ninja.parser import Parser
 
-from tessera.api.problems import problem_response
 from tessera.errors import ValidationFailed, field_error
+from tessera.problems import problem_response
 
 MESSAGE = "NUL characters and unpaired surrogates are not accepted."
 

@@ -17,10 +17,10 @@ from django.conf import settings
 from limits import RateLimitItem, RateLimitItemPerMinute, parse
 from limits.strategies import FixedWindowRateLimiter
 
-from tessera.api.context import client_ip
-from tessera.api.problems import problem_response
 from tessera.authn.lockout import limits_storage
 from tessera.errors import RateLimited
+from tessera.problems import problem_response
+from tessera.request_facts import client_ip
 
 _lock = threading.Lock()
 _limiters: dict[int, FixedWindowRateLimiter] = {}

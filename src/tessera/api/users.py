@@ -16,27 +16,17 @@ from ninja import Query, Router, Schema, Status
 from ninja.errors import HttpError
 from pydantic import ConfigDict
 
-from tessera.access.guard import requires
+from tessera.access.bridge.guard import requires
 from tessera.access.selectors import effective_permissions_of
-from tessera.access.services import overrides_set
-from tessera.api.context import actor_from_request
-from tessera.api.instants import Instant
-from tessera.api.pagination import clamp_limit, decode_cursor, encode_cursor
-from tessera.api.rule_schema import RuleList
-from tessera.api.security import principal_auth
-from tessera.api.text_guard import ensure_storable
-from tessera.engine import Resource
-from tessera.errors import NotFound, ValidationFailed, field_error
-from tessera.tenancy.member_selectors import (
+from tessera.access.services.overrides import overrides_set
+from tessera.administration.bulk_import import BULK_MAX_ROWS, bulk_rows_from_csv, member_bulk_create
+from tessera.administration.member_selectors import (
     MemberCursor,
     member_get,
     member_list,
     member_role_slugs,
 )
-from tessera.tenancy.members import (
-    BULK_MAX_ROWS,
-    bulk_rows_from_csv,
-    member_bulk_create,
+from tessera.administration.members import (
     member_create,
     member_deactivate,
     member_reactivate,
@@ -45,6 +35,14 @@ from tessera.tenancy.members import (
     member_roles_assign,
     member_update,
 )
+from tessera.api.instants import Instant
+from tessera.api.pagination import clamp_limit, decode_cursor, encode_cursor
+from tessera.api.rule_schema import RuleList
+from tessera.api.security import principal_auth
+from tessera.api.text_guard import ensure_storable
+from tessera.audit.actors import actor_from_request
+from tessera.engine import Resource
+from tessera.errors import NotFound, ValidationFailed, field_error
 from tessera.tenancy.models import Membership
 from tessera.tenancy.selectors import membership_queryset
 
@@ -173,7 +171,7 @@ def member_as_dict(m: Membership) -> dict[str, Any]:
     person's other tenants know. An invited person shows only the address the tenant typed; the
     global profile appears once they accept. Global state (e.g. a pending password change) shows
     only to the tenant that manages the identity."""
-    from tessera.tenancy.members import _profile_is_tenant_owned
+    from tessera.administration.members import _profile_is_tenant_owned
     from tessera.tenancy.models import MembershipStatus
 
     user = m.user

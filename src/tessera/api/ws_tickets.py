@@ -14,7 +14,7 @@ from __future__ import annotations
 from django.http import HttpResponse
 from ninja import Router, Schema
 
-from tessera.access.guard import authorize
+from tessera.access.bridge.guard import authorize
 from tessera.api.security import principal_auth
 from tessera.errors import PermissionDenied
 from tessera.realtime.tickets import NOTIFICATION_READ, ticket_issue

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from django.db.models import QuerySet
 
-from tessera.audit.models import AuditEvent, AuditEventType
+from tessera.audit.models import AuditChain, AuditEvent, AuditEventType
 from tessera.audit.services import chain_key, event_digest, event_pii_digest
 from tessera.errors import ValidationFailed, field_error
 
@@ -144,7 +144,6 @@ def audit_chain_verify(*, key: str, batch: int = 5000) -> ChainReport:
             redacted += event.redacted_at is not None
             prev_hash, expected_seq = event.hash, expected_seq + 1
         last_seq = rows[-1].seq
-    from tessera.audit.models import AuditChain
 
     head = AuditChain.objects.filter(key=key).first()
     if head is not None and (head.length != checked or head.last_hash != prev_hash):

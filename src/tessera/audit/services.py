@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,10 +22,23 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from tessera.audit.models import ActorType, AuditChain, AuditEvent
-from tessera.audit.threats import RULES as THREAT_TRIGGERS
-from tessera.audit.threats import threats_evaluate
 
 PLATFORM_CHAIN = "platform"
+
+AuditObserver = Callable[[AuditEvent], object]
+_observers: dict[str, list[AuditObserver]] = {}
+
+
+def audit_observe(*, types: Iterable[str], observer: AuditObserver) -> None:
+    """Call `observer(event)` after each recorded event of these types, in its transaction.
+
+    Higher layers subscribe at start-up (`AppConfig.ready()`): threat detection watches logins and
+    access changes this way, so this module imports nothing above it.
+    """
+    for event_type in types:
+        subscribed = _observers.setdefault(event_type, [])
+        if observer not in subscribed:
+            subscribed.append(observer)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,8 +158,8 @@ def audit_record(
         event.hash = event_digest(event)
         event.save(force_insert=True)
         AuditChain.objects.filter(key=key).update(last_hash=event.hash, length=event.seq)
-        if type in THREAT_TRIGGERS:
-            threats_evaluate(event)
+        for observer in _observers.get(type, ()):
+            observer(event)
     return event
 
 

@@ -6,10 +6,10 @@ from django.contrib import admin, messages
 from django.db import transaction
 from django.utils import timezone
 
-from tessera.access.admin import ServiceAdminMixin
-from tessera.api.context import actor_from_request
+from tessera.access.admin.mixins import ServiceAdminMixin
+from tessera.audit.actors import actor_from_request
 from tessera.authn.models import Session
-from tessera.authn.services import session_revoke
+from tessera.authn.sessions import session_revoke
 
 
 class LiveFilter(admin.SimpleListFilter):

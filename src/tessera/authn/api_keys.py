@@ -1,4 +1,4 @@
-"""API keys: creation, listing, revocation, and authenticating a request that carries one.
+"""API keys: the key's text, validation, creation and revocation.
 
 A key is `tsk_<prefix>_<secret>`: an 8-character lookup prefix (lower-case letters and digits)
 and a 256-bit random secret (43 base64url characters). It is shown once, in the answer that
@@ -9,139 +9,50 @@ leaked hash and the key, and a slow hash would cost every API request its price.
 A key is bound to one membership. Its `scopes` (`resource:action`, `resource:*`, `*:*`) must be
 held by whoever creates it (and, for a service account's key, by the service account too) —
 422 `scopes_not_held` names each one that is not. At request time the effective permission is
-the intersection of the scopes and the membership's live policy (tessera.access.guard), so a role
-taken from the owner narrows the key on the very next request.
+the intersection of the scopes and the membership's live policy (tessera.access.bridge.guard), so
+a role taken from the owner narrows the key on the very next request.
 
-Authentication (`api_key_authenticate`) costs one round trip, the one every credential pays:
-`access_state` (Redis MGET or one indexed query) says whether the membership and tenant are
-active and gives their policy versions. The key row itself is cached in process by prefix, with
-the versions it was read at; revoking a key (one, or all of a member's or a tenant's) bumps the
-membership or tenant version in the same transaction, so a process whose cached row is older
-than the versions it is shown reads the row again. Unknown, malformed, revoked, expired keys, keys
-used from outside their `allowed_ips`, and keys of inactive memberships: one 401 body.
-
-Usage (`last_used_at`, `last_used_ip`, `use_count`) is counted in process and written in one
-UPDATE per key at most every `API_KEY_USAGE_FLUSH_SECONDS` (default 30), by the request that
-finds a flush due (and by the listing), never per request. Each process adds its own counts
-(`use_count + n`), so several processes need no coordination; one that dies loses at most its
-last interval of counts.
+Authenticating a request that carries a key, and counting its use: `tessera.authn.api_key_auth`.
+Reads (`api_key_get`, `api_key_list`): `tessera.authn.selectors`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import ipaddress
-import logging
-import secrets
-import string
-import threading
-import time
-import uuid
-from collections import OrderedDict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from django.conf import settings
-from django.db import DatabaseError, IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from tessera import notifications
+from tessera.access.escalation import ensure_target_within, held_rules
+from tessera.access.services.validation import permission_validate
 from tessera.audit.models import AuditEventType
 from tessera.audit.services import Actor, audit_record
+from tessera.authn.api_key_auth import _cache
+from tessera.authn.api_key_text import (
+    MAX_ALLOWED_IPS,
+    MAX_NAME_LENGTH,
+    MAX_SCOPES,
+    CreatedKey,
+    ScopesNotHeld,
+    _new_key,
+    _new_prefix,
+    key_digest,
+)
 from tessera.authn.models import ApiKey
-from tessera.authn.state import access_state
-from tessera.errors import NotAuthenticated, ValidationFailed, field_error
-from tessera.realtime.notify import notify_api_key_revoked
-from tessera.tenancy.models import Membership, Tenant
-
-logger = logging.getLogger("tessera.authn")
-
-KEY_PREFIX = "tsk_"
-PREFIX_LENGTH = 8
-PREFIX_ALPHABET = string.ascii_lowercase + string.digits
-SECRET_BYTES = 32  # 256 bits
-MAX_KEY_LENGTH = 128
-MAX_NAME_LENGTH = 100
-MAX_SCOPES = 100
-MAX_ALLOWED_IPS = 100
-CACHE_SIZE = 10_000
-DEFAULT_FLUSH_SECONDS = 30
-INVALID_DETAIL = "The API key is not valid."
-_SECRET_CHARS = frozenset(string.ascii_letters + string.digits + "-_")
-
-
-class ApiKeyInvalid(NotAuthenticated):
-    """Unknown, malformed, revoked, expired, wrong IP, inactive member: one answer."""
-
-    code = "invalid_api_key"
-
-
-class ScopesNotHeld(ValidationFailed):
-    code = "scopes_not_held"
-
-
-@dataclass(frozen=True, slots=True)
-class CreatedKey:
-    """A new key and its full text (`raw`), which is never available again."""
-
-    key: ApiKey
-    raw: str
-
-
-@dataclass(frozen=True, slots=True)
-class ApiKeyMatch:
-    """What an authenticated API key tells the request."""
-
-    key_id: uuid.UUID
-    tenant_id: Any
-    membership_id: Any
-    user_id: Any
-    scopes: frozenset[str]
-    tenant_version: int
-    membership_version: int
-
-
-# --- the key's text -----------------------------------------------------------------------------
-
-
-def key_prefix_of(raw: str | None) -> str | None:
-    """The lookup prefix of a well-formed key; None for anything else."""
-    if not isinstance(raw, str) or not raw.startswith(KEY_PREFIX) or len(raw) > MAX_KEY_LENGTH:
-        return None
-    prefix = raw[4 : 4 + PREFIX_LENGTH]
-    secret = raw[5 + PREFIX_LENGTH :]
-    if (
-        len(prefix) != PREFIX_LENGTH
-        or raw[4 + PREFIX_LENGTH : 5 + PREFIX_LENGTH] != "_"
-        or len(secret) < 32
-        or any(ch not in PREFIX_ALPHABET for ch in prefix)
-        or not _SECRET_CHARS.issuperset(secret)
-    ):
-        return None
-    return prefix
-
-
-def key_digest(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
-
-
-def _new_prefix() -> str:
-    return "".join(secrets.choice(PREFIX_ALPHABET) for _ in range(PREFIX_LENGTH))
-
-
-def _new_key(prefix: str) -> str:
-    return f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(SECRET_BYTES)}"
-
+from tessera.engine import scopes_not_held
+from tessera.errors import ValidationFailed, field_error
+from tessera.tenancy.models import Membership
+from tessera.tenancy.services import membership_version_bump
 
 # --- validation ---------------------------------------------------------------------------------
 
 
 def scopes_validate(scopes: Any) -> list[str]:
     """A non-empty list of permissions or patterns, deduplicated in order; 422 otherwise."""
-    from tessera.access.services import permission_validate
 
     if not isinstance(scopes, list | tuple) or not scopes:
         raise ValidationFailed(
@@ -166,8 +77,6 @@ def scopes_lacking(
     whose permission covers the scope, and no unconditional deny of scope `all` overlapping it.
     Object-level grants do not count (a key cannot be limited to one object).
     """
-    from tessera.access.escalation import held_rules
-    from tessera.engine import scopes_not_held
 
     now = now or timezone.now()
     return scopes_not_held(held_rules(membership, now=now), scopes)
@@ -247,7 +156,6 @@ def api_key_create(
     service account's key). 422 for bad input, `scopes_not_held` naming each missing scope; a
     service account holding more than `by` answers 403 `target_outranks_you` (the key would act
     with the account's permissions)."""
-    from tessera.access.escalation import ensure_target_within
 
     now = now or timezone.now()
     ensure_target_within(by, owner, now=now)
@@ -309,7 +217,6 @@ def api_key_create(
 
 def api_key_revoke(*, key: ApiKey, actor: Actor | None = None, reason: str = "revoked") -> bool:
     """Revoke one key at once (every process stops accepting it on its next request)."""
-    from tessera.tenancy.services import membership_version_bump
 
     now = timezone.now()
     with transaction.atomic():
@@ -328,7 +235,9 @@ def api_key_revoke(*, key: ApiKey, actor: Actor | None = None, reason: str = "re
             )
             prefix = key.prefix
             transaction.on_commit(lambda: _cache.drop(prefix))
-            notify_api_key_revoked(api_key_id=key.pk)  # its open sockets close after commit
+            notifications.api_key_revoked.publish(
+                api_key_id=key.pk
+            )  # its open sockets close after commit
     return bool(revoked)
 
 
@@ -339,235 +248,3 @@ def api_keys_revoke_for(*, tenant_id, membership_id=None, now: datetime, reason:
     if membership_id is not None:
         keys = keys.filter(membership_id=membership_id)
     return keys.update(revoked_at=now, revoked_reason=reason[:64])
-
-
-# --- reads --------------------------------------------------------------------------------------
-
-
-def api_key_get(*, tenant: Tenant, key_id) -> ApiKey | None:
-    """A live (not revoked) key of the tenant; None for another tenant's or an unknown id."""
-    try:
-        uuid.UUID(str(key_id))
-    except ValueError:
-        return None
-    return ApiKey.objects.filter(pk=key_id, tenant_id=tenant.pk, revoked_at__isnull=True).first()
-
-
-def api_key_list(
-    *,
-    tenant: Tenant,
-    membership_ids: Iterable | None,
-    limit: int,
-    after: tuple[datetime, str] | None = None,
-) -> list[ApiKey]:
-    """Live keys of the tenant (of these memberships only, unless None), newest first."""
-    usage_flush()
-    query = ApiKey.objects.filter(tenant_id=tenant.pk, revoked_at__isnull=True).select_related(
-        "membership__user"
-    )
-    if membership_ids is not None:
-        query = query.filter(membership_id__in=list(membership_ids))
-    if after is not None:
-        created_at, last_id = after
-        query = query.filter(
-            Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=last_id)
-        )
-    return list(query.order_by("-created_at", "-id")[:limit])
-
-
-# --- authenticating a request -------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Entry:
-    key_id: uuid.UUID
-    digest: str
-    tenant_id: Any
-    membership_id: Any
-    user_id: Any
-    scopes: frozenset[str]
-    networks: tuple
-    expires_at: float | None
-    revoked: bool
-    versions: tuple[int, int]
-
-
-class _KeyCache:
-    """Key rows by prefix, bounded (oldest out first); reads take no lock."""
-
-    def __init__(self, maxsize: int) -> None:
-        self.maxsize = maxsize
-        self._data: OrderedDict[str, _Entry] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, prefix: str) -> _Entry | None:
-        return self._data.get(prefix)
-
-    def put(self, prefix: str, entry: _Entry) -> None:
-        with self._lock:
-            self._data[prefix] = entry
-            while len(self._data) > self.maxsize:
-                self._data.popitem(last=False)
-
-    def drop(self, prefix: str) -> None:
-        with self._lock:
-            self._data.pop(prefix, None)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
-
-
-_cache = _KeyCache(CACHE_SIZE)
-
-_ROW = (
-    "id",
-    "key_hash",
-    "tenant_id",
-    "membership_id",
-    "membership__user_id",
-    "scopes",
-    "allowed_ips",
-    "expires_at",
-    "revoked_at",
-    "tenant__policy_version",
-    "membership__version",
-)
-
-
-def _may_cache() -> bool:
-    """Not inside a transaction whose writes could still roll back (the test runner's wrapping
-    transactions stand in for autocommit and do not count)."""
-    if not connection.in_atomic_block:
-        return True
-    return all(getattr(block, "_from_testcase", False) for block in connection.atomic_blocks)
-
-
-def _load(prefix: str) -> _Entry | None:
-    row = ApiKey.objects.filter(prefix=prefix).values_list(*_ROW).first()
-    if row is None:
-        return None
-    key_id, digest, tid, mid, uid, scopes, ips, expires_at, revoked_at, tver, mver = row
-    entry = _Entry(
-        key_id=key_id,
-        digest=digest,
-        tenant_id=tid,
-        membership_id=mid,
-        user_id=uid,
-        scopes=frozenset(str(s) for s in scopes or ()),
-        networks=tuple(ipaddress.ip_network(n, strict=False) for n in ips or ()),
-        expires_at=expires_at.timestamp() if expires_at else None,
-        revoked=revoked_at is not None,
-        versions=(int(tver or 0), int(mver or 0)),
-    )
-    if _may_cache():
-        _cache.put(prefix, entry)
-    return entry
-
-
-def _ip_allowed(ip: str | None, networks: tuple) -> bool:
-    if not ip:
-        return False
-    try:
-        address = ipaddress.ip_address(ip)
-    except ValueError:
-        return False
-    if address.version == 6 and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return any(address in network for network in networks)
-
-
-def api_key_authenticate(raw: str, *, ip: str | None, now: datetime) -> ApiKeyMatch:
-    """The key's owner, scopes and policy versions; ApiKeyInvalid (401) for any bad key."""
-    prefix = key_prefix_of(raw)
-    if prefix is None:
-        raise ApiKeyInvalid(INVALID_DETAIL)
-    digest = key_digest(raw)
-    entry = _cache.get(prefix) or _load(prefix)
-    if entry is None or not hmac.compare_digest(entry.digest, digest):
-        raise ApiKeyInvalid(INVALID_DETAIL)
-    state = access_state(
-        session_id=None, tenant_id=entry.tenant_id, membership_id=entry.membership_id, now=now
-    )
-    if (state.tenant_version, state.membership_version) != entry.versions:
-        entry = _load(prefix)  # something changed since the row was read: read it again
-        if entry is None or not hmac.compare_digest(entry.digest, digest):
-            raise ApiKeyInvalid(INVALID_DETAIL)
-    if (
-        entry.revoked
-        or not state.membership_ok
-        or (entry.expires_at is not None and now.timestamp() >= entry.expires_at)
-        or (entry.networks and not _ip_allowed(ip, entry.networks))
-    ):
-        raise ApiKeyInvalid(INVALID_DETAIL)
-    _usage.record(entry.key_id, now, ip)
-    return ApiKeyMatch(
-        key_id=entry.key_id,
-        tenant_id=entry.tenant_id,
-        membership_id=entry.membership_id,
-        user_id=entry.user_id,
-        scopes=entry.scopes,
-        tenant_version=state.tenant_version,
-        membership_version=state.membership_version,
-    )
-
-
-# --- usage, in batches --------------------------------------------------------------------------
-
-
-def _flush_seconds() -> float:
-    return float(getattr(settings, "API_KEY_USAGE_FLUSH_SECONDS", DEFAULT_FLUSH_SECONDS))
-
-
-class _Usage:
-    """Uses per key since the last flush: (count, last time, last IP)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._pending: dict[uuid.UUID, list] = {}
-        self._last_flush = time.monotonic()
-
-    def record(self, key_id: uuid.UUID, at: datetime, ip: str | None) -> None:
-        with self._lock:
-            entry = self._pending.get(key_id)
-            if entry is None:
-                self._pending[key_id] = [1, at, ip]
-            else:
-                entry[0] += 1
-                entry[1] = at
-                entry[2] = ip
-            due = time.monotonic() - self._last_flush >= _flush_seconds()
-        if due:
-            self.flush()
-
-    def flush(self) -> int:
-        with self._lock:
-            pending, self._pending = self._pending, {}
-            self._last_flush = time.monotonic()
-        for key_id, (count, at, ip) in pending.items():
-            try:
-                ApiKey.objects.filter(pk=key_id).update(
-                    use_count=F("use_count") + count, last_used_at=at, last_used_ip=ip
-                )
-            except DatabaseError:  # usage is bookkeeping: never fail a request over it
-                logger.warning("could not record the usage of API key %s", key_id, exc_info=True)
-        return len(pending)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._pending = {}
-            self._last_flush = time.monotonic()
-
-
-_usage = _Usage()
-
-
-def usage_flush() -> int:
-    """Write this process's pending usage counts now; how many keys were written."""
-    return _usage.flush()
-
-
-def api_keys_clear_process_state() -> None:
-    """Forget cached key rows and unflushed usage (tests, benchmarks)."""
-    _cache.clear()
-    _usage.clear()

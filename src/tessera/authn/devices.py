@@ -13,12 +13,13 @@ import uuid
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from tessera.audit.models import AuditEventType
 from tessera.audit.services import Actor, audit_record
 from tessera.authn.models import TrustedDevice
-from tessera.authn.tokens import opaque_token_hash, opaque_token_new
+from tessera.crypto import opaque_token_hash, opaque_token_new
 
 DEVICE_TTL = timedelta(days=30)
 MAX_DEVICES = 20  # live trusted devices per user; trusting one more forgets the oldest
@@ -116,7 +117,6 @@ def devices_revoke_for_user(*, user_id, now: datetime | None = None) -> int:
 
 def devices_cleanup(*, now: datetime | None = None) -> int:
     """Delete devices that expired or were revoked a week ago (tessera cleanup)."""
-    from django.db.models import Q
 
     cutoff = (now or timezone.now()) - ENDED_RETENTION
     deleted, _ = TrustedDevice.objects.filter(

@@ -6,7 +6,7 @@ NotAuthenticated (401)
 ├── SessionEnded              session revoked or expired, membership no longer active
 └── RefreshTokenInvalid       refresh token unknown, spent, expired or revoked
 PermissionDenied (403)
-├── PasswordChangeRequired    the session may only change the password (and me, logout)
+├── PasswordChangeRequired    only the password may change (tessera.identity.password_change)
 ├── MfaSetupRequired          the tenant requires MFA: the session may only set it up
 ├── ApiKeyNotAllowed          API keys cannot manage sign-in (/api/v1/auth/*) nor API keys
 ├── ReauthenticationRequired  the operation needs a password entered in the last 10 minutes
@@ -36,10 +36,6 @@ class SessionEnded(NotAuthenticated):
 
 class RefreshTokenInvalid(NotAuthenticated):
     code = "invalid_refresh_token"
-
-
-class PasswordChangeRequired(PermissionDenied):
-    code = "password_change_required"
 
 
 class MfaSetupRequired(PermissionDenied):

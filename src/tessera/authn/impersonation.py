@@ -28,19 +28,19 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from tessera import notifications
 from tessera.access.escalation import ensure_target_within
 from tessera.audit.models import AuditEventType
 from tessera.audit.services import Actor, audit_record
 from tessera.authn.impersonation_limits import ImpersonationForbidden
 from tessera.authn.models import AuthMethod, Session
-from tessera.authn.services import (
+from tessera.authn.sessions import (
     IssuedTokens,
     session_create,
     session_end_by_id,
     session_tokens_issue,
 )
 from tessera.errors import Conflict, NotFound, PermissionDenied, ValidationFailed, field_error
-from tessera.realtime.notify import notify_impersonation
 from tessera.tenancy.models import Membership, MembershipStatus, Tenant
 
 MAX_REASON = 500
@@ -165,7 +165,7 @@ def impersonation_start(
                 "ends_at": ends_at.isoformat(),
             },
         )
-        notify_impersonation(
+        notifications.impersonation_changed.publish(
             event="started",
             tenant_id=tenant.pk,
             user_id=target.user_id,
@@ -198,7 +198,7 @@ def impersonation_end(*, session_id, actor: Actor) -> Session:
                     "target_id": str(session.user_id),
                 },
             )
-            notify_impersonation(
+            notifications.impersonation_changed.publish(
                 event="ended",
                 tenant_id=session.tenant_id,
                 user_id=session.user_id,

@@ -32,6 +32,8 @@ from limits import RateLimitItem, RateLimitItemPerSecond, parse
 from limits.storage import Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
+from tessera.tenancy.models import Membership, MembershipStatus
+
 NAMESPACE = "authn"
 GLOBAL = "*"
 
@@ -56,7 +58,6 @@ class LockoutRule:
     def for_email(cls, email: str) -> LockoutRule:
         """The strictest rule among the active memberships of the person with this email (the
         defaults when none, or no such person)."""
-        from tessera.tenancy.models import Membership, MembershipStatus
 
         rules = [
             cls.for_tenant(m.tenant)

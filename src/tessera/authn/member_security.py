@@ -36,7 +36,7 @@ from tessera.audit.models import AuditEventType
 from tessera.audit.services import Actor, audit_record
 from tessera.authn.devices import devices_revoke_for_user
 from tessera.authn.models import Session
-from tessera.authn.services import session_end_by_id, sessions_revoke_for_user
+from tessera.authn.sessions import session_end_by_id, sessions_revoke_for_user
 from tessera.errors import Conflict, NotFound
 from tessera.identity.models import BackupCode, TotpFactor
 from tessera.tenancy.models import Membership

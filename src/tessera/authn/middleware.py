@@ -11,12 +11,12 @@ address keep working (offices share one), and cost no extra look-up.
 
 from __future__ import annotations
 
-from tessera.api.context import client_ip
-from tessera.api.problems import problem_response
 from tessera.authn import lockout
 from tessera.authn.errors import TooManyAttempts
 from tessera.authn.request_auth import AUTH_PREFIX, SESSION_COOKIE, authenticate_request
 from tessera.errors import NotAuthenticated, TesseraError
+from tessera.problems import problem_response
+from tessera.request_facts import client_ip
 
 API_PREFIX = "/api/"
 AUTH_FAILURES_DETAIL = "Too many failed authentications from this address. Try again later."

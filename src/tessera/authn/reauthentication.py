@@ -20,7 +20,7 @@ from tessera.audit.services import Actor
 from tessera.authn.errors import TokenInvalid
 from tessera.authn.models import Session
 from tessera.authn.request_auth import cookie_claims
-from tessera.authn.services import session_require_recent_auth, session_revoke
+from tessera.authn.sessions import session_require_recent_auth, session_revoke
 
 REPLACED_REASON = "reauthenticated"
 OTHER_SESSION_DETAIL = (

@@ -5,12 +5,12 @@ set by a login with `"cookie": true`. The admin site's browser session is not on
 authenticates /admin/ only (tessera.admin_login).
 A credential that is present but invalid is refused (401) rather than ignored.
 
-For tokens and cookies the claims only say who and where: `tessera.authn.state.access_state` is
-asked once per request (one Redis round trip, or one indexed query without Redis) whether the
-session is still live and bound to that membership, and whether the membership and tenant are
-active — so logout, revocation and deactivation hold on the very next request in every process.
-Its answer (policy versions, MFA time, risk score) travels on the Principal. The idle expiry
-moves with activity, written at most once a minute per session.
+For tokens and cookies the claims only say who and where:
+`tessera.authn.session_state.access_state` is asked once per request (one Redis round trip, or one
+indexed query without Redis) whether the session is still live and bound to that membership, and
+whether the membership and tenant are active — so logout, revocation and deactivation hold on the
+very next request in every process. Its answer (policy versions, MFA time, risk score) travels on
+the Principal. The idle expiry moves with activity, written at most once a minute per session.
 
 Sessions that must change their password may only call `PASSWORD_CHANGE_PATHS` (403
 `password_change_required` elsewhere); sessions of members whose tenant requires MFA they have not
@@ -40,21 +40,24 @@ from django.middleware.csrf import CsrfViewMiddleware
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 
-from tessera.api.context import client_ip
-from tessera.authn.api_keys import api_key_authenticate
+from tessera.authn.api_key_auth import api_key_authenticate
 from tessera.authn.errors import (
     ApiKeyNotAllowed,
     CsrfFailed,
     MfaSetupRequired,
-    PasswordChangeRequired,
     SessionEnded,
     TokenInvalid,
 )
 from tessera.authn.impersonation_limits import impersonation_refuse_credential_change
 from tessera.authn.principal import Principal
-from tessera.authn.state import access_state
+from tessera.authn.session_state import access_state
+from tessera.authn.sessions import session_touch
 from tessera.authn.tokens import access_token_verify
 from tessera.errors import NotAuthenticated
+from tessera.identity.models import User
+from tessera.identity.password_change import ensure_password_changed
+from tessera.request_facts import client_ip
+from tessera.tenancy.models import Membership
 
 SESSION_COOKIE = "tessera_session"
 _COOKIE_SALT = "tessera.authn.session-cookie"
@@ -97,15 +100,11 @@ def _uuid(value):
 
 
 def _lazy_user(user_id):
-    from tessera.identity.models import User
-
     user_id = _uuid(user_id)
     return KnownIdLazyObject(lambda: User.objects.get(pk=user_id), pk=user_id, id=user_id)
 
 
 def _lazy_membership(membership_id, tenant_id, user_id):
-    from tessera.tenancy.models import Membership
-
     membership_id, tenant_id, user_id = _uuid(membership_id), _uuid(tenant_id), _uuid(user_id)
 
     def load():
@@ -154,8 +153,6 @@ def _principal(request, *, method: str, sid, tid, mid, user_id, claims) -> Princ
     if state.last_activity_at is not None and now - state.last_activity_at >= (
         ACTIVITY_WRITE_INTERVAL
     ):
-        from tessera.authn.services import session_touch
-
         session_touch(session_id=sid, tenant_id=tid, idle_seconds=state.idle_seconds, now=now)
     membership = tenant = None
     if mid is not None:
@@ -270,10 +267,8 @@ def authenticate_request(request) -> Principal | None:
             # the admin site's browser session never authenticates the API (it is a door of its
             # own, with its own session: tessera.admin_login)
             return None
-    if principal.password_change_required and request.path_info not in PASSWORD_CHANGE_PATHS:
-        raise PasswordChangeRequired(
-            "Change your password first (POST /api/v1/auth/password/change)"
-        )
+    if request.path_info not in PASSWORD_CHANGE_PATHS:
+        ensure_password_changed(principal)
     if principal.mfa_setup_required and request.path_info not in MFA_SETUP_PATHS:
         raise MfaSetupRequired(
             "Your tenant requires multi-factor authentication: set it up first "

@@ -2,8 +2,8 @@
 
 Deactivating a member, removing them, or deactivating a tenant must stop the very next request of
 every credential bound to it, in every process: each revoker below marks its rows revoked in the
-caller's transaction and drops the cached access state (`tessera.authn.state`), and the membership
-version is bumped so compiled policies are rebuilt.
+caller's transaction and drops the cached access state (`tessera.authn.session_state`), and the
+membership version is bumped so compiled policies are rebuilt.
 
 Extension point: a credential kind is one function `(target, now, reason) -> int` (how many it
 revoked) listed in `REVOKERS`: sessions (with their refresh tokens) and API keys. A process that
@@ -22,9 +22,12 @@ from django.utils import timezone
 
 from tessera.audit.models import AuditEventType
 from tessera.audit.services import Actor, audit_record
+from tessera.authn.api_keys import api_keys_revoke_for
+from tessera.authn.devices import devices_revoke_for_user
 from tessera.authn.models import Session
-from tessera.authn.services import session_end_by_id
+from tessera.authn.sessions import session_end_by_id, sessions_revoke_for_user
 from tessera.tenancy.models import Membership, Tenant
+from tessera.tenancy.services import membership_version_bump, tenant_policy_bump
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +53,6 @@ def _revoke_sessions(target: RevocationTarget, now: datetime, reason: str) -> in
 
 def _revoke_api_keys(target: RevocationTarget, now: datetime, reason: str) -> int:
     """Live API keys of the member (or of the whole tenant)."""
-    from tessera.authn.api_keys import api_keys_revoke_for
 
     return api_keys_revoke_for(
         tenant_id=target.tenant_id, membership_id=target.membership_id, now=now, reason=reason
@@ -89,7 +91,6 @@ def credentials_revoke_for_membership(
 
     Returns how many credentials of each kind were revoked. Call inside the changing transaction.
     """
-    from tessera.tenancy.services import membership_version_bump
 
     target = RevocationTarget(
         tenant_id=membership.tenant_id, membership_id=membership.pk, user_id=membership.user_id
@@ -104,7 +105,6 @@ def credentials_revoke_for_tenant(
     *, tenant: Tenant, reason: str, actor: Actor | None = None
 ) -> dict[str, int]:
     """Revoke every live credential bound to the tenant and invalidate its compiled policies."""
-    from tessera.tenancy.services import tenant_policy_bump
 
     target = RevocationTarget(tenant_id=tenant.pk)
     with transaction.atomic():
@@ -117,8 +117,6 @@ def credentials_revoke_for_user(*, user, reason: str, actor: Actor | None = None
     """End every credential of the person, in every tenant and outside any: sessions with their
     refresh tokens, API keys of each membership, trusted devices. Call inside the changing
     transaction (accepting an invitation for an identity that was never verified)."""
-    from tessera.authn.devices import devices_revoke_for_user
-    from tessera.authn.services import sessions_revoke_for_user
 
     counts = {"sessions": 0, "api_keys": 0}
     with transaction.atomic():

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 
 from django.db.models import Q
 
-from tessera.authn.models import Session
-from tessera.tenancy.models import Membership, MembershipStatus
+from tessera.access.bridge.policy import member_policy
+from tessera.access.selectors import role_slugs_by_membership
+from tessera.authn.api_key_auth import usage_flush
+from tessera.authn.models import ApiKey, Session
+from tessera.engine import effective_permissions
+from tessera.tenancy.models import Membership, MembershipStatus, Tenant
 
 
 def sessions_live_for_user(
@@ -38,21 +43,6 @@ def session_get_for_user(*, user_id, session_id) -> Session | None:
     return Session.objects.filter(pk=session_id, user_id=user_id).first()
 
 
-def _role_slugs_by_membership(membership_ids, now: datetime) -> dict:
-    from tessera.access.models import RoleAssignment
-
-    slugs: dict[str, list[str]] = {str(mid): [] for mid in membership_ids}
-    rows = (
-        RoleAssignment.objects.filter(membership_id__in=list(membership_ids))
-        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
-        .values_list("membership_id", "role__slug")
-        .order_by("role__slug")
-    )
-    for membership_id, slug in rows:
-        slugs[str(membership_id)].append(slug)
-    return slugs
-
-
 def memberships_with_roles(*, user_id, now: datetime) -> list[tuple[Membership, list[str]]]:
     """The user's active memberships in active tenants, each with its role slugs (two queries)."""
     memberships = list(
@@ -62,12 +52,8 @@ def memberships_with_roles(*, user_id, now: datetime) -> list[tuple[Membership, 
         .select_related("tenant")
         .order_by("tenant__slug")
     )
-    slugs = _role_slugs_by_membership([m.pk for m in memberships], now)
+    slugs = role_slugs_by_membership([m.pk for m in memberships], now)
     return [(m, slugs.get(str(m.pk), [])) for m in memberships]
-
-
-def membership_role_slugs(*, membership_id, now: datetime) -> list[str]:
-    return _role_slugs_by_membership([membership_id], now).get(str(membership_id), [])
 
 
 def membership_permissions(
@@ -75,8 +61,6 @@ def membership_permissions(
 ) -> list[str]:
     """The `resource:action` permissions the member's rules allow (conditions and scopes not
     evaluated: they depend on the resource), from the compiled policy the engine uses."""
-    from tessera.access.policy import member_policy
-    from tessera.engine import effective_permissions
 
     compiled = member_policy(membership, tenant_version, membership_version, now=now)
     allowed = {
@@ -85,3 +69,34 @@ def membership_permissions(
         if entry.effect == "allow" and entry.resource_type is None
     }
     return sorted(allowed)
+
+
+def api_key_get(*, tenant: Tenant, key_id) -> ApiKey | None:
+    """A live (not revoked) key of the tenant; None for another tenant's or an unknown id."""
+    try:
+        uuid.UUID(str(key_id))
+    except ValueError:
+        return None
+    return ApiKey.objects.filter(pk=key_id, tenant_id=tenant.pk, revoked_at__isnull=True).first()
+
+
+def api_key_list(
+    *,
+    tenant: Tenant,
+    membership_ids: Iterable | None,
+    limit: int,
+    after: tuple[datetime, str] | None = None,
+) -> list[ApiKey]:
+    """Live keys of the tenant (of these memberships only, unless None), newest first."""
+    usage_flush()
+    query = ApiKey.objects.filter(tenant_id=tenant.pk, revoked_at__isnull=True).select_related(
+        "membership__user"
+    )
+    if membership_ids is not None:
+        query = query.filter(membership_id__in=list(membership_ids))
+    if after is not None:
+        created_at, last_id = after
+        query = query.filter(
+            Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=last_id)
+        )
+    return list(query.order_by("-created_at", "-id")[:limit])

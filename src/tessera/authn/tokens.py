@@ -9,15 +9,13 @@ issued — as fresh as the token, re-read on every refresh; left out when they w
 only EdDSA (so `alg: none` and HMAC-with-the-public-key confusion fail before any key is used),
 only `typ: at+jwt` (no other kind of token is ever accepted as an access token), the exact issuer
 and audience, and the key must be one of ours by `kid`. The claims say who and where; whether the
-session and membership are still alive is asked of `tessera.authn.state` on every request.
+session and membership are still alive is asked of `tessera.authn.session_state` on every request.
 
 Refresh and reset tokens are 256-bit random strings, stored only as SHA-256.
 """
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 import threading
 import time
 import uuid
@@ -35,7 +33,6 @@ from tessera.authn.errors import TokenInvalid
 ACCESS_TYP = "at+jwt"
 MAX_TOKEN_LENGTH = 4096
 REQUIRED_CLAIMS = ("sub", "sid", "jti", "iat", "exp", "iss", "aud")
-OPAQUE_TOKEN_BYTES = 32  # 256 bits
 ROLES_CLAIM_MAX_CHARS = 1024  # keeps a token well below MAX_TOKEN_LENGTH
 
 _jwt = jwt.PyJWT()
@@ -162,16 +159,6 @@ def access_token_verify(token: str) -> dict[str, Any]:
         raise TokenInvalid("The access token is invalid")
     _verified.put(token, dict(claims))
     return claims
-
-
-def opaque_token_new() -> tuple[str, str]:
-    """(raw token to hand out once, its SHA-256 to store)."""
-    raw = secrets.token_urlsafe(OPAQUE_TOKEN_BYTES)
-    return raw, opaque_token_hash(raw)
-
-
-def opaque_token_hash(raw: str) -> str:
-    return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def tokens_clear_cache() -> None:

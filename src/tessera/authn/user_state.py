@@ -1,14 +1,14 @@
 """A person's platform-level switch (`User.is_active`) holds on the next request, everywhere.
 
-Deactivating a user — in the admin site, by erasure, from a shell — must stop every credential
-of that person at once on both backends: sessions, refresh tokens and API keys of every
-membership. The database answers `user.is_active` directly, but with Redis the live state of
-sessions and memberships is cached (`tessera.authn.state`, an hour), so a changed `is_active`
-bumps the version of each of the person's memberships (compiled policies and cached key rows
-are re-read; `permissions.changed` is pushed) and rewrites the cached state of their live
-sessions after commit; the sessions themselves (and their refresh tokens) are revoked. API keys
-are blocked, not revoked: they work again if the person is reactivated. Reactivation bumps the
-versions too, so a reactivated person is not locked out by a stale cache either.
+Deactivating a user — in the admin site, by erasure, from a shell — must stop every credential of
+that person at once on both backends: sessions, refresh tokens and API keys of every membership.
+The database answers `user.is_active` directly, but with Redis the live state of sessions and
+memberships is cached (`tessera.authn.session_state`, an hour), so a changed `is_active` bumps the
+version of each of the person's memberships (compiled policies and cached key rows are re-read;
+`permissions.changed` is pushed) and rewrites the cached state of their live sessions after commit;
+the sessions themselves (and their refresh tokens) are revoked. API keys are blocked, not revoked:
+they work again if the person is reactivated. Reactivation bumps the versions too, so a reactivated
+person is not locked out by a stale cache either.
 
 Wired as `pre_save`/`post_save` receivers on the user model (see `AuthnConfig.ready`), so no path
 that saves a user can forget it; `user_credentials_refresh` is the function to call after a
@@ -17,15 +17,19 @@ bulk `update()` that bypasses signals.
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models.signals import post_save, pre_save
+
+from tessera.authn.models import Session
+from tessera.authn.session_state import state_invalidate_session
+from tessera.authn.sessions import sessions_revoke_for_user
+from tessera.tenancy.models import Membership
+from tessera.tenancy.services import membership_version_bump
 
 
 def user_credentials_refresh(*, user_id) -> None:
     """Invalidate every cached credential state of the person (call in the changing transaction)."""
-    from tessera.authn.models import Session
-    from tessera.authn.state import state_invalidate_session
-    from tessera.tenancy.models import Membership
-    from tessera.tenancy.services import membership_version_bump
 
     with transaction.atomic():
         for membership_id in Membership.objects.filter(user_id=user_id).values_list(
@@ -54,16 +58,11 @@ def _after_user_save(sender, instance, created=False, **kwargs) -> None:
     instance._tessera_active_changed = False
     with transaction.atomic():
         if not instance.is_active:
-            from tessera.authn.services import sessions_revoke_for_user
-
             sessions_revoke_for_user(user=instance, reason="user_deactivated")
         user_credentials_refresh(user_id=instance.pk)
 
 
 def connect_user_signals() -> None:
-    from django.contrib.auth import get_user_model
-    from django.db.models.signals import post_save, pre_save
-
     user_model = get_user_model()
     pre_save.connect(_before_user_save, sender=user_model, dispatch_uid="tessera.user.active.pre")
     post_save.connect(_after_user_save, sender=user_model, dispatch_uid="tessera.user.active.post")

@@ -20,7 +20,7 @@ from django.db.models import Max, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from tessera.access.privileged import PRIVILEGED_PERMISSIONS, privileged_members
-from tessera.access.selectors import role_slugs_of_membership
+from tessera.access.selectors import membership_role_slugs
 from tessera.audit.models import AuditEvent, AuditEventType
 from tessera.audit.selectors import audit_chain_verify
 from tessera.audit.services import chain_key
@@ -161,7 +161,7 @@ def _cc6_3(tenant: Tenant, since: datetime, until: datetime, now: datetime) -> d
                 {
                     "user_id": str(m.user_id),
                     "email": m.user.email,
-                    "roles": role_slugs_of_membership(membership=m, now=now),
+                    "roles": membership_role_slugs(membership_id=m.pk, now=now),
                 }
                 for m in members
             ],

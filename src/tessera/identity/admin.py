@@ -3,8 +3,14 @@
 from django.contrib import admin
 from django.db import models, transaction
 
-from tessera.access.admin import ServiceAdminMixin
+from tessera.access.admin.mixins import ServiceAdminMixin
+from tessera.audit.actors import actor_from_request
+from tessera.audit.models import AuditEventType
+from tessera.audit.services import audit_record
+from tessera.authn.sessions import sessions_revoke_for_user
+from tessera.errors import Conflict
 from tessera.identity.models import User
+from tessera.identity.services import user_create
 from tessera.tenancy.models import Membership
 
 
@@ -57,11 +63,6 @@ class UserAdmin(ServiceAdminMixin, admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         """New identities through `user_create` (unusable password until set); changes are
         audited, and deactivating a person ends every session of theirs at once."""
-        from tessera.api.context import actor_from_request
-        from tessera.audit.models import AuditEventType
-        from tessera.audit.services import audit_record
-        from tessera.authn.services import sessions_revoke_for_user
-        from tessera.identity.services import user_create
 
         actor = actor_from_request(request)
         if not change:
@@ -76,8 +77,6 @@ class UserAdmin(ServiceAdminMixin, admin.ModelAdmin):
         before = User.objects.get(pk=obj.pk)
         changed = [n for n in form.changed_data if n in {f.name for f in User._meta.fields}]
         if obj.pk == request.user.pk and ("is_active" in changed or "is_platform_admin" in changed):
-            from tessera.errors import Conflict
-
             raise Conflict("You cannot deactivate yourself or drop your own platform role")
         with transaction.atomic():
             obj.save()

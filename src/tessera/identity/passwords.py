@@ -19,16 +19,17 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
 from django.contrib.auth.hashers import check_password
 from django.contrib.auth.password_validation import CommonPasswordValidator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tessera.errors import ValidationFailed, field_error
-from tessera.tenancy.tenant_settings import PasswordPolicy
+from tessera.identity.models import PasswordHistory
 
 CONTEXT_MIN_LENGTH = 4
 """Context words shorter than this are refused only when they are the whole password."""
@@ -36,6 +37,44 @@ CONTEXT_MIN_LENGTH = 4
 SERVICE_WORDS = ("tessera",)
 _WORD_SPLIT = re.compile(r"[\s._+@-]+")
 _EDGE_JUNK = re.compile(r"^[\d\W_]+|[\d\W_]+$")
+
+
+class PasswordPolicy(BaseModel):
+    """A tenant's password rules (part of its settings, `tessera.tenancy.tenant_settings`)."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    min_length: int = Field(15, ge=8, le=128)
+    max_length: int = Field(128, ge=64, le=128)
+    blocklist: bool = True
+    require_classes: int = Field(0, ge=0, le=4, description="distinct character classes required")
+    min_unique_chars: int = Field(0, ge=0, le=64)
+    history: int = Field(0, ge=0, le=24, description="last N passwords that cannot be reused")
+    max_age_days: int = Field(0, ge=0, le=3650, description="0 = passwords never expire")
+
+    @model_validator(mode="after")
+    def _bounds(self) -> PasswordPolicy:
+        if self.min_length > self.max_length:
+            raise ValueError("min_length cannot exceed max_length")
+        return self
+
+
+MemberTenants = Callable[..., list[Any]]
+"""`(user, *, active_tenants_only: bool) -> [tenant]`: the tenants where the person is an active
+member (and, with `active_tenants_only`, the tenant is active too)."""
+
+_member_tenants: list[MemberTenants] = []
+
+
+def member_tenants_provide(provider: MemberTenants) -> None:
+    """Tenancy tells identity whose password policies apply to a person (called at app start)."""
+    _member_tenants[:] = [provider]
+
+
+def _tenants_of(user, *, active_tenants_only: bool) -> list[Any]:
+    if user is None or user.pk is None or not _member_tenants:
+        return []
+    return _member_tenants[0](user, active_tenants_only=active_tenants_only)
 
 
 @lru_cache(maxsize=1)
@@ -65,16 +104,10 @@ def policy_merge(policies: Iterable[PasswordPolicy]) -> PasswordPolicy:
 
 def policy_for_user(user, *, tenant=None) -> PasswordPolicy:
     """The policy a user's password must follow: every active tenant of theirs, plus `tenant`."""
-    from tessera.tenancy.models import MembershipStatus, Tenant
 
     tenants: dict[Any, Any] = {}
-    if user is not None and user.pk is not None:
-        for t in Tenant.objects.filter(
-            is_active=True,
-            memberships__user_id=user.pk,
-            memberships__status=MembershipStatus.ACTIVE,
-        ).only("id", "settings"):
-            tenants[t.pk] = t
+    for t in _tenants_of(user, active_tenants_only=True):
+        tenants[t.pk] = t
     if tenant is not None:
         tenants[tenant.pk] = tenant
     return policy_merge(t.policy.password for t in tenants.values())
@@ -202,7 +235,6 @@ def password_reused(user, password: str, *, history: int) -> bool:
         return False
     if user.has_usable_password() and check_password(password, user.password):
         return True
-    from tessera.identity.models import PasswordHistory
 
     former = PasswordHistory.objects.filter(user_id=user.pk).values_list("password", flat=True)
     return any(check_password(password, encoded) for encoded in former[: max(0, history - 1)])
@@ -212,16 +244,9 @@ def password_validate(
     password: str, *, user=None, email: str = "", tenant=None, field: str = "new_password"
 ) -> PasswordPolicy:
     """Raise ValidationFailed (422) listing every broken rule; return the policy applied."""
-    from tessera.tenancy.models import MembershipStatus, Tenant
 
     policy = policy_for_user(user, tenant=tenant)
-    tenants = []
-    if user is not None and user.pk is not None:
-        tenants = list(
-            Tenant.objects.filter(
-                memberships__user_id=user.pk, memberships__status=MembershipStatus.ACTIVE
-            ).only("slug", "name")
-        )
+    tenants = _tenants_of(user, active_tenants_only=False)
     if tenant is not None:
         tenants.append(tenant)
     words = context_words(user, email=email, tenants=tenants)

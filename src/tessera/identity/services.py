@@ -8,6 +8,7 @@ from django.utils import timezone
 from tessera.errors import Conflict, field_error
 from tessera.identity.emails import normalize_email
 from tessera.identity.models import PasswordHistory, User
+from tessera.identity.passwords import password_validate
 
 PASSWORD_HISTORY_KEPT = 24  # the largest `history` a tenant may configure
 
@@ -54,11 +55,9 @@ def user_password_set(
 
     `validate` checks the password policy first (422 listing every broken rule). An administrator
     setting someone's password passes `must_change=True`: the user must change it at next login.
-    Sessions are not touched here: `tessera.authn.services` revokes them where the flow needs it.
+    Sessions are not touched here: `tessera.authn.sessions` revokes them where the flow needs it.
     """
     if validate:
-        from tessera.identity.passwords import password_validate
-
         password_validate(password, user=user, tenant=tenant)
     with transaction.atomic():
         if user.has_usable_password():

@@ -26,7 +26,7 @@ from django.utils import timezone
 from tessera.access.escalation import ensure_actor_holds
 from tessera.access.models import Role
 from tessera.access.role_batch import role_assignments_apply
-from tessera.access.services import role_effective_rules
+from tessera.access.selectors import role_effective_rules
 from tessera.audit.models import AuditEventType
 from tessera.audit.services import Actor, audit_record
 from tessera.errors import ValidationFailed, field_error

@@ -34,19 +34,21 @@ from django.utils import timezone
 
 from tessera.access.escalation import ensure_target_within
 from tessera.access.models import Delegation, DelegationStatus, Grant
-from tessera.access.services import delegation_create, delegation_revoke, ensure_not_last_admin
+from tessera.access.services.admins import ensure_not_last_admin
+from tessera.access.services.delegations import delegation_create, delegation_revoke
 from tessera.audit.export import event_as_dict
 from tessera.audit.models import AuditEventType
 from tessera.audit.services import Actor, audit_record
 from tessera.authn.models import Session
 from tessera.authn.revocation import credentials_revoke_for_membership
-from tessera.authn.services import session_end_by_id
+from tessera.authn.sessions import session_end_by_id
 from tessera.errors import Conflict, TesseraError, ValidationFailed, field_error
 from tessera.identity.mailer import mail_queue
 from tessera.lifecycle.models import Offboarding, OffboardingStatus
-from tessera.tenancy.members import SelfActionForbidden
+from tessera.privacy.erasure import member_erase
+from tessera.privacy.export import member_data_export
+from tessera.tenancy.errors import SelfActionForbidden
 from tessera.tenancy.models import Membership, MembershipStatus
-from tessera.tenancy.privacy import member_data_export, member_erase
 from tessera.tenancy.selectors import membership_get
 from tessera.tenancy.services import membership_set_status
 

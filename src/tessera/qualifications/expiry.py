@@ -15,9 +15,9 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from tessera import notifications
 from tessera.identity.mailer import mail_queue
 from tessera.qualifications.models import QualificationRecord
-from tessera.realtime.notify import notify_qualification_expiring
 from tessera.tenancy.models import MembershipStatus, Tenant
 
 BATCH = 500
@@ -67,7 +67,7 @@ def _announce(record: QualificationRecord, tenant: Tenant) -> int:
                 link=None,
             )
             mails += 1
-    notify_qualification_expiring(
+    notifications.qualification_expiring.publish(
         tenant_id=tenant.pk,
         user_ids=[holder.user_id, *([manager.user_id] if manager is not None else [])],
         holder_user_id=holder.user_id,

@@ -22,10 +22,9 @@ from django.utils import timezone
 from tessera.access.escalation import ensure_actor_holds, ensure_target_within
 from tessera.audit.models import AuditEventType
 from tessera.audit.services import Actor, audit_record
+from tessera.engine.qualifications import MAX_LEVEL, MIN_LEVEL
 from tessera.errors import Conflict, NotFound, PermissionDenied, ValidationFailed, field_error
 from tessera.qualifications.models import (
-    MAX_LEVEL,
-    MIN_LEVEL,
     QualificationKind,
     QualificationRecord,
     QualificationType,

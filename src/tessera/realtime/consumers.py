@@ -116,7 +116,7 @@ def authenticate_scope(scope) -> dict | None:
 
 def identity_check(identity: dict) -> dict | None:
     """The identity with `is_admin` re-read, while its credential is live; None once it is not."""
-    from tessera.authn.state import access_state
+    from tessera.authn.session_state import access_state
 
     now = timezone.now()
     mid, tid = identity["membership_id"], identity["tenant_id"]
@@ -146,9 +146,9 @@ def _session_end(session_id) -> float | None:
 def _api_key_live(identity: dict, now) -> bool:
     """The key is unrevoked, unexpired, its membership active, and it still holds
     `notification:read` (its scopes and its owner's policy)."""
-    from tessera.access.guard import scopes_allow
+    from tessera.access.bridge.guard import scopes_allow
     from tessera.authn.models import ApiKey
-    from tessera.authn.state import access_state
+    from tessera.authn.session_state import access_state
     from tessera.realtime.tickets import NOTIFICATION_READ
 
     row = (
@@ -176,7 +176,7 @@ def _api_key_live(identity: dict, now) -> bool:
 
 
 def _member_may(membership_id, state, action: str, *, mfa: bool) -> bool:
-    from tessera.access.policy import member_policy
+    from tessera.access.bridge.policy import member_policy
     from tessera.engine import Context, Resource, decide
     from tessera.tenancy.models import Membership
 

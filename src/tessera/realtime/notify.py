@@ -34,6 +34,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
+from tessera import notifications
 from tessera.realtime.groups import (
     api_key_group,
     tenant_admins_group,
@@ -135,6 +136,8 @@ def notify_impersonation(
         "ends_at": ends_at.isoformat() if ends_at is not None else None,
     }
     publish_after_commit(user_group(user_id), payload)
+
+
 def notify_qualification_expiring(
     *, tenant_id, user_ids, holder_user_id, record_id, code: str, level: int, valid_until
 ) -> None:
@@ -150,3 +153,14 @@ def notify_qualification_expiring(
     }
     for user_id in dict.fromkeys(str(u) for u in user_ids):
         publish_after_commit(user_group(user_id), payload)
+
+
+def subscribe() -> None:
+    """Publish what the domain announces (`tessera.notifications`); called at app start."""
+    notifications.permissions_changed.subscribe(notify_permissions_changed)
+    notifications.membership_changed.subscribe(notify_membership_changed)
+    notifications.session_revoked.subscribe(notify_session_revoked)
+    notifications.api_key_revoked.subscribe(notify_api_key_revoked)
+    notifications.security_alert.subscribe(notify_security_alert)
+    notifications.impersonation_changed.subscribe(notify_impersonation)
+    notifications.qualification_expiring.subscribe(notify_qualification_expiring)

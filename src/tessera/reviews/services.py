@@ -19,12 +19,10 @@ from django.utils import timezone
 
 from tessera.access.escalation import ensure_change_within
 from tessera.access.models import Effect, Grant, RoleAssignment
-from tessera.access.services import (
-    grant_delete,
-    overrides_set,
-    role_effective_rules,
-    role_unassign,
-)
+from tessera.access.selectors import role_effective_rules
+from tessera.access.services.assignments import role_unassign
+from tessera.access.services.grants import grant_delete
+from tessera.access.services.overrides import overrides_set
 from tessera.audit.models import AuditEventType
 from tessera.audit.services import Actor, audit_record
 from tessera.engine import MatchedRule

@@ -1,7 +1,7 @@
 """Admin for tenants and memberships.
 
 Writes go through the services the API uses (`tessera.tenancy.services`,
-`tessera.tenancy.members`, `tessera.access.services`) so that built-in roles are created,
+`tessera.administration.members`, `tessera.access.services`) so that built-in roles are created,
 versions bumped, credentials revoked and audit events written; inlines here are read-only.
 """
 
@@ -9,22 +9,24 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.urls import reverse
 from django.utils.html import format_html
 
-from tessera.access.admin import ServiceAdminMixin
+from tessera.access.admin.mixins import ServiceAdminMixin
 from tessera.access.models import Role, RoleAssignment
-from tessera.api.context import actor_from_request
-from tessera.errors import TesseraError
-from tessera.tenancy.invitations import invitation_resend, invitation_revoke
-from tessera.tenancy.members import (
+from tessera.access.services.assignments import role_assign, role_unassign
+from tessera.administration.members import (
     member_create,
     member_deactivate,
     member_reactivate,
     member_remove,
     member_update,
-    tenant_update,
 )
+from tessera.administration.tenants import tenant_update
+from tessera.audit.actors import actor_from_request
+from tessera.errors import TesseraError
+from tessera.tenancy.invitations import invitation_resend, invitation_revoke
 from tessera.tenancy.models import Invitation, Membership, MembershipStatus, Tenant
 from tessera.tenancy.services import tenant_create
 
@@ -224,7 +226,6 @@ class MembershipAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         """The pending invitation's expiry and send count in the same query as the members."""
-        from django.db.models import OuterRef, Subquery
 
         pending = Invitation.objects.filter(
             membership=OuterRef("pk"), accepted_at__isnull=True, revoked_at__isnull=True
@@ -316,7 +317,6 @@ class MembershipAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
     def save_formset(self, request, form, formset, change):
         """Role assignments through `role_assign` / `role_unassign` (capacity, last admin)."""
-        from tessera.access.services import role_assign, role_unassign
 
         formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
 

@@ -5,3 +5,10 @@ class TenancyConfig(AppConfig):
     name = "tessera.tenancy"
     label = "tenancy"
     verbose_name = "Tenancy"
+
+    def ready(self) -> None:
+        # Django loads models before ready(): these modules import them, so they are imported here.
+        from tessera.identity.passwords import member_tenants_provide
+        from tessera.tenancy.selectors import member_tenants
+
+        member_tenants_provide(member_tenants)

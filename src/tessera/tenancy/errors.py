@@ -23,3 +23,9 @@ class MembershipExists(Conflict):
 
 class ManagerInvalid(ValidationFailed):
     code = "manager_invalid"
+
+
+class SelfActionForbidden(Conflict):
+    """Nobody deactivates, removes or erases their own membership."""
+
+    code = "self_action_forbidden"

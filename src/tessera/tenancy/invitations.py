@@ -1,12 +1,12 @@
 """Invitations: a tenant asks a person to join; the membership grants nothing until accepted.
 
-    member_create (tessera.tenancy.members)
+    member_create (tessera.administration.members)
       identity new, or managed by this tenant ─→ membership `active`
         └─ new and without a password ─────────→ + an invitation to choose the password
       any other identity ──────────────────────→ membership `invited` + an invitation
     invitation_resend ─→ a new token (the old one dies), the expiry starts again
     invitation_revoke ─→ the token dies; an `invited` membership is removed with it
-    accepting: tessera.tenancy.invitation_accept
+    accepting: tessera.administration.invitation_accept
 
 A token (256 bits, shown once in the mail) is stored as its SHA-256 only. An invitation lives
 `settings.invitations.ttl_days` (default 7) of its tenant. At most one pending invitation per
@@ -15,6 +15,7 @@ membership (a conditional unique constraint): a resend replaces the token in pla
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -23,8 +24,11 @@ from django.utils import timezone
 
 from tessera.audit.models import AuditEventType
 from tessera.audit.services import Actor, audit_record
+from tessera.crypto import opaque_token_new
+from tessera.errors import NotFound
 from tessera.identity.mailer import mail_queue, page_link
 from tessera.tenancy.models import Invitation, Membership, MembershipStatus, Tenant
+from tessera.tenancy.services import tenant_policy_bump
 
 
 def invitation_ttl(tenant: Tenant) -> timedelta:
@@ -59,7 +63,6 @@ def invitation_issue(
     """A new pending invitation to `membership`, mailed after commit; INVITATION_CREATED.
 
     Call inside the transaction that created the membership."""
-    from tessera.authn.tokens import opaque_token_new
 
     now = timezone.now()
     raw, digest = opaque_token_new()
@@ -107,7 +110,6 @@ def invitations_pending(*, tenant: Tenant) -> QuerySet[Invitation]:
 
 def invitation_get(*, tenant: Tenant, invitation_id) -> Invitation | None:
     """A pending invitation of the tenant; None for another tenant's, a settled or unknown id."""
-    import uuid
 
     try:
         uuid.UUID(str(invitation_id))
@@ -141,7 +143,6 @@ def invitation_resend(
     *, invitation: Invitation, by: Membership | None, actor: Actor | None
 ) -> Invitation:
     """A new token and a new expiry for a pending invitation (the old link stops working)."""
-    from tessera.authn.tokens import opaque_token_new
 
     now = timezone.now()
     raw, digest = opaque_token_new()
@@ -152,8 +153,6 @@ def invitation_resend(
             .first()
         )
         if locked is None:
-            from tessera.errors import NotFound
-
             raise NotFound("No such pending invitation")
         expires = now + invitation_ttl(invitation.tenant)
         Invitation.objects.filter(pk=invitation.pk).update(
@@ -175,7 +174,6 @@ def invitation_resend(
 
 def invitation_revoke(*, invitation: Invitation, actor: Actor | None) -> None:
     """Kill the invitation; an `invited` membership (which never granted anything) goes too."""
-    from tessera.tenancy.services import tenant_policy_bump
 
     now = timezone.now()
     with transaction.atomic():
@@ -183,8 +181,6 @@ def invitation_revoke(*, invitation: Invitation, actor: Actor | None) -> None:
             pk=invitation.pk, accepted_at__isnull=True, revoked_at__isnull=True
         ).update(revoked_at=now)
         if not revoked:
-            from tessera.errors import NotFound
-
             raise NotFound("No such pending invitation")
         membership_removed = False
         membership = invitation.membership

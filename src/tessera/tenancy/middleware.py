@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from tessera.api.problems import problem_response
 from tessera.errors import TesseraError
+from tessera.problems import problem_response
 from tessera.tenancy.resolution import resolve_tenant
 
 

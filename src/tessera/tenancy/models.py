@@ -87,7 +87,7 @@ class Membership(models.Model):
         ]
         indexes = [
             models.Index(fields=["tenant", "status"]),
-            # keyset pagination of a tenant's members (tessera.tenancy.member_selectors)
+            # keyset pagination of a tenant's members (tessera.administration.member_selectors)
             models.Index(
                 fields=["tenant", "created_at", "id"], name="tenancy_member_tenant_created"
             ),

@@ -4,19 +4,28 @@ from __future__ import annotations
 
 import uuid
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from tessera.tenancy.errors import TenantNotFound
 from tessera.tenancy.models import Membership, MembershipStatus, Tenant
 
 
-def tenant_get_by_hint(*, hint: str) -> Tenant:
-    """The active tenant named by a slug or id (the X-Tenant header, a subdomain, a token)."""
-    query = Tenant.objects.filter(is_active=True)
+def tenant_find(*, hint: str | None) -> Tenant | None:
+    """The active tenant named by a slug or an id (the one lookup of a tenant a caller names:
+    the X-Tenant header, a subdomain, a token, a login, a tenant switch); None when none is."""
+    hint = (hint or "").strip().lower()
+    if not hint:
+        return None
     try:
-        tenant = query.get(id=uuid.UUID(hint))
-    except (ValueError, Tenant.DoesNotExist):
-        tenant = query.filter(slug=hint.lower()).first()
+        by_id = Q(pk=uuid.UUID(hint))
+    except ValueError:
+        by_id = Q(pk__in=[])
+    return Tenant.objects.filter(is_active=True).filter(by_id | Q(slug=hint)).first()
+
+
+def tenant_get_by_hint(*, hint: str) -> Tenant:
+    """The active tenant named by a slug or id; 404 `tenant_not_found` otherwise."""
+    tenant = tenant_find(hint=hint)
     if tenant is None:
         raise TenantNotFound(f"Unknown tenant {hint!r}")
     return tenant
@@ -65,14 +74,6 @@ def membership_get(*, tenant: Tenant, user_id) -> Membership | None:
     return membership_queryset(tenant=tenant).filter(user_id=user_id).select_related("user").first()
 
 
-def memberships_of_user(*, user) -> QuerySet[Membership]:
-    return (
-        Membership.objects.filter(user=user, tenant__is_active=True)
-        .select_related("tenant")
-        .order_by("tenant__slug")
-    )
-
-
 def team_user_ids(*, membership: Membership) -> frozenset[str]:
     """The member and everyone who reports to them, transitively (by user id)."""
     ids = {str(membership.user_id)}
@@ -101,3 +102,14 @@ def manager_chain_user_ids(*, membership: Membership) -> tuple[str, ...]:
         chain.append(str(row[0]))
         current = row[1]
     return tuple(chain)
+
+
+def member_tenants(user, *, active_tenants_only: bool) -> list[Tenant]:
+    """The tenants where `user` is an active member (with `active_tenants_only`, active ones):
+    whose password policies apply to the person (`tessera.identity.passwords`)."""
+    tenants = Tenant.objects.filter(
+        memberships__user_id=user.pk, memberships__status=MembershipStatus.ACTIVE
+    )
+    if active_tenants_only:
+        return list(tenants.filter(is_active=True).only("id", "settings"))
+    return list(tenants.only("slug", "name"))

@@ -8,13 +8,18 @@ from django.conf import settings as django_settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
+from tessera import notifications
 from tessera.audit.models import AuditEventType
 from tessera.audit.services import Actor, audit_record
 from tessera.errors import Conflict, ValidationFailed, field_error
-from tessera.realtime.notify import notify_membership_changed, notify_permissions_changed
+from tessera.tenancy import events
 from tessera.tenancy.errors import ManagerInvalid, MembershipExists
 from tessera.tenancy.models import Membership, MembershipStatus, Tenant, slug_validator
-from tessera.tenancy.tenant_settings import TenantSettings, parse_tenant_settings
+from tessera.tenancy.tenant_settings import (
+    TenantSettings,
+    merge_tenant_settings,
+    parse_tenant_settings,
+)
 
 MEMBERSHIP_FIELDS = (
     "department",
@@ -31,10 +36,8 @@ MEMBERSHIP_FIELDS = (
 def tenant_policy_bump(*, tenant_id) -> None:
     """Invalidate every compiled policy of the tenant (call inside the changing transaction)."""
     Tenant.objects.filter(pk=tenant_id).update(policy_version=F("policy_version") + 1)
-    from tessera.authn.state import state_invalidate_tenant
-
-    state_invalidate_tenant(tenant_id=tenant_id)
-    notify_permissions_changed(tenant_id=tenant_id)
+    events.tenant_policy_bumped.publish(tenant_id=tenant_id)
+    notifications.permissions_changed.publish(tenant_id=tenant_id, user_id=None)
 
 
 def membership_version_bump(*, membership_id) -> None:
@@ -43,10 +46,8 @@ def membership_version_bump(*, membership_id) -> None:
     row = Membership.objects.filter(pk=membership_id).values_list("tenant_id", "user_id").first()
     if row is None:
         return
-    from tessera.authn.state import state_invalidate_membership
-
-    state_invalidate_membership(membership_id=membership_id, tenant_id=row[0])
-    notify_permissions_changed(tenant_id=row[0], user_id=row[1])
+    events.membership_version_bumped.publish(membership_id=membership_id, tenant_id=row[0])
+    notifications.permissions_changed.publish(tenant_id=row[0], user_id=row[1])
 
 
 def _with_platform_mfa_default(data: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -87,9 +88,7 @@ def tenant_create(
             tenant = Tenant.objects.create(
                 slug=slug, name=name.strip(), settings=validated.model_dump()
             )
-            from tessera.access.services import roles_create_builtin
-
-            roles_create_builtin(tenant=tenant)
+            events.tenant_created.publish(tenant=tenant)  # access seeds the built-in roles
             audit_record(
                 type=AuditEventType.TENANT_CREATED,
                 actor=actor,
@@ -109,8 +108,6 @@ def tenant_settings_update(
     *, tenant: Tenant, patch: dict[str, Any], actor: Actor | None = None
 ) -> TenantSettings:
     """Merge a partial settings document, validate it and record the change."""
-    from tessera.tenancy.tenant_settings import merge_tenant_settings
-
     before = parse_tenant_settings(tenant.settings).model_dump()
     merged = merge_tenant_settings(before, patch)
     with transaction.atomic():
@@ -200,7 +197,7 @@ def membership_set_status(*, membership: Membership, status: str) -> Membership:
         Membership.objects.filter(pk=membership.pk).update(status=status)
         membership.status = status
         membership_version_bump(membership_id=membership.pk)
-        notify_membership_changed(
+        notifications.membership_changed.publish(
             tenant_id=membership.tenant_id, user_id=membership.user_id, status=status
         )
     return membership

@@ -4,29 +4,14 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tessera.errors import ValidationFailed, field_error
+from tessera.identity.passwords import PasswordPolicy
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
-
-
-class PasswordPolicy(_Strict):
-    min_length: int = Field(15, ge=8, le=128)
-    max_length: int = Field(128, ge=64, le=128)
-    blocklist: bool = True
-    require_classes: int = Field(0, ge=0, le=4, description="distinct character classes required")
-    min_unique_chars: int = Field(0, ge=0, le=64)
-    history: int = Field(0, ge=0, le=24, description="last N passwords that cannot be reused")
-    max_age_days: int = Field(0, ge=0, le=3650, description="0 = passwords never expire")
-
-    @model_validator(mode="after")
-    def _bounds(self) -> PasswordPolicy:
-        if self.min_length > self.max_length:
-            raise ValueError("min_length cannot exceed max_length")
-        return self
 
 
 class LockoutPolicy(_Strict):

@@ -26,12 +26,13 @@ from urllib.parse import urlencode
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils import translation
 
-from tessera.api.context import actor_from_request, client_ip
+from tessera.audit.actors import actor_from_request
 from tessera.audit.services import Actor
 from tessera.authn.principal import Principal
 from tessera.authn.request_auth import SESSION_COOKIE, session_cookie_principal
 from tessera.authn.session_cookie import session_cookie_forget
 from tessera.errors import TesseraError
+from tessera.request_facts import client_ip
 from tessera.tenancy.resolution import resolve_tenant
 
 SIGNIN_PATH = "/signin/"

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -47,8 +46,9 @@ from tessera.authn.errors import (
     InvalidCredentials,
     TooManyAttempts,
 )
+from tessera.authn.flows.failures import login_failure_record
 from tessera.authn.models import AuthMethod, Session
-from tessera.authn.services import (
+from tessera.authn.sessions import (
     IssuedTokens,
     admin_session_policy,
     session_create,
@@ -58,9 +58,11 @@ from tessera.errors import PermissionDenied, ValidationFailed
 from tessera.identity.emails import normalize_email
 from tessera.identity.mfa import mfa_enabled
 from tessera.identity.models import User
+from tessera.identity.password_change import PasswordChangeRequired
 from tessera.identity.passwords import password_expired, policy_for_user
 from tessera.tenancy.errors import NotAMember
 from tessera.tenancy.models import Membership, MembershipStatus, Tenant
+from tessera.tenancy.selectors import tenant_find
 
 
 @dataclass(slots=True)
@@ -125,17 +127,6 @@ def _normalized(email: str) -> str:
         return (email or "").strip().lower()[:254]
 
 
-def _tenant_named(hint: str | None) -> Tenant | None:
-    if not hint:
-        return None
-    hint = hint.strip().lower()
-    query = Tenant.objects.filter(is_active=True)
-    try:
-        return query.filter(pk=uuid.UUID(hint)).first()
-    except ValueError:
-        return query.filter(slug=hint).first()
-
-
 def _verify(user: User | None, password: str) -> bool:
     """Check the password, spending one hash verification whatever the account's state."""
     usable = (
@@ -149,49 +140,6 @@ def _verify(user: User | None, password: str) -> bool:
         return False
     # no rehash on login: the setter would write outside the flow's transaction
     return check_password(password, user.password)
-
-
-def _trail_for(user: User | None, tenant: Tenant | None):
-    """The trail a failed login is written to: the named tenant's only when the person is known
-    there (has a membership, whatever its state); else the platform's — a tenant never learns
-    of strangers' accounts (their ids, their state) by being named in a login."""
-    if tenant is None or user is None:
-        return None
-    known = Membership.objects.filter(user_id=user.pk, tenant_id=tenant.pk).exists()
-    return tenant.pk if known else None
-
-
-def _failed(*, email: str, user: User | None, tenant, actor: Actor, reason: str) -> None:
-    outcome = lockout.login_failed(email=email, ip=actor.ip)
-    tenant_id = _trail_for(user, tenant)
-    user_id = user.pk if user is not None else None
-    with transaction.atomic():
-        audit_record(
-            type=AuditEventType.LOGIN_FAILED,
-            actor=actor,
-            tenant_id=tenant_id,
-            resource_type="user" if user_id else "",
-            resource_id=user_id or "",
-            changes={"reason": reason},
-        )
-        if outcome.account_locked:
-            audit_record(
-                type=AuditEventType.ACCOUNT_LOCKED,
-                actor=actor,
-                tenant_id=tenant_id,
-                resource_type="user" if user_id else "",
-                resource_id=user_id or "",
-                changes={"scope": "account"},
-                risk_score=60,
-            )
-        if outcome.ip_blocked:
-            audit_record(
-                type=AuditEventType.SUSPICIOUS_ACTIVITY,
-                actor=actor,
-                tenant_id=tenant_id,
-                changes={"scope": "ip", "reason": "too many failed logins from this address"},
-                risk_score=70,
-            )
 
 
 def _membership_for(user: User, tenant: Tenant | None, hint: str | None):
@@ -239,7 +187,7 @@ def login_password(
         tenant, device_token = None, None
     actor = actor or Actor.system()
     normalized = _normalized(email)
-    named = _tenant_named(tenant)
+    named = tenant_find(hint=tenant)
     wait = lockout.login_blocked(email=normalized, ip=actor.ip)
     if wait:
         raise TooManyAttempts(TOO_MANY_ATTEMPTS_DETAIL, retry_after=wait)
@@ -250,7 +198,7 @@ def login_password(
             reason = "inactive_user"
         elif user is not None and user.is_service_account:
             reason = "service_account"
-        _failed(email=normalized, user=user, tenant=named, actor=actor, reason=reason)
+        login_failure_record(email=normalized, user=user, tenant=named, actor=actor, reason=reason)
         raise InvalidCredentials(INVALID_CREDENTIALS_DETAIL)
     actor = _with_user(actor, user)
     if purpose == "admin":
@@ -298,10 +246,6 @@ class AdminMfaRequired(PermissionDenied):
     code = "mfa_setup_required"
 
 
-class AdminPasswordChangeRequired(PermissionDenied):
-    code = "password_change_required"
-
-
 ADMIN_PASSWORD_CHANGE_DETAIL = (
     "Your password must be changed before you use the admin site: sign in to the API and change "
     "it (POST /api/v1/auth/password/change), then sign in here again."
@@ -338,7 +282,7 @@ def _admin_refuse(user: User, actor: Actor, reason: str) -> None:
     if reason == "not_platform_admin":
         raise InvalidCredentials(INVALID_CREDENTIALS_DETAIL)
     if reason == "password_change_required":
-        raise AdminPasswordChangeRequired(ADMIN_PASSWORD_CHANGE_DETAIL)
+        raise PasswordChangeRequired(ADMIN_PASSWORD_CHANGE_DETAIL)
     raise AdminMfaRequired(ADMIN_MFA_REQUIRED_DETAIL)
 
 
@@ -420,6 +364,3 @@ def login_complete(
         mfa_setup_required=attempt.mfa_setup_required,
         session=session,
     )
-
-
-from tessera.authn.flows import mfa as _mfa  # noqa: E402,F401  (registers the MFA step in STEPS)

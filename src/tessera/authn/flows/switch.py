@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from tessera.audit.services import Actor
 from tessera.authn.errors import SessionEnded
 from tessera.authn.flows.login import LoginPending
-from tessera.authn.flows.mfa import session_apply_mfa_policy, switch_challenge
+from tessera.authn.flows.mfa_session import session_apply_mfa_policy, switch_challenge
 from tessera.authn.models import Session
-from tessera.authn.services import IssuedTokens, session_switch_tenant, switch_target
+from tessera.authn.sessions import IssuedTokens
+from tessera.authn.tenant_switch import session_switch_tenant, switch_target
 
 
 @dataclass(frozen=True, slots=True)

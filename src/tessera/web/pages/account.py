@@ -17,17 +17,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from tessera.access.guard import is_allowed
-from tessera.authn.api_keys import api_key_list
+from tessera.access.bridge.guard import is_allowed
 from tessera.authn.deferred import defer
 from tessera.authn.devices import devices_live_for_user
 from tessera.authn.flows.mfa import mfa_required_for
-from tessera.authn.selectors import memberships_with_roles, sessions_live_for_user
-from tessera.authn.services import password_change
+from tessera.authn.passwords import password_change
+from tessera.authn.selectors import api_key_list, memberships_with_roles, sessions_live_for_user
+from tessera.authn.verification import email_verify_request
 from tessera.errors import TesseraError
 from tessera.identity.mfa import mfa_status
 from tessera.identity.profile import profile_update_own
-from tessera.identity.verification import email_verify_request
 from tessera.web.auth import (
     ACCOUNT_PATH,
     page_actor,

@@ -8,8 +8,9 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from tessera.access.guard import authorize
-from tessera.authn.api_keys import api_key_create, api_key_get, api_key_revoke
+from tessera.access.bridge.guard import authorize
+from tessera.authn.api_keys import api_key_create, api_key_revoke
+from tessera.authn.selectors import api_key_get
 from tessera.errors import NotFound, TesseraError
 from tessera.web.auth import ACCOUNT_PATH, page_actor, page_login_required, page_visitor
 from tessera.web.forms import ApiKeyForm

@@ -12,8 +12,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from tessera.authn.errors import ReauthenticationRequired
-from tessera.authn.flows.mfa import backup_codes_regenerate_checked, mfa_confirm, mfa_disable
-from tessera.authn.services import session_require_recent_auth
+from tessera.authn.flows.mfa_session import (
+    backup_codes_regenerate_checked,
+    mfa_confirm,
+    mfa_disable,
+)
+from tessera.authn.sessions import session_require_recent_auth
 from tessera.errors import TesseraError, ValidationFailed
 from tessera.identity.mfa import DEFAULT_ISSUER, totp_setup
 from tessera.web.auth import ACCOUNT_PATH, page_actor, page_login_required, page_visitor

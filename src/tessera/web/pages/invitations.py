@@ -13,9 +13,9 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
+from tessera.administration.invitation_accept import invitation_accept, invitation_preview
 from tessera.authn.flows.login import LoginPending
 from tessera.errors import TesseraError
-from tessera.tenancy.invitation_accept import invitation_accept, invitation_preview
 from tessera.web.auth import ACCOUNT_PATH, page_actor, visitor_of
 from tessera.web.forms import InvitationAcceptForm, TwoPasswordsForm
 from tessera.web.pages.signin import finish_sign_in, start_mfa_step

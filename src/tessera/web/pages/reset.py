@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_http_methods
 
 from tessera.authn.deferred import defer
-from tessera.authn.services import password_reset_confirm, password_reset_request
+from tessera.authn.passwords import password_reset_confirm, password_reset_request
 from tessera.errors import TesseraError
 from tessera.web.auth import page_actor
 from tessera.web.forms import EmailForm, TwoPasswordsForm

@@ -10,8 +10,8 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_http_methods
 
+from tessera.authn.verification import email_verification_preview, email_verify_confirm
 from tessera.errors import TesseraError
-from tessera.identity.verification import email_verification_preview, email_verify_confirm
 from tessera.web.auth import page_actor
 from tessera.web.forms import TwoPasswordsForm
 from tessera.web.rendering import form_refuse, page_render

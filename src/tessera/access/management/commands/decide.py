@@ -10,7 +10,7 @@ import uuid
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from tessera.access import decisions
+from tessera.access.bridge import decisions
 from tessera.engine import Context, Resource
 from tessera.errors import TesseraError
 from tessera.identity.emails import normalize_email

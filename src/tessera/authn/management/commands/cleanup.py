@@ -4,17 +4,16 @@ WebSocket tickets."""
 
 from django.core.management.base import BaseCommand
 
-from tessera.authn.services import authn_cleanup
+from tessera.authn.cleanup import authn_cleanup
+from tessera.authn.flows.mfa import mfa_cleanup
+from tessera.authn.verification import verification_cleanup
+from tessera.realtime.tickets import tickets_delete_expired
 
 
 class Command(BaseCommand):
     help = "Delete authentication records that can no longer be used (run it daily)."
 
     def handle(self, *args, **options):
-        from tessera.authn.flows.mfa import mfa_cleanup
-        from tessera.identity.verification import verification_cleanup
-        from tessera.realtime.tickets import tickets_delete_expired
-
         counts = {**authn_cleanup(), **mfa_cleanup(), **verification_cleanup()}
         counts["ws_tickets"] = tickets_delete_expired()
         self.stdout.write(", ".join(f"{name}: {count}" for name, count in counts.items()))

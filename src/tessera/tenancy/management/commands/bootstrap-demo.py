@@ -5,7 +5,7 @@ import secrets
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from tessera.tenancy.bootstrap import bootstrap
+from tessera.administration.bootstrap import bootstrap
 from tessera.tenancy.models import Tenant
 
 DEMO_EMAIL = "admin@demo.example"

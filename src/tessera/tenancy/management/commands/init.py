@@ -2,8 +2,8 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
+from tessera.administration.bootstrap import bootstrap
 from tessera.errors import TesseraError
-from tessera.tenancy.bootstrap import bootstrap
 
 
 class Command(BaseCommand):

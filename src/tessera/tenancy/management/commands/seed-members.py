@@ -16,11 +16,12 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from tessera.access.models import Role, RoleAssignment
 from tessera.audit.models import AuditEventType
 from tessera.audit.services import audit_record
 from tessera.identity.models import User
 from tessera.tenancy.models import Membership, Tenant
-from tessera.tenancy.services import tenant_policy_bump
+from tessera.tenancy.services import tenant_create, tenant_policy_bump
 
 FIRST_NAMES = (
     "Ada Alan Alice Amara Anna Aziz Bea Boris Carla Chen Chloe Dana David Elena Emil Eva Farah "
@@ -48,9 +49,6 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=42, help="random seed for names")
 
     def handle(self, *args, tenant, count, batch, role, seed, **options):
-        from tessera.access.models import Role, RoleAssignment
-        from tessera.tenancy.services import tenant_create
-
         if count < 0 or batch < 1:
             raise CommandError("--count must be ≥ 0 and --batch ≥ 1")
         slug = tenant.lower()

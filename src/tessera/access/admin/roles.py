@@ -1,0 +1,327 @@
+"""Admin for roles, with a readable permission matrix."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+
+from tessera.access.admin.mixins import ServiceAdminMixin, _as_validation_error, _problem_text
+from tessera.access.models import (
+    Role,
+    RoleRule,
+)
+from tessera.access.selectors import role_effective_rules
+from tessera.access.services.roles import role_create, role_delete, role_update
+from tessera.access.services.validation import ADMIN_ROLE, parents_validate, rules_validate
+from tessera.audit.actors import actor_from_request
+from tessera.errors import TesseraError
+from tessera.tenancy.models import Tenant
+
+ACTION_ORDER = ("*", "create", "read", "update", "delete")
+
+
+# --- the permission matrix ----------------------------------------------------------------------
+
+
+def _cell(entries: list[dict]) -> str:
+    parts = []
+    for rule in entries:
+        mark = "✓" if rule["effect"] == "allow" else "✗"
+        text = f"{mark} {rule['scope']}"
+        if rule.get("condition"):
+            text += " (if…)"
+        if rule.get("fields"):
+            text += " (fields)"
+        parts.append(text)
+    return ", ".join(parts)
+
+
+def permission_matrix(rules: list[dict]):
+    """An HTML table: one row per resource, one column per action, cells ✓/✗ with scope."""
+    grid: dict[str, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
+    for rule in rules:
+        resource, _, action = rule["permission"].partition(":")
+        grid[resource][action].append(rule)
+    if not grid:
+        return "—"
+    actions = sorted(
+        {a for row in grid.values() for a in row},
+        key=lambda a: (ACTION_ORDER.index(a) if a in ACTION_ORDER else len(ACTION_ORDER), a),
+    )
+    head = format_html_join("", "<th>{}</th>", ((a,) for a in actions))
+    body = format_html_join(
+        "",
+        "<tr><th>{}</th>{}</tr>",
+        (
+            (
+                resource,
+                format_html_join(
+                    "", "<td>{}</td>", ((_cell(grid[resource].get(a, [])),) for a in actions)
+                ),
+            )
+            for resource in sorted(grid, key=lambda r: (r != "*", r))
+        ),
+    )
+    return format_html(
+        '<table class="tessera-matrix"><thead><tr><th>resource</th>{}</tr></thead>'
+        "<tbody>{}</tbody></table>",
+        head,
+        body,
+    )
+
+
+# --- roles --------------------------------------------------------------------------------------
+
+
+class RoleRuleFormSet(forms.BaseInlineFormSet):
+    """The role's rules, validated as the API validates them (conditions compiled)."""
+
+    def rules(self) -> list[dict]:
+        kept = []
+        for index, form in enumerate(self.forms):
+            data = getattr(form, "cleaned_data", None)
+            if not data or data.get("DELETE"):
+                continue
+            if form.instance._state.adding and not form.has_changed():
+                continue
+            kept.append(
+                (
+                    data.get("position") or 0,
+                    index,
+                    {
+                        "effect": data["effect"],
+                        "permission": data["permission"],
+                        "scope": data["scope"],
+                        "condition": data.get("condition") or None,
+                        "fields": data.get("fields") or {},
+                    },
+                )
+            )
+        return [rule for _, _, rule in sorted(kept, key=lambda k: k[:2])]
+
+    def clean(self):
+        super().clean()
+        if any(self.errors):
+            return
+        try:
+            rules_validate(self.rules())
+        except TesseraError as exc:
+            raise _as_validation_error(exc) from None
+        role = self.instance
+        if role.pk and role.is_system and role.slug == ADMIN_ROLE and self.has_changed():
+            raise ValidationError("The built-in admin role's rules cannot be changed.")
+
+
+class RoleRuleInline(admin.TabularInline):
+    model = RoleRule
+    formset = RoleRuleFormSet
+    extra = 1
+    fields = ("position", "effect", "permission", "scope", "condition", "fields")
+    ordering = ("position", "id")
+
+
+class RoleForm(forms.ModelForm):
+    class Meta:
+        model = Role
+        fields = ("tenant", "slug", "name", "description", "parents", "max_members", "ui_config")
+
+    def clean(self):
+        data = super().clean()
+        tenant = data.get("tenant") or getattr(self.instance, "tenant", None)
+        parents = data.get("parents")
+        if tenant is None or parents is None:
+            return data
+        if any(p.tenant_id != tenant.pk for p in parents):
+            raise ValidationError({"parents": "Parents must be roles of the same tenant."})
+        role = self.instance if self.instance.pk else None
+        if role is not None and role.is_system and role.slug == ADMIN_ROLE:
+            if "parents" in self.changed_data:
+                raise ValidationError({"parents": "The built-in admin role has no parents."})
+        try:
+            parents_validate(tenant=tenant, slugs=[p.slug for p in parents], role=role)
+        except TesseraError as exc:
+            raise ValidationError({"parents": _problem_text(exc)}) from None
+        return data
+
+
+@admin.register(Role)
+class RoleAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    form = RoleForm
+    list_display = (
+        "slug",
+        "name",
+        "tenant",
+        "is_system",
+        "max_members",
+        "holders",
+        "rules_summary",
+    )
+    list_filter = ("is_system", "tenant")
+    search_fields = ("slug", "name", "tenant__slug")
+    list_select_related = ("tenant",)
+    readonly_fields = (
+        "is_system",
+        "permission_matrix",
+        "tenant_matrix",
+        "created_at",
+        "updated_at",
+    )
+    filter_horizontal = ("parents",)
+    inlines = [RoleRuleInline]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .prefetch_related("rules")
+            .annotate(holder_count=Count("assignments", distinct=True))
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(self.readonly_fields)
+        if obj is not None:
+            fields += ["tenant", "slug"]
+        return fields
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        if obj is not None and "parents" in form.base_fields:
+            form.base_fields["parents"].queryset = Role.objects.filter(tenant=obj.tenant).exclude(
+                pk=obj.pk
+            )
+        return form
+
+    @admin.display(description="holders", ordering="holder_count")
+    def holders(self, role):
+        return getattr(role, "holder_count", None)
+
+    @admin.display(description="rules")
+    def rules_summary(self, role):
+        rules = sorted(role.rules.all(), key=lambda r: (r.position, r.pk))
+        shown = [("−" if r.effect == "deny" else "") + r.permission for r in rules[:6]]
+        more = f" (+{len(rules) - 6})" if len(rules) > 6 else ""
+        return ", ".join(shown) + more
+
+    @admin.display(description="permission matrix (own and inherited rules)")
+    def permission_matrix(self, role):
+        if role is None or role.pk is None:
+            return "—"
+        return permission_matrix(role_effective_rules(role))
+
+    @admin.display(description="all roles of the tenant")
+    def tenant_matrix(self, role):
+        if role is None or role.pk is None:
+            return "—"
+        url = reverse("admin:access_role_matrix") + f"?tenant={role.tenant.slug}"
+        return format_html('<a href="{}">permission matrix of {}</a>', url, role.tenant.slug)
+
+    # -- writes through the services --
+
+    def save_model(self, request, obj, form, change):
+        actor = actor_from_request(request)
+        data = form.cleaned_data
+        if not change:
+            created = role_create(
+                tenant=data["tenant"],
+                slug=data["slug"],
+                name=data["name"],
+                description=data.get("description") or "",
+                max_members=data.get("max_members"),
+                ui_config=data.get("ui_config") or {},
+                actor=actor,
+            )
+            obj.pk, obj.created_at, obj.updated_at = (
+                created.pk,
+                created.created_at,
+                created.updated_at,
+            )
+            obj.slug = created.slug
+            obj._state.adding = False
+            return
+        # applied with the rules and parents in save_related: one update, one audit event
+        obj._admin_changes = {
+            name: data.get(name)
+            for name in ("name", "description", "max_members", "ui_config")
+            if name in form.changed_data
+        }
+
+    def save_formset(self, request, form, formset, change):
+        """Rules are written by `role_update` in save_related, never by the formset."""
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+
+    def save_related(self, request, form, formsets, change):
+        role = Role.objects.get(pk=form.instance.pk)
+        changes = dict(getattr(form.instance, "_admin_changes", {}))
+        for formset in formsets:
+            self.save_formset(request, form, formset, change)
+            if formset.model is RoleRule and formset.has_changed():
+                changes["rules"] = formset.rules()
+        if "parents" in form.changed_data:
+            changes["parents"] = [p.slug for p in form.cleaned_data["parents"]]
+        if changes:
+            role_update(role=role, actor=actor_from_request(request), **changes)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.is_system:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def delete_model(self, request, obj):
+        role_delete(role=obj, actor=actor_from_request(request))
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            for role in queryset:
+                role_delete(role=role, actor=actor_from_request(request))
+
+    # -- the tenant-wide matrix --
+
+    def get_urls(self):
+        extra = [
+            path(
+                "matrix/",
+                self.admin_site.admin_view(self.matrix_view),
+                name="access_role_matrix",
+            )
+        ]
+        return extra + super().get_urls()
+
+    def matrix_view(self, request):
+        """Roles as columns, permissions as rows: who may do what in one tenant."""
+        hint = request.GET.get("tenant", "")
+        tenant = Tenant.objects.filter(slug=hint).first()
+        roles = list(
+            Role.objects.filter(tenant=tenant).prefetch_related("parents").order_by("slug")
+            if tenant
+            else []
+        )
+        rules_by_role = {role.slug: role_effective_rules(role) for role in roles}
+        permissions = sorted({r["permission"] for rules in rules_by_role.values() for r in rules})
+        rows = [
+            (
+                permission,
+                [
+                    _cell([r for r in rules_by_role[role.slug] if r["permission"] == permission])
+                    for role in roles
+                ],
+            )
+            for permission in permissions
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Permission matrix of {tenant.slug}" if tenant else "Permission matrix",
+            "opts": self.model._meta,
+            "tenant": tenant,
+            "tenants": Tenant.objects.order_by("slug"),
+            "roles": roles,
+            "rows": rows,
+        }
+        return TemplateResponse(request, "admin/access/role/matrix.html", context)

@@ -1,0 +1,240 @@
+"""The version store: each tenant's policy version and each membership's version, current in
+every process (docs/decisions/0003-policy-cache.md).
+
+Any write that changes access bumps one of them in its transaction (`tenancy.services`); the bump
+is announced (`tenancy.events`) and this store drops its cached copy, writing the committed value
+back after the commit. With Redis configured a read is one `MGET`, filled from the database on a
+miss; without Redis it is one indexed database query, so several server processes never disagree
+(an in-process cache could not be invalidated across processes). That query is compiled once per
+connection (`PreparedRow`): on this hot path the ORM's per-call SQL compilation would cost several
+times the query itself. Likewise the Redis read goes through one process-wide client
+(`redis_get_many`; Django's cache builds a new client object on every call) with the cache's own
+key function and serializer; writes and deletes go through the Django cache.
+
+A request reads its session's liveness in the same round trip (`tessera.authn.session_state`),
+with the keys and loaders below.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+import redis
+from django.conf import settings
+from django.core.cache import cache
+from django.core.cache.backends.redis import RedisSerializer
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db.models import QuerySet
+
+from tessera.tenancy.models import Membership, MembershipStatus, Tenant
+
+STATE_TTL = 3600
+
+
+@dataclass(frozen=True, slots=True)
+class AccessState:
+    session_ok: bool
+    membership_ok: bool
+    tenant_version: int
+    membership_version: int
+    mfa_verified_at: datetime | None = None
+    risk_score: int = 0
+    password_change_required: bool = False
+    last_activity_at: datetime | None = None
+    idle_seconds: int = 0
+    mfa_setup_required: bool = False
+    device_trusted: bool = False
+
+
+DENIED = AccessState(False, False, 0, 0)
+
+
+DENIED = AccessState(False, False, 0, 0)
+
+
+def tenant_key(tenant_id) -> str:
+    return f"pv:t:{tenant_id}"
+
+
+def membership_key(tenant_id, membership_id) -> str:
+    return f"pv:m:{tenant_id}:{membership_id}"
+
+
+def uses_redis() -> bool:
+    return bool(settings.REDIS_URL)
+
+
+_redis_lock = threading.Lock()
+_redis_client: tuple[str, object] | None = None
+_serializer = RedisSerializer()
+
+
+def redis_get_many(keys: list[str]) -> dict:
+    """`cache.get_many` in one MGET, through a client kept for the process."""
+    global _redis_client
+    entry = _redis_client
+    if entry is None or entry[0] != settings.REDIS_URL:
+        with _redis_lock:
+            entry = (settings.REDIS_URL, redis.Redis.from_url(settings.REDIS_URL))
+            _redis_client = entry
+    raw = entry[1].mget([cache.make_and_validate_key(key) for key in keys])
+    return {
+        key: _serializer.loads(value)
+        for key, value in zip(keys, raw, strict=True)
+        if value is not None
+    }
+
+
+class PreparedRow:
+    """A one-row read by primary key whose SQL is compiled once per database connection.
+
+    `build(pk)` returns the queryset; its compiled SQL, parameter and converters are kept per
+    thread for the connection it was compiled for, and each call only executes it.
+    """
+
+    _PLACEHOLDER = uuid.UUID(int=0)
+
+    def __init__(self, model, build: Callable[[uuid.UUID], QuerySet]) -> None:
+        self.model = model
+        self.build = build
+        self._local = threading.local()
+
+    def _prepared(self, connection):
+        entry = getattr(self._local, "entry", None)
+        if entry is None or entry[0] is not connection:
+            compiler = self.build(self._PLACEHOLDER).query.get_compiler(connection=connection)
+            sql, params = compiler.as_sql()
+            if len(params) != 1:
+                raise RuntimeError("a prepared row read takes exactly one parameter")
+            fields = [column[0] for column in compiler.select[: compiler.col_count]]
+            entry = (connection, sql, compiler, compiler.get_converters(fields))
+            self._local.entry = entry
+        return entry
+
+    def fetch(self, pk) -> tuple | None:
+        try:
+            key = pk if isinstance(pk, uuid.UUID) else uuid.UUID(str(pk))
+        except ValueError:
+            return None
+        connection = connections[DEFAULT_DB_ALIAS]
+        _, sql, compiler, converters = self._prepared(connection)
+        param = self.model._meta.pk.get_db_prep_value(key, connection)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [param])
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        if converters:
+            row = next(iter(compiler.apply_converters([row], converters)))
+        return tuple(row)
+
+
+_MEMBERSHIP_STATE_ROW = PreparedRow(
+    Membership,
+    lambda pk: (
+        Membership.objects.filter(pk=pk)
+        .values_list(
+            "status",
+            "version",
+            "tenant__policy_version",
+            "tenant__is_active",
+            "user__is_active",
+            "tenant_id",
+        )
+        .order_by()[:1]
+    ),
+)
+
+
+def load_tenant(tenant_id) -> tuple:
+    row = Tenant.objects.filter(pk=tenant_id).values_list("policy_version", "is_active").first()
+    return (row[0], row[1]) if row else (0, False)
+
+
+def load_membership(tenant_id, membership_id) -> tuple:
+    row = (
+        Membership.objects.filter(pk=membership_id, tenant_id=tenant_id)
+        .values_list("version", "status", "user__is_active")
+        .first()
+    )
+    return (row[0], row[1] == MembershipStatus.ACTIVE and row[2]) if row else (0, False)
+
+
+def cache_fill(missing: dict) -> None:
+    """Cache what a reader loaded — only where no writer has put a fresher value (SET NX).
+
+    A reader may have loaded its row before a concurrent change committed; the writer sets the
+    post-commit value (see `refresh_after_commit`), and NX keeps the reader from overwriting it.
+    """
+    for key, value in missing.items():
+        cache.add(key, value, STATE_TTL)
+
+
+def membership_state(*, tenant_id, membership_id, now: datetime) -> AccessState:
+    """Whether the membership may act (it, its user and its tenant active) and its versions: the
+    state behind a credential without a session (an API key), or of a member asked about."""
+    if not uses_redis():
+        row = _MEMBERSHIP_STATE_ROW.fetch(membership_id)
+        if row is None or str(row[5]) != str(tenant_id):
+            return DENIED
+        ok = row[0] == MembershipStatus.ACTIVE and bool(row[3]) and bool(row[4])
+        return AccessState(True, ok, row[2], row[1])
+    keys = [tenant_key(tenant_id), membership_key(tenant_id, membership_id)]
+    found = redis_get_many(keys)
+    return versions_state(
+        found, tenant_id=tenant_id, membership_id=membership_id, session_ok=True, extras={}
+    )
+
+
+def versions_state(
+    found: dict, *, tenant_id, membership_id, session_ok: bool, extras: dict
+) -> AccessState:
+    """The answer from what one `MGET` found (loading and caching what it did not)."""
+    missing = {}
+    tver = found.get(tenant_key(tenant_id))
+    if tver is None:
+        tver = missing[tenant_key(tenant_id)] = load_tenant(tenant_id)
+    mver = found.get(membership_key(tenant_id, membership_id))
+    if mver is None:
+        mver = missing[membership_key(tenant_id, membership_id)] = load_membership(
+            tenant_id, membership_id
+        )
+    cache_fill(missing)
+    return AccessState(
+        session_ok=session_ok,
+        membership_ok=bool(mver[1]) and bool(tver[1]),
+        tenant_version=tver[0],
+        membership_version=mver[0],
+        **extras,
+    )
+
+
+def refresh_after_commit(key: str, load: Callable[[], tuple]) -> None:
+    """Drop the cached state now, and after commit store the committed value (plain SET).
+
+    Readers fill with SET NX, so a reader that loaded the old row before the commit can never
+    overwrite the value written here: the next request in any process sees the change.
+    """
+    if not uses_redis():
+        return
+    cache.delete(key)
+    transaction.on_commit(lambda: cache.set(key, load(), STATE_TTL))
+
+
+def state_invalidate_tenant(*, tenant_id) -> None:
+    refresh_after_commit(tenant_key(tenant_id), lambda: load_tenant(tenant_id))
+
+
+def state_invalidate_membership(*, membership_id, tenant_id=None) -> None:
+    if tenant_id is None:
+        tenant_id = (
+            Membership.objects.filter(pk=membership_id).values_list("tenant_id", flat=True).first()
+        )
+    refresh_after_commit(
+        membership_key(tenant_id, membership_id),
+        lambda: load_membership(tenant_id, membership_id),
+    )
