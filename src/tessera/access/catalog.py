@@ -34,6 +34,10 @@ SYSTEM_PERMISSIONS: dict[str, str] = {
     "audit_log:export": "Export the audit trail",
     "authz:check_others": "Ask decisions about other members",
     "notification:read": "Open the tenant-wide notification stream (WebSocket) with an API key",
+    "idp:read": "List and read the tenant's identity providers (single sign-on)",
+    "idp:create": "Register identity providers",
+    "idp:update": "Change identity providers and the group → role mapping",
+    "idp:delete": "Remove identity providers",
 }
 
 

@@ -17,6 +17,8 @@ class AuthMethod(models.TextChoices):
     PASSWORD_MFA = "password+mfa"
     TRUSTED_DEVICE = "password+device"
     ADMIN = "admin"
+    SSO = "sso"
+    SSO_MFA = "sso+mfa"
 
 
 class Session(models.Model):

@@ -62,6 +62,19 @@ class InvitationPolicy(_Strict):
     ttl_days: int = Field(7, ge=1, le=30, description="how long an invitation link works")
 
 
+class SsoPolicy(_Strict):
+    """Single sign-on (tessera.sso): `required` refuses password login to addresses of the
+    tenant's verified domains; `mfa_from_provider` lets a provider's `amr` holding one of
+    `mfa_amr` count as the tenant's MFA."""
+
+    required: bool = False
+    mfa_from_provider: bool = False
+    mfa_amr: list[str] = Field(
+        default_factory=lambda: ["mfa", "otp", "hwk", "swk", "sc", "fpt", "face", "pop"],
+        max_length=20,
+    )
+
+
 class TenantSettings(_Strict):
     password: PasswordPolicy = Field(default_factory=PasswordPolicy)
     lockout: LockoutPolicy = Field(default_factory=LockoutPolicy)
@@ -70,6 +83,7 @@ class TenantSettings(_Strict):
     delegation: DelegationPolicy = Field(default_factory=DelegationPolicy)
     rate_limits: RateLimitPolicy = Field(default_factory=RateLimitPolicy)
     invitations: InvitationPolicy = Field(default_factory=InvitationPolicy)
+    sso: SsoPolicy = Field(default_factory=SsoPolicy)
 
 
 def parse_tenant_settings(data: dict[str, Any] | None) -> TenantSettings:
