@@ -8,6 +8,7 @@ on a loopback port in a thread. `provider.next_token` tweaks the next ID token.
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
 import threading
@@ -28,6 +29,12 @@ def new_key(kid: str) -> RSAKey:
     return RSAKey.generate_key(2048, parameters={"kid": kid, "use": "sig", "alg": "RS256"})
 
 
+@functools.cache
+def first_key() -> RSAKey:
+    """The provider's first key, made once per run (key generation is the slow part)."""
+    return new_key("key-1")
+
+
 @dataclass
 class Grant:
     sub: str
@@ -40,7 +47,7 @@ class Grant:
 class OwnProvider:
     issuer_template: str = ""  # "" → the server's URL; may hold "{tid}"
     tid: str = "11111111-2222-3333-4444-555555555555"
-    keys: list[RSAKey] = field(default_factory=lambda: [new_key("key-1")])
+    keys: list[RSAKey] = field(default_factory=lambda: [first_key()])
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     grants: dict[str, Grant] = field(default_factory=dict)
     next_token: dict[str, Any] = field(default_factory=dict)
@@ -123,7 +130,7 @@ class OwnProvider:
             "iat": now,
             "exp": now + 300,
             "nonce": grant.nonce,
-            "at_hash": create_half_hash(access_token, "RS256"),
+            "at_hash": create_half_hash(access_token, "RS256").decode(),
             "tid": self.tid,
             **self.users.get(grant.sub, {}),
         }
@@ -150,7 +157,9 @@ class Running:
         self.provider = provider
         self.server = make_server("127.0.0.1", 0, provider, threaded=True)
         provider.base = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
 
     def __enter__(self) -> OwnProvider:
         self.thread.start()
