@@ -17,7 +17,7 @@ from tessera.sso.models import ExternalIdentity, IdentityProvider, SsoCode
 from tessera.tenancy.models import Membership
 from tessera.tenancy.services import membership_set_status
 from tests.factories import make_member, make_tenant
-from tests.sso.conftest import APP, Flow, code_of, register
+from tests.sso.conftest import Flow, code_of, register
 from tests.sso.provider import new_key
 
 pytestmark = pytest.mark.django_db
@@ -60,8 +60,9 @@ def test_the_happy_path_of_our_own_provider_enforces_pkce(flow, idp, own_idp):
 
 def test_a_forged_state_is_refused(flow, idp, acme):
     flow.start(idp)
-    refused(flow.client.get("/api/v1/auth/sso/callback?code=x&state=forged"), 400,
-            "sso_state_invalid")
+    refused(
+        flow.client.get("/api/v1/auth/sso/callback?code=x&state=forged"), 400, "sso_state_invalid"
+    )
     assert AuditEvent.objects.filter(type="LOGIN_FAILED", changes__reason="state_unknown").exists()
     nothing_created()
 

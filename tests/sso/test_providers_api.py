@@ -128,16 +128,24 @@ def test_no_one_configures_a_provider_to_hand_out_roles_they_do_not_hold(acme):
 def test_entra_presets_build_single_and_multi_tenant_issuers(admin):
     single = admin.post(
         "/identity-providers",
-        {"kind": "entra", "name": "Entra", "client_id": "app", "entra_tenant_id": "0" * 8
-         + "-0000-0000-0000-" + "0" * 12},
+        {
+            "kind": "entra",
+            "name": "Entra",
+            "client_id": "app",
+            "entra_tenant_id": "0" * 8 + "-0000-0000-0000-" + "0" * 12,
+        },
     ).json()
     assert single["issuer"] == (
         "https://login.microsoftonline.com/00000000-0000-0000-0000-000000000000/v2.0"
     )
     multi = admin.post(
         "/identity-providers",
-        {"kind": "entra", "name": "Entra MT", "client_id": "app",
-         "entra_tenant_id": "organizations"},
+        {
+            "kind": "entra",
+            "name": "Entra MT",
+            "client_id": "app",
+            "entra_tenant_id": "organizations",
+        },
     ).json()
     assert multi["issuer"] == "https://login.microsoftonline.com/{tid}/v2.0"
     google = admin.post(

@@ -125,9 +125,7 @@ def test_google_accounts_outside_the_workspace_domain_are_refused(flow, acme, ow
     assert flow.exchange(code_of(flow.sign_in(idp, "ann", own=True))).status_code == 200
 
 
-def test_a_groups_overage_keeps_the_mapped_roles_and_a_prefix_filters_groups(
-    flow, acme, own_idp
-):
+def test_a_groups_overage_keeps_the_mapped_roles_and_a_prefix_filters_groups(flow, acme, own_idp):
     make_role(acme, "analyst", allow("sample:read"))
     group_mapping_set(
         tenant=acme,

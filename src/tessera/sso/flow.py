@@ -181,6 +181,7 @@ def sso_start(
     state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     verifier, browser = secrets.token_urlsafe(48), secrets.token_urlsafe(32)
     now = timezone.now()
+    attempts_cleanup(now=now)  # expired attempts and codes go (indexed by expiry)
     SsoAttempt.objects.create(
         provider=provider,
         state_hash=_digest(state),
@@ -480,7 +481,7 @@ def sso_exchange(*, code: str, actor: Actor) -> LoginSuccess | LoginPending:
 
 
 def attempts_cleanup(*, now: datetime | None = None) -> int:
-    """Delete expired attempts and codes (the `tessera cleanup` command); returns how many."""
+    """Delete expired attempts and codes (each sign-in start does); returns how many."""
     now = now or datetime.now(UTC)
     gone, _ = SsoAttempt.objects.filter(expires_at__lt=now).delete()
     codes, _ = SsoCode.objects.filter(expires_at__lt=now).delete()
