@@ -141,6 +141,7 @@ def return_to_check(provider: IdentityProvider, return_to: str | None) -> str:
         raise ReturnToNotAllowed("return_to is too long")
     try:
         parts = urlsplit(return_to)
+        parts.port  # noqa: B018  (raises ValueError for a bad port)
     except ValueError:
         raise ReturnToNotAllowed("return_to is not a URL") from None
     origin = f"{parts.scheme}://{(parts.netloc or '').lower()}"

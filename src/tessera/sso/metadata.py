@@ -34,6 +34,7 @@ def url_allowed(url: str) -> bool:
     """https, or http to a loopback host when the deployment allows it (not in production)."""
     try:
         parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises ValueError for a bad port)
     except ValueError:
         return False
     if not parts.hostname:

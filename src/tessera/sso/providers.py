@@ -67,7 +67,11 @@ def client_secret_of(provider: IdentityProvider) -> str:
 def _origin(value: Any, where: str) -> str:
     if not isinstance(value, str) or len(value) > 300:
         raise _invalid(where, "An origin such as https://app.example.com.")
-    parts = urlsplit(value.strip())
+    try:
+        parts = urlsplit(value.strip())
+        parts.port  # noqa: B018  (raises ValueError for a bad port)
+    except ValueError:
+        raise _invalid(where, "An origin such as https://app.example.com.") from None
     if parts.scheme not in ("https", "http") or not parts.hostname or parts.path not in ("", "/"):
         raise _invalid(where, "An origin such as https://app.example.com (no path).")
     if parts.query or parts.fragment or parts.username:
