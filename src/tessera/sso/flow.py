@@ -467,7 +467,8 @@ def sso_exchange(*, code: str, actor: Actor) -> LoginSuccess | LoginPending:
         )
         raise SsoCodeInvalid("The code is not valid, was used, or is older than 60 seconds")
     membership = Membership.objects.select_related("tenant", "user").get(pk=found.membership_id)
-    if not membership.is_active or not found.provider.enabled or not membership.user.is_active:
+    usable = membership.is_active and membership.tenant.is_active and membership.user.is_active
+    if not usable or not found.provider.enabled:
         sso_failed(provider=found.provider, actor=actor, reason="membership_inactive")
         raise SsoCodeInvalid("The code is not valid, was used, or is older than 60 seconds")
     person = Person(user=membership.user, membership=membership)
