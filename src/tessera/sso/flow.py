@@ -24,7 +24,6 @@ trail, outside the refused transaction.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -38,7 +37,7 @@ from authlib.integrations.requests_client import OAuth2Session
 from django.db import transaction
 from django.utils import timezone
 
-from tessera.audit.models import ActorType, AuditEventType
+from tessera.audit.models import AuditEventType
 from tessera.audit.services import Actor, audit_record
 from tessera.authn.flows.login import (
     STEPS,
@@ -48,23 +47,21 @@ from tessera.authn.flows.login import (
     login_complete,
 )
 from tessera.authn.models import AuthMethod
-from tessera.directory.groups import membership_groups_sync
 from tessera.errors import TesseraError, ValidationFailed
-from tessera.sso.claims import claim_groups, claims_mapped
 from tessera.sso.errors import (
     ProviderUnavailable,
-    ReturnToNotAllowed,
     SsoCodeInvalid,
     SsoProviderError,
     SsoStateInvalid,
 )
-from tessera.sso.linking import Person, person_resolve
+from tessera.sso.linking import Person
 from tessera.sso.metadata import http_timeout, provider_metadata, url_allowed
 from tessera.sso.models import IdentityProvider, ProviderKind, SsoAttempt, SsoCode
 from tessera.sso.providers import client_secret_of
+from tessera.sso.provisioning import actor_as, mfa_from_provider, sign_in_apply
+from tessera.sso.return_to import return_to_check
 from tessera.sso.selectors import callback_url
 from tessera.sso.validation import id_token_validate
-from tessera.tenancy.members import member_update
 from tessera.tenancy.models import Membership
 
 ATTEMPT_TTL = timedelta(minutes=10)
@@ -100,15 +97,6 @@ def _digest(raw: str) -> str:
     return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def _with_user(actor: Actor, user, membership: Membership | None = None) -> Actor:
-    return dataclasses.replace(
-        actor,
-        type=ActorType.USER,
-        user_id=user.pk,
-        membership_id=membership.pk if membership is not None else None,
-    )
-
-
 def sso_failed(
     *,
     provider: IdentityProvider | None,
@@ -131,30 +119,6 @@ def sso_failed(
             resource_id=user_id or "",
             changes=changes,
         )
-
-
-def return_to_check(provider: IdentityProvider, return_to: str | None) -> str:
-    """`return_to` when its origin is one the provider registered; 400 otherwise."""
-    if not return_to:
-        return ""
-    if not isinstance(return_to, str) or len(return_to) > 2000:
-        raise ReturnToNotAllowed("return_to is too long")
-    try:
-        parts = urlsplit(return_to)
-        parts.port  # noqa: B018  (raises ValueError for a bad port)
-    except ValueError:
-        raise ReturnToNotAllowed("return_to is not a URL") from None
-    origin = f"{parts.scheme}://{(parts.netloc or '').lower()}"
-    if (
-        parts.scheme not in ("https", "http")
-        or not parts.hostname
-        or parts.username is not None
-        or origin not in provider.return_origins
-    ):
-        raise ReturnToNotAllowed(
-            "return_to must be at one of the origins registered for this identity provider"
-        )
-    return return_to
 
 
 def _oauth_client(provider: IdentityProvider) -> OAuth2Session:
@@ -263,80 +227,6 @@ def _tokens(provider: IdentityProvider, attempt: SsoAttempt, code: str) -> dict[
     return dict(token)
 
 
-def _apply_claims(person: Person, mapped: dict[str, Any], actor: Actor) -> None:
-    """Membership fields and attributes from the mapped claims; names while the tenant manages
-    the identity. Values the membership cannot take (too long, a duplicate employee id, an
-    unknown manager) are dropped, never a reason to refuse the sign-in."""
-    membership = person.membership
-    changes: dict[str, Any] = {}
-    for name in ("department", "job_title", "employee_id", "cost_center", "clearance_level"):
-        if name in mapped:
-            value = mapped[name]
-            changes[name] = value if name == "clearance_level" else str(value)
-    attributes = {k.split(".", 1)[1]: v for k, v in mapped.items() if k.startswith("attributes.")}
-    if attributes:
-        changes["attributes"] = {**(membership.attributes or {}), **attributes}
-    if isinstance(mapped.get("manager_email"), str):
-        manager = (
-            Membership.objects.filter(
-                tenant_id=membership.tenant_id, user__email=mapped["manager_email"].lower()
-            )
-            .exclude(pk=membership.pk)
-            .first()
-        )
-        if manager is not None:
-            changes["manager_id"] = str(manager.user_id)
-    if membership.user.managed_by_tenant_id == membership.tenant_id:
-        for name in ("first_name", "last_name"):
-            if isinstance(mapped.get(name), str):
-                changes[name] = mapped[name][:150]
-    for _ in range(3):
-        if not changes:
-            return
-        try:
-            with transaction.atomic():
-                member_update(membership=membership, changes=changes, by=None, actor=actor)
-            return
-        except TesseraError as exc:
-            bad = {e["field"].split(".")[0] for e in (exc.errors or [])} or set(changes)
-            changes = {k: v for k, v in changes.items() if k not in bad}
-
-
-def _mfa_from_provider(provider: IdentityProvider, claims: dict[str, Any]) -> bool:
-    policy = provider.tenant.policy.sso
-    amr = claims.get("amr")
-    if not policy.mfa_from_provider or not isinstance(amr, list):
-        return False
-    return bool({a for a in amr if isinstance(a, str)} & set(policy.mfa_amr))
-
-
-def _signed_in(*, provider: IdentityProvider, claims: dict[str, Any], actor: Actor) -> Person:
-    mapped = claims_mapped(provider.claim_mapping or {}, claims)
-    person = person_resolve(provider=provider, claims=claims, mapped=mapped, actor=actor)
-    member_actor = _with_user(actor, person.user, person.membership)
-    _apply_claims(person, mapped, member_actor)
-    names = claims.get("_claim_names")
-    overage = isinstance(names, dict) and provider.group_claim in names
-    if provider.group_claim and not overage:
-        groups = claim_groups(claims, claim=provider.group_claim, prefix=provider.group_prefix)
-        membership_groups_sync(
-            membership=person.membership,
-            groups=groups,
-            source=f"sso:{provider.pk}",
-            actor=member_actor,
-            default_roles=provider.default_roles,
-        )
-    elif provider.default_roles:
-        membership_groups_sync(
-            membership=person.membership,
-            groups=set(),
-            source=f"sso:{provider.pk}:default",
-            actor=member_actor,
-            default_roles=provider.default_roles,
-        )
-    return person
-
-
 def sso_callback(
     *,
     state: str | None,
@@ -377,8 +267,8 @@ def sso_callback(
         raise
     try:
         with transaction.atomic():
-            person = _signed_in(provider=provider, claims=claims, actor=actor)
-            from_provider = _mfa_from_provider(provider, claims)
+            person = sign_in_apply(provider=provider, claims=claims, actor=actor)
+            from_provider = mfa_from_provider(provider, claims)
             amr = (
                 [a for a in claims.get("amr", []) if isinstance(a, str)][:10]
                 if isinstance(claims.get("amr"), list)
@@ -429,7 +319,7 @@ def _complete(
         user=person.user,
         tenant=person.membership.tenant,
         membership=person.membership,
-        actor=_with_user(actor, person.user, person.membership),
+        actor=actor_as(actor, person.user, person.membership),
         password_verified_at=now,
         auth_method=AuthMethod.SSO_MFA if mfa else AuthMethod.SSO,
         mfa_verified_at=now if mfa else None,
