@@ -33,6 +33,7 @@ class TesseraError(Exception):
         super().__init__(detail or self.title)
         self.detail = detail or self.title
         self.errors = errors
+        self.extensions: dict[str, Any] = {}  # extra problem members (RFC 9457 extensions)
         if code:
             self.code = code
 

@@ -43,11 +43,21 @@ def problem_body(
 
 
 def problem(
-    request, *, status: int, title: str, detail: str, code: str, errors=None, headers=None
+    request,
+    *,
+    status: int,
+    title: str,
+    detail: str,
+    code: str,
+    errors=None,
+    headers=None,
+    extensions: dict[str, Any] | None = None,
 ) -> HttpResponse:
     body = problem_body(
         status=status, title=title, detail=detail, code=code, errors=errors, request=request
     )
+    for name, value in (extensions or {}).items():
+        body.setdefault(name, value)
     response = HttpResponse(json.dumps(body), status=status, content_type=CONTENT_TYPE)
     for name, value in (headers or {}).items():
         response[name] = value
@@ -78,6 +88,7 @@ def problem_response(request, exc: TesseraError) -> HttpResponse:
         code=exc.code,
         errors=exc.errors,
         headers=headers,
+        extensions=getattr(exc, "extensions", None),
     )
 
 

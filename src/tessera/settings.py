@@ -65,6 +65,8 @@ INSTALLED_APPS = [
     "tessera.qualifications",
     "tessera.lifecycle",
     "tessera.web",
+    "tessera.directory",
+    "tessera.sso",
 ]
 
 MIDDLEWARE = [
@@ -228,6 +230,13 @@ EMAIL_USE_TLS = _EMAIL.get("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = _EMAIL.get("EMAIL_USE_SSL", False)
 DEFAULT_FROM_EMAIL = os.environ.get("TESSERA_EMAIL_FROM", "tessera@localhost")
 PUBLIC_URL = os.environ.get("TESSERA_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# Single sign-on (tessera.sso, docs/sso.md): providers' URLs must be https; plain http only to a
+# loopback host outside production (a provider on this machine, as in the tests).
+SSO_ALLOW_HTTP_LOOPBACK = env_bool("TESSERA_SSO_ALLOW_HTTP_LOOPBACK", default=not PRODUCTION)
+SSO_HTTP_TIMEOUT_SECONDS = float(os.environ.get("TESSERA_SSO_HTTP_TIMEOUT", "5"))
+# tessera.directory: the DNS TXT resolver of domain verification (a dotted path; tests swap it)
+DIRECTORY_TXT_RESOLVER = "tessera.directory.dns.dns_txt_records"
 
 # Tokens.
 JWT_ISSUER = os.environ.get("TESSERA_JWT_ISSUER", PUBLIC_URL)

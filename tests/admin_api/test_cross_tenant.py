@@ -4,7 +4,9 @@ answer 404 and change nothing. The operations come from the served document, so 
 is walked as soon as it exists; a path parameter this suite cannot fill fails loudly.
 
 Platform paths (/api/v1/tenants/{id}) answer 403 to a tenant administrator instead: they are not
-tenant-scoped, and B's admin is not a platform administrator.
+tenant-scoped, and B's admin is not a platform administrator. The start of a single sign-on
+(`/api/v1/auth/sso/{provider_id}/start`) is public on purpose — anyone's browser starts a sign-in
+at any tenant's provider — and is walked by tests/sso instead.
 """
 
 from __future__ import annotations
@@ -22,10 +24,12 @@ from tessera.access.models import Delegation, Grant, Role, RoleAssignment, RoleR
 from tessera.api.app import api as ninja_api
 from tessera.audit.models import AuditChain
 from tessera.authn.models import ApiKey, RefreshToken, Session, TrustedDevice
+from tessera.directory.models import Domain
 from tessera.lifecycle.models import Offboarding
 from tessera.qualifications.models import QualificationRecord, QualificationType
 from tessera.reviews.models import AccessReview, AccessReviewItem
 from tessera.reviews.services import access_review_create_for_member
+from tessera.sso.models import IdentityProvider
 from tessera.tenancy.models import Invitation, Membership, MembershipStatus, Tenant
 from tests.admin_api.conftest import Api
 from tests.admin_api.test_revocation import make_session
@@ -34,13 +38,14 @@ from tests.factories import make_member, make_tenant
 METHODS = ("get", "post", "put", "patch", "delete")
 PLATFORM_PREFIX = "/api/v1/tenants/"
 PARAM = re.compile(r"{([^}]+)}")
+PUBLIC = {"/api/v1/auth/sso/{provider_id}/start"}  # a sign-in's first step: no caller, no tenant
 
 
 def _operations(document) -> list[tuple[str, str]]:
     return sorted(
         (method, path)
         for path, item in document["paths"].items()
-        if PARAM.search(path)
+        if PARAM.search(path) and path not in PUBLIC
         for method in METHODS
         if method in item
     )
@@ -123,10 +128,16 @@ def victim(db):
         erase_at=now + timedelta(days=30),
         export={"profile": {}},
     )
+    provider = IdentityProvider.objects.create(
+        tenant=acme, name="Acme IdP", issuer="https://idp.acme.test", client_id="acme"
+    )
+    domain = Domain.objects.create(tenant=acme, domain="acme.test", verification_token="t")
     values = {
         "review_id": str(review.pk),
         "item_id": str(review.items.first().pk),
         "record_id": str(qualification.pk),
+        "provider_id": str(provider.pk),
+        "domain_id": str(domain.pk),
         "user_id": str(target.user_id),
         "slug": role.slug,
         "role_slug": role.slug,
@@ -171,6 +182,10 @@ def fingerprint(tenant) -> str:
             QualificationRecord.objects.filter(tenant=tenant).order_by("pk").values()
         ),
         "offboardings": list(Offboarding.objects.filter(tenant=tenant).order_by("pk").values()),
+        "identity_providers": list(
+            IdentityProvider.objects.filter(tenant=tenant).order_by("pk").values()
+        ),
+        "domains": list(Domain.objects.filter(tenant=tenant).order_by("pk").values()),
     }
     return hashlib.sha256(json.dumps(rows, default=str, sort_keys=True).encode()).hexdigest()
 

@@ -44,6 +44,10 @@ SYSTEM_PERMISSIONS: dict[str, str] = {
     "qualification:read": "Read the qualification catalog and members' qualification records",
     "qualification:create": "Add qualification types to the tenant's catalog",
     "qualification:verify": "Record (as verifier) and revoke members' qualifications",
+    "idp:read": "List and read the tenant's identity providers (single sign-on)",
+    "idp:create": "Register identity providers",
+    "idp:update": "Change identity providers and the group → role mapping",
+    "idp:delete": "Remove identity providers",
 }
 
 

@@ -76,3 +76,12 @@ from tessera.api.lifecycle import offboard_router, template_router  # noqa: E402
 
 ROUTERS.append(("v1/lifecycle", template_router))
 ROUTERS.append(("v1/users", offboard_router))  # /{id}/offboard, /{id}/offboard/cancel
+from tessera.api.domains import platform_router as domains_platform_router  # noqa: E402
+from tessera.api.domains import router as domains_router  # noqa: E402
+from tessera.api.identity_providers import router as identity_providers_router  # noqa: E402
+from tessera.api.sso import router as sso_router  # noqa: E402
+
+ROUTERS.append(("v1/identity-providers", identity_providers_router))
+ROUTERS.append(("v1/domains", domains_router))
+ROUTERS.append(("v1/tenants", domains_platform_router))  # /{tid}/domains/{id}/approve
+ROUTERS.append(("v1/auth/sso", sso_router))

@@ -18,6 +18,8 @@ class AuthMethod(models.TextChoices):
     TRUSTED_DEVICE = "password+device"
     ADMIN = "admin"
     IMPERSONATION = "impersonation"
+    SSO = "sso"
+    SSO_MFA = "sso+mfa"
 
 
 class Session(models.Model):

@@ -67,6 +67,19 @@ class QualificationPolicy(_Strict):
     )
 
 
+class SsoPolicy(_Strict):
+    """Single sign-on (tessera.sso): `required` refuses password login to addresses of the
+    tenant's verified domains; `mfa_from_provider` lets a provider's `amr` holding one of
+    `mfa_amr` count as the tenant's MFA."""
+
+    required: bool = False
+    mfa_from_provider: bool = False
+    mfa_amr: list[str] = Field(
+        default_factory=lambda: ["mfa", "otp", "hwk", "swk", "sc", "fpt", "face", "pop"],
+        max_length=20,
+    )
+
+
 class TenantSettings(_Strict):
     password: PasswordPolicy = Field(default_factory=PasswordPolicy)
     lockout: LockoutPolicy = Field(default_factory=LockoutPolicy)
@@ -78,6 +91,7 @@ class TenantSettings(_Strict):
     impersonation: ImpersonationPolicy = Field(default_factory=ImpersonationPolicy)
     access_reviews: AccessReviewPolicy = Field(default_factory=AccessReviewPolicy)
     qualifications: QualificationPolicy = Field(default_factory=QualificationPolicy)
+    sso: SsoPolicy = Field(default_factory=SsoPolicy)
 
 
 def parse_tenant_settings(data: dict[str, Any] | None) -> TenantSettings:

@@ -54,7 +54,7 @@ from tessera.authn.sessions import (
     session_create,
     session_tokens_issue,
 )
-from tessera.errors import PermissionDenied, ValidationFailed
+from tessera.errors import PermissionDenied, TesseraError, ValidationFailed
 from tessera.identity.emails import normalize_email
 from tessera.identity.mfa import mfa_enabled
 from tessera.identity.models import User
@@ -112,6 +112,15 @@ LoginStep = Callable[[LoginAttempt], LoginPending | None]
 
 STEPS: list[LoginStep] = []
 """Steps between a verified password and the session, in order (the MFA challenge goes here)."""
+
+EmailGate = Callable[[str], "TesseraError | None"]
+
+EMAIL_GATES: list[EmailGate] = []
+"""Checks of the submitted (normalized) email before any password is verified; a gate answers
+the error that refuses a password login for that address (e.g. `sso_required`: the address's
+domain is verified by a tenant that requires single sign-on), or None. Filled at start-up by
+higher layers (tessera.sso), so this module imports none of them. The answer depends on the
+address's domain only, never on whether an account exists: it tells nothing about accounts."""
 
 
 @lru_cache(maxsize=1)
@@ -191,6 +200,8 @@ def login_password(
     wait = lockout.login_blocked(email=normalized, ip=actor.ip)
     if wait:
         raise TooManyAttempts(TOO_MANY_ATTEMPTS_DETAIL, retry_after=wait)
+    if purpose == "api":
+        _gates_check(normalized, actor)
     user = User.objects.filter(email=normalized).first() if normalized else None
     if not _verify(user, password or ""):
         reason = "bad_credentials"
@@ -240,6 +251,20 @@ def login_password(
             return pending
     lockout.login_succeeded(email=normalized)
     return login_complete(attempt)
+
+
+def _gates_check(email: str, actor: Actor) -> None:
+    for gate in EMAIL_GATES:
+        refusal = gate(email)
+        if refusal is not None:
+            with transaction.atomic():
+                audit_record(
+                    type=AuditEventType.LOGIN_FAILED,
+                    actor=actor,
+                    tenant_id=None,
+                    changes={"reason": refusal.code},
+                )
+            raise refusal
 
 
 class AdminMfaRequired(PermissionDenied):
