@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "tessera.authn",
     "tessera.audit",
     "tessera.realtime",
+    "tessera.web",
 ]
 
 MIDDLEWARE = [
@@ -68,7 +69,9 @@ MIDDLEWARE = [
     "tessera.api.text_guard.UnstorableTextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "tessera.web.headers.PageSecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "tessera.web.locale.PageLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -93,6 +96,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
@@ -151,6 +155,18 @@ if PRODUCTION and (ARGON2_TIME_COST < 2 or ARGON2_MEMORY_COST < 19456):
     raise ConfigurationError("Argon2 parameters below the OWASP minimum (m=19 MiB, t=2)")
 
 LANGUAGE_CODE = "en-us"
+# the pages for people (tessera.web) are translated; English is complete
+LANGUAGES = [("en", "English")]
+# paths of the pages for people: their security headers and language (tessera.web.headers)
+WEB_PAGE_PREFIXES = (
+    "/signin/",
+    "/signout/",
+    "/reset/",
+    "/invitations/",
+    "/verify-email/",
+    "/account/",
+    "/console/",
+)
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -10,9 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpResponse
-from django.middleware.csrf import get_token
 from django.utils import timezone
 from ninja import Field, Router, Schema, Status
 from pydantic import ValidationError as PydanticValidationError
@@ -33,9 +31,9 @@ from tessera.authn.flows.login import LoginPending, LoginSuccess, login_password
 from tessera.authn.flows.switch import tenant_switch
 from tessera.authn.models import Session
 from tessera.authn.passwords import password_change, password_reset_confirm, password_reset_request
-from tessera.authn.reauthentication import session_end_by_owner, session_end_replaced_by_cookie
+from tessera.authn.reauthentication import session_end_by_owner
 from tessera.authn.refresh import refresh_rotate
-from tessera.authn.request_auth import SESSION_COOKIE, session_cookie_value
+from tessera.authn.session_cookie import session_cookie_forget, session_cookie_set
 from tessera.authn.sessions import IssuedTokens, session_revoke, sessions_revoke_for_user
 from tessera.errors import NotFound, PermissionDenied, ValidationFailed, field_error
 
@@ -258,33 +256,11 @@ def _session_answer(
 
 
 def _set_session_cookie(request, response: HttpResponse, session: Session) -> None:
-    # ASVS V7.2.4: the session of the cookie this browser presented ends as the new one is set
-    session_end_replaced_by_cookie(
-        cookie=request.COOKIES.get(SESSION_COOKIE),
-        new_session_id=session.pk,
-        actor=actor_from_request(request),
-    )
-    value = session_cookie_value(
-        session_id=session.pk,
-        user_id=session.user_id,
-        tenant_id=session.tenant_id,
-        membership_id=session.membership_id,
-    )
-    max_age = max(0, int((session.absolute_expires_at - timezone.now()).total_seconds()))
-    response.set_cookie(
-        SESSION_COOKIE,
-        value,
-        max_age=max_age,
-        httponly=True,
-        secure=settings.SESSION_COOKIE_SECURE,
-        samesite="Lax",
-        path="/",
-    )
-    get_token(request)  # the csrftoken cookie the client echoes in X-CSRFToken
+    session_cookie_set(request, response, session, actor=actor_from_request(request))
 
 
 def _forget_session_cookie(response: HttpResponse) -> None:
-    response.delete_cookie(SESSION_COOKIE, path="/", samesite="Lax")
+    session_cookie_forget(response)
 
 
 ERRORS_401 = {401: Problem}

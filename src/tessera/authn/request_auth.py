@@ -215,6 +215,16 @@ def _from_cookie(request, value: str) -> Principal:
     )
 
 
+def session_cookie_principal(value: str) -> Principal:
+    """The principal of a session cookie whose session is live (hosted pages ask it:
+    tessera.web.auth; their forms carry Django's CSRF token). TokenInvalid for a forged cookie,
+    SessionEnded for a session that ended or a membership no longer active."""
+    sid, uid, tid, mid = cookie_claims(value)
+    return _principal(
+        None, method="session_cookie", sid=sid, tid=tid, mid=mid, user_id=uid, claims={}
+    )
+
+
 def _session_cookie(request) -> str | None:
     """The login's session cookie, for API requests only (the admin UI has its own session)."""
     if not request.path_info.startswith(API_PREFIX):

@@ -83,7 +83,9 @@ class LoginAttempt:
     device_info: dict[str, Any] = field(default_factory=dict)
     lockout_tenant: Tenant | None = None  # the tenant named at login
     audit_changes: dict[str, Any] = field(default_factory=dict)
-    purpose: str = "api"  # "api": tokens; "admin": a session for the admin site (no tokens)
+    # "api": tokens; "web": a session for the hosted pages' cookie (tessera.web, no tokens);
+    # "admin": a session for the admin site (no tokens)
+    purpose: str = "api"
 
 
 @dataclass(frozen=True, slots=True)

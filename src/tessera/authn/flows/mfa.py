@@ -190,8 +190,9 @@ def mfa_verify(
     """Finish a login with its `mfa_token` and a TOTP or backup code (see the module docstring).
 
     `purpose="admin"`: the admin site's MFA page (its token never leaves the server-side browser
-    session); no trusted device, a session without tokens."""
-    trust_device = trust_device and purpose == "api"
+    session); no trusted device, a session without tokens. `purpose="web"`: the hosted sign-in
+    page (tessera.web): a session without tokens (the browser holds its cookie)."""
+    trust_device = trust_device and purpose != "admin"
     actor = actor or Actor.system()
     now = timezone.now()
     challenge = _challenge_for(token, now)

@@ -1,0 +1,1 @@
+"""Hosted pages for people: sign-in, password reset, invitations, email verification, account."""
