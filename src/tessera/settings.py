@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "tessera.audit",
     "tessera.realtime",
     "tessera.web",
+    "tessera.console",
 ]
 
 MIDDLEWARE = [

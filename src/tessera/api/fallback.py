@@ -1,6 +1,6 @@
 """Turns any error response that is not already JSON (405, Django's 404/400/403) into problem+json.
 
-The admin UI keeps its own HTML pages.
+The admin UI and the pages for people (tessera.web, tessera.console) keep their own HTML pages.
 """
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ from __future__ import annotations
 from http import HTTPStatus
 
 from tessera.problems import problem
+from tessera.web.headers import is_page_path
 
 _CODES = {
     400: "bad_request",
@@ -26,6 +27,8 @@ class ProblemFallbackMiddleware:
         response = self.get_response(request)
         status = response.status_code
         if status < 400 or request.path.startswith(("/admin/", "/static/")):
+            return response
+        if is_page_path(request.path_info) and "html" in response.get("Content-Type", ""):
             return response
         content_type = response.get("Content-Type", "")
         if "json" in content_type:

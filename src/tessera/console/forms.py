@@ -1,0 +1,93 @@
+"""The console's forms: they parse what a person typed; the services validate it as they do for
+the API, and their field errors are shown next to the fields (`errors_onto`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from tessera.audit.models import AuditEventType
+from tessera.tenancy.member_selectors import STATUS_FILTERS
+
+
+class MemberFilterForm(forms.Form):
+    q = forms.CharField(label=_("Search"), required=False, max_length=100)
+    status = forms.ChoiceField(
+        label=_("Status"),
+        required=False,
+        choices=[("", _("Any status"))] + [(s, s) for s in STATUS_FILTERS],
+    )
+    role = forms.ChoiceField(label=_("Role"), required=False)
+    department = forms.CharField(label=_("Department"), required=False, max_length=120)
+
+    def __init__(self, *args: Any, role_slugs: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = [("", _("Any role"))] + [(s, s) for s in role_slugs]
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(label=_("Email address"), max_length=254)
+    first_name = forms.CharField(label=_("First name"), required=False, max_length=150)
+    last_name = forms.CharField(label=_("Last name"), required=False, max_length=150)
+    department = forms.CharField(label=_("Department"), required=False, max_length=120)
+    job_title = forms.CharField(label=_("Job title"), required=False, max_length=120)
+    roles = forms.MultipleChoiceField(
+        label=_("Roles"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, *args: Any, role_choices: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["roles"].choices = role_choices
+
+    def member_data(self) -> dict[str, Any]:
+        """The fields as `member_create` takes them (empty ones left out)."""
+        return {k: v for k, v in self.cleaned_data.items() if v not in ("", None, [])}
+
+
+class AuditFilterForm(forms.Form):
+    type = forms.ChoiceField(label=_("Event type"), required=False)
+    actor_id = forms.UUIDField(label=_("Actor (user id)"), required=False)
+    resource_type = forms.CharField(label=_("Resource type"), required=False, max_length=64)
+    resource_id = forms.CharField(label=_("Resource id"), required=False, max_length=128)
+    since = forms.DateTimeField(
+        label=_("From"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+    )
+    until = forms.DateTimeField(
+        label=_("Until"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["type"].choices = [("", _("Any type"))] + list(AuditEventType.choices)
+
+    def filters(self) -> dict[str, Any]:
+        """The filters as `audit_filters_validate` takes them."""
+        data = self.cleaned_data
+        return {
+            "actor_id": str(data["actor_id"]) if data.get("actor_id") else None,
+            "type": data.get("type") or None,
+            "resource_type": data.get("resource_type") or None,
+            "resource_id": data.get("resource_id") or None,
+            "since": data.get("since"),
+            "until": data.get("until"),
+        }
+
+
+def errors_onto(form: forms.Form, errors: list[dict[str, Any]] | None, detail: str) -> None:
+    """Put a service's field errors on the form's fields (the rest on the form itself)."""
+    placed = False
+    for error in errors or []:
+        path = str(error.get("field", "")).split("[")[0].removeprefix("settings.").split(".")
+        for name in ("__".join(path), path[-1]):
+            if name in form.fields:
+                form.add_error(name, str(error.get("message", "")))
+                placed = True
+                break
+    if not placed:
+        form.add_error(None, detail)
