@@ -81,13 +81,10 @@ class AuditFilterForm(forms.Form):
 
 def errors_onto(form: forms.Form, errors: list[dict[str, Any]] | None, detail: str) -> None:
     """Put a service's field errors on the form's fields (the rest on the form itself)."""
-    placed = False
     for error in errors or []:
+        message = str(error.get("message", ""))
         path = str(error.get("field", "")).split("[")[0].removeprefix("settings.").split(".")
-        for name in ("__".join(path), path[-1]):
-            if name in form.fields:
-                form.add_error(name, str(error.get("message", "")))
-                placed = True
-                break
-    if not placed:
+        name = next((n for n in ("__".join(path), path[-1]) if n in form.fields), None)
+        form.add_error(name, message)
+    if not errors:
         form.add_error(None, detail)
