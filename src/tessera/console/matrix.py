@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tessera.access.catalog import SYSTEM_PERMISSIONS
 from tessera.access.models import Role
 from tessera.access.selectors import permission_list, role_list
 from tessera.engine import permission_covers
@@ -78,12 +79,23 @@ def _cell(rules: list[RuleSeen], permission: str) -> Cell:
 
 
 def permission_matrix(*, tenant: Tenant) -> Matrix:
-    """Every role of the tenant against every permission of its catalog."""
+    """Every role of the tenant against every permission of its catalog (see `_catalog`)."""
     roles = list(role_list(tenant=tenant))
     by_pk = {r.pk: r for r in roles}
     rules = {r.pk: _rules_of(r, by_pk) for r in roles}
-    rows = [
-        (entry.permission, entry.description, [_cell(rules[r.pk], entry.permission) for r in roles])
-        for entry in permission_list(tenant=tenant)
-    ]
-    return Matrix(roles=roles, rows=rows)
+    return Matrix(
+        roles=roles,
+        rows=[(p, d, [_cell(rules[r.pk], p) for r in roles]) for p, d in _catalog(tenant, rules)],
+    )
+
+
+def _catalog(tenant: Tenant, rules: dict) -> list[tuple[str, str]]:
+    """The rows: Tessera's own permissions, the tenant's catalog, and any other permission a
+    role names (wildcards are not rows: they show in the rows they cover), sorted."""
+    found = dict(SYSTEM_PERMISSIONS)
+    found.update({e.permission: e.description for e in permission_list(tenant=tenant)})
+    for seen in rules.values():
+        for rule in seen:
+            if "*" not in rule.permission:
+                found.setdefault(rule.permission, "")
+    return sorted(found.items())
