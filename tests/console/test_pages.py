@@ -73,3 +73,24 @@ def test_the_administrator_sees_the_role_matrix_with_inherited_permissions(as_ad
     assert html.count('data-state="inherited"') >= 4  # tenant/user/role/permission:read
     assert "from viewer" in html
     assert "via *:*" in html
+
+
+def test_a_session_bound_to_no_tenant_is_asked_to_sign_in_to_one(client, acme, globex):
+    from tessera.authn.flows.login import login_password
+    from tessera.authn.request_auth import SESSION_COOKIE, session_cookie_value
+    from tests.factories import DEFAULT_PASSWORD, make_member
+
+    person = acme["admin"].user
+    make_member(globex["tenant"], user=person, roles=["viewer"])
+    outcome = login_password(email=person.email, password=DEFAULT_PASSWORD, purpose="web")
+    session = outcome.session
+    assert session.tenant_id is None  # two memberships, no tenant named
+    client.cookies[SESSION_COOKIE] = session_cookie_value(
+        session_id=session.pk,
+        user_id=session.user_id,
+        tenant_id=session.tenant_id,
+        membership_id=session.membership_id,
+    )
+    answer = client.get("/console/")
+    assert answer.status_code == 403
+    assert "Sign in to the tenant you administer" in answer.content.decode()

@@ -90,10 +90,20 @@ def test_every_console_page_passes_axe_core(live_server, web_page, acme):
 
     from django.utils import timezone
 
-    from tessera.access.services import delegation_create, grant_create
+    from tessera.access.services import delegation_create, grant_create, role_create
     from tessera.tenancy.members import member_create
 
     tenant = acme["tenant"]
+    role_create(  # a role with a parent: the matrix shows what it inherits
+        tenant=tenant,
+        slug="lab-lead",
+        name="Lab lead",
+        parents=["viewer"],
+        rules=[
+            {"effect": "allow", "permission": "grant:read", "scope": "all"},
+            {"effect": "deny", "permission": "user:read", "scope": "all"},
+        ],
+    )
     member_create(tenant=tenant, data={"email": "ian@acme.test"}, by=acme["admin"])
     grant_create(
         tenant=tenant,
@@ -126,6 +136,9 @@ def test_every_console_page_passes_axe_core(live_server, web_page, acme):
         answer = page.goto(f"{base}{path}")
         assert answer.status == 200, path
         _check(page, name)
+    page.goto(f"{base}/console/roles/")
+    assert page.locator('td[data-state="inherited"]').count() >= 3  # lab-lead from viewer
+    assert page.locator('td[data-state="deny"]').count() == 1
     # a refusal is a page too
     answer = page.goto(f"{base}/console/members/00000000-0000-0000-0000-000000000000/")
     assert answer.status == 404

@@ -76,6 +76,8 @@ class Console:
 
 
 def _console_for(request: HttpRequest) -> Console:
+    if getattr(request, "membership", None) is None:  # a session bound to no tenant
+        raise ConsoleClosed(_("Sign in to the tenant you administer to open its console."))
     membership = require_member(request)
     can = {p.replace(":", "_"): is_allowed(request, p) for p in SYSTEM_PERMISSIONS}
     if not any(can[p.replace(":", "_")] for p in ADMINISTRATIVE):
