@@ -3,6 +3,7 @@ the API, and their field errors are shown next to the fields (`errors_onto`)."""
 
 from __future__ import annotations
 
+import typing
 from typing import Any
 
 from django import forms
@@ -24,7 +25,10 @@ class MemberFilterForm(forms.Form):
 
     def __init__(self, *args: Any, role_slugs: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["role"].choices = [("", _("Any role"))] + [(s, s) for s in role_slugs]
+        self._choose("role", [("", _("Any role"))] + [(s, s) for s in role_slugs])
+
+    def _choose(self, name: str, choices: list[tuple[str, Any]]) -> None:
+        typing.cast(forms.ChoiceField, self.fields[name]).choices = choices
 
 
 class InviteForm(forms.Form):
@@ -39,7 +43,7 @@ class InviteForm(forms.Form):
 
     def __init__(self, *args: Any, role_choices: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["roles"].choices = role_choices
+        typing.cast(forms.ChoiceField, self.fields["roles"]).choices = role_choices
 
     def member_data(self) -> dict[str, Any]:
         """The fields as `member_create` takes them (empty ones left out)."""
@@ -64,7 +68,10 @@ class AuditFilterForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["type"].choices = [("", _("Any type"))] + list(AuditEventType.choices)
+        typing.cast(forms.ChoiceField, self.fields["type"]).choices = [
+            ("", _("Any type")),
+            *AuditEventType.choices,
+        ]
 
     def filters(self) -> dict[str, Any]:
         """The filters as `audit_filters_validate` takes them."""

@@ -5,6 +5,7 @@ which rule (a wildcard such as `*:*` or `user:*` covers many rows)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from tessera.access.catalog import SYSTEM_PERMISSIONS
 from tessera.access.models import Role
@@ -36,7 +37,7 @@ class Matrix:
     rows: list[tuple[str, str, list[Cell]]]  # (permission, description, one cell per role)
 
 
-def _ancestors(role: Role, by_pk: dict) -> list[Role]:
+def _ancestors(role: Role, by_pk: dict[Any, Role]) -> list[Role]:
     """The role's ancestors, nearest first (cycles cannot be stored, but are not followed)."""
     seen, order, queue = {role.pk}, [], list(role.parents.all())
     while queue:
@@ -49,10 +50,10 @@ def _ancestors(role: Role, by_pk: dict) -> list[Role]:
     return order
 
 
-def _rules_of(role: Role, by_pk: dict) -> list[RuleSeen]:
+def _rules_of(role: Role, by_pk: dict[Any, Role]) -> list[RuleSeen]:
     found = []
     for owner in [role, *_ancestors(role, by_pk)]:
-        for rule in sorted(owner.rules.all(), key=lambda r: (r.position, r.pk)):
+        for rule in sorted(owner.rules.all(), key=lambda r: (r.position, r.pk)):  # type: ignore[attr-defined]  # the reverse relation of RoleRule.role
             found.append(
                 RuleSeen(
                     effect=rule.effect,
@@ -89,7 +90,7 @@ def permission_matrix(*, tenant: Tenant) -> Matrix:
     )
 
 
-def _catalog(tenant: Tenant, rules: dict) -> list[tuple[str, str]]:
+def _catalog(tenant: Tenant, rules: dict[Any, list[RuleSeen]]) -> list[tuple[str, str]]:
     """The rows: Tessera's own permissions, the tenant's catalog, and any other permission a
     role names (wildcards are not rows: they show in the rows they cover), sorted."""
     found = dict(SYSTEM_PERMISSIONS)

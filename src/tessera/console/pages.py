@@ -15,12 +15,14 @@ only what the caller may do.
 from __future__ import annotations
 
 import functools
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -78,7 +80,7 @@ class Console:
 def _console_for(request: HttpRequest) -> Console:
     if getattr(request, "membership", None) is None:  # a session bound to no tenant
         raise ConsoleClosed(_("Sign in to the tenant you administer to open its console."))
-    membership = require_member(request)
+    membership: Membership = require_member(request)  # type: ignore[no-untyped-call]
     can = {p.replace(":", "_"): is_allowed(request, p) for p in SYSTEM_PERMISSIONS}
     if not any(can[p.replace(":", "_")] for p in ADMINISTRATIVE):
         raise ConsoleClosed(_("The console is for the tenant's administrators and managers."))
@@ -126,11 +128,10 @@ def refusal(request: HttpRequest, exc: TesseraError) -> HttpResponse:
 
 def console_page(
     action: str | None = None, *, resource: Callable[..., Resource | None] | None = None
-) -> Callable:
+) -> Callable[[Callable[..., HttpResponseBase]], Callable[..., HttpResponseBase]]:
     """Guard a console view (see the module docstring)."""
 
-    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-        @page_login_required
+    def decorator(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
         @functools.wraps(view)
         def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             try:
@@ -138,18 +139,21 @@ def console_page(
                 if action is not None:
                     target = resource(request, *args, **kwargs) if resource else None
                     authorize(request, action, target)
-                return view(request, *args, **kwargs)
+                # a streamed export is an HttpResponseBase; page_login_required passes it on
+                return typing.cast(HttpResponse, view(request, *args, **kwargs))
             except TesseraError as exc:
                 return refusal(request, exc)
 
-        guarded.required_permission = action  # type: ignore[attr-defined]
-        return guarded
+        signed_in: Callable[..., HttpResponseBase] = page_login_required(guarded)
+        signed_in.required_permission = action  # type: ignore[attr-defined]
+        return signed_in
 
     return decorator
 
 
 def console_of(request: HttpRequest) -> Console:
-    return request.console  # type: ignore[attr-defined]
+    """The `Console` that `console_page` attached to the request."""
+    return typing.cast(Console, request.console)  # type: ignore[attr-defined]
 
 
 def done(request: HttpRequest, message: str, to: str) -> HttpResponse:

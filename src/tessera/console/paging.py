@@ -40,7 +40,7 @@ def cursor_load(token: str | None) -> dict[str, Any] | None:
     return value
 
 
-def newest_first(queryset: QuerySet, token: str | None) -> tuple[list, str | None]:
+def newest_first(queryset: QuerySet[Any], token: str | None) -> tuple[list[Any], str | None]:
     """One page of `queryset` newest first by (created_at, id), and the next page's token."""
     position = cursor_load(token)
     if position is not None:

@@ -51,14 +51,12 @@ MFA_CHOICES = (
 )
 
 
-def _bounds(info: Any) -> dict[str, int]:
-    found: dict[str, int] = {}
+def _bound(info: Any, name: str) -> int | None:
+    """The schema's `ge` or `le` bound of a field (annotated-types metadata), if any."""
     for item in info.metadata:
-        if getattr(item, "ge", None) is not None:
-            found["min_value"] = item.ge
-        if getattr(item, "le", None) is not None:
-            found["max_value"] = item.le
-    return found
+        if getattr(item, name, None) is not None:
+            return int(getattr(item, name))
+    return None
 
 
 def _field(section: str, name: str, info: Any, role_slugs: list[str]) -> forms.Field:
@@ -67,7 +65,9 @@ def _field(section: str, name: str, info: Any, role_slugs: list[str]) -> forms.F
     if kind is bool:
         return forms.BooleanField(label=label, required=False)
     if kind is int:
-        return forms.IntegerField(label=label, **_bounds(info))
+        return forms.IntegerField(
+            label=label, min_value=_bound(info, "ge"), max_value=_bound(info, "le")
+        )
     if typing.get_origin(kind) is typing.Literal:
         return forms.ChoiceField(label=label, choices=MFA_CHOICES)
     if name == "required_roles":
@@ -95,16 +95,15 @@ def _shown(value: Any) -> str:
 class TenantSettingsForm(forms.Form):
     """`initial` from the tenant's current settings; `patch()` the document to merge in."""
 
-    def __init__(self, *args: Any, current: dict[str, Any], role_slugs: list[str], **kw: Any):
+    def __init__(self, data: Any = None, *, current: dict[str, Any], role_slugs: list[str]) -> None:
         settings = parse_tenant_settings(current)
-        initial = {}
+        initial: dict[str, Any] = {}
         for section, _heading in SECTIONS:
             values = getattr(settings, section).model_dump()
             initial.update({f"{section}__{k}": v for k, v in values.items()})
-        super().__init__(*args, initial=initial, **kw)
+        super().__init__(data, initial=initial)
         for section, _heading in SECTIONS:
-            model = TenantSettings.model_fields[section].annotation
-            assert isinstance(model, type) and issubclass(model, BaseModel)
+            model = typing.cast(type[BaseModel], TenantSettings.model_fields[section].annotation)
             for name, info in model.model_fields.items():
                 self.fields[f"{section}__{name}"] = _field(section, name, info, role_slugs)
 

@@ -4,6 +4,7 @@ verification, and the export (CSV or JSON Lines, itself audited as DATA_EXPORTED
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.views.decorators.http import require_POST
 
 from tessera.audit.export import export_csv, export_jsonl
@@ -33,7 +34,7 @@ def _filters(form: AuditFilterForm) -> AuditFilters:
         raise ValidationFailed(
             "Invalid audit filters",
             errors=[
-                {"field": name, "message": " ".join(msgs), "code": "invalid"}
+                {"field": name, "message": " ".join(str(m) for m in msgs), "code": "invalid"}
                 for name, msgs in form.errors.items()
             ],
         )
@@ -86,7 +87,7 @@ def audit_verify(request: HttpRequest) -> HttpResponse:
 
 
 @console_page("audit_log:export")
-def audit_export(request: HttpRequest) -> HttpResponse:
+def audit_export(request: HttpRequest) -> HttpResponseBase:
     console = console_of(request)
     form = AuditFilterForm(request.GET)
     filters = _filters(form)

@@ -39,7 +39,7 @@ class DelegationRow:
 def _status(d: Delegation, now: datetime) -> str:
     if d.status == DelegationStatus.ACTIVE and d.ends_at <= now:
         return "expired"
-    return d.status
+    return str(d.status)
 
 
 def _may_approve(console: Console, d: Delegation, held: list[MatchedRule]) -> bool:

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from tessera.access.guard import authorize
+from tessera.access.models import Role
 from tessera.access.selectors import grant_get, grant_list, role_get
 from tessera.access.services import grant_create, grant_delete
 from tessera.console.forms import errors_onto
@@ -17,6 +18,7 @@ from tessera.console.pages import console_of, console_page, done, render_page
 from tessera.console.paging import newest_first
 from tessera.errors import NotFound, ValidationFailed, field_error
 from tessera.tenancy.member_selectors import member_by_email
+from tessera.tenancy.models import Membership
 
 
 class GrantForm(forms.Form):
@@ -32,7 +34,7 @@ class GrantForm(forms.Form):
     )
 
 
-def _subject(request: HttpRequest, form: GrantForm):
+def _subject(request: HttpRequest, form: GrantForm) -> tuple[Membership | None, Role | None]:
     tenant = console_of(request).tenant
     email, slug = form.cleaned_data.get("email"), form.cleaned_data.get("role")
     if bool(email) == bool(slug):
@@ -47,7 +49,7 @@ def _subject(request: HttpRequest, form: GrantForm):
             )
         return membership, None
     try:
-        return None, role_get(tenant=tenant, slug=slug)
+        return None, role_get(tenant=tenant, slug=str(slug))
     except NotFound:
         raise ValidationFailed(
             "Unknown role", errors=[field_error("role", _("No such role in this tenant."))]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import typing
+
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -33,8 +35,8 @@ def _member(request: HttpRequest, user_id: str) -> Membership | None:
     """The member, looked up once per request (the guard's resource, then the view)."""
     cached = getattr(request, "_console_member", None)
     if cached is not None and str(cached.user_id) == str(user_id):
-        return cached
-    found = member_get(tenant=console_of(request).tenant, user_id=user_id)
+        return typing.cast(Membership, cached)
+    found: Membership | None = member_get(tenant=console_of(request).tenant, user_id=user_id)
     request._console_member = found  # type: ignore[attr-defined]
     return found
 
