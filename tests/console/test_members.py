@@ -128,3 +128,12 @@ def test_an_administrator_gives_a_role_suspends_reactivates_and_ends_sessions(as
 def test_the_action_urls_answer_only_post(as_admin, acme):
     answer = as_admin.get(f"/console/members/{acme['member'].user_id}/suspend")
     assert answer.status_code == 405
+
+
+def test_a_suspension_in_the_console_stops_the_members_next_api_request(as_admin, acme):
+    from tests.admin_api.conftest import Api
+
+    theirs = Api(acme["member"].user, "acme")
+    assert theirs.get("/users").status_code == 200
+    as_admin.post(f"/console/members/{acme['member'].user_id}/suspend")
+    assert theirs.get("/users").status_code == 401
