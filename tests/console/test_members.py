@@ -137,3 +137,39 @@ def test_a_suspension_in_the_console_stops_the_members_next_api_request(as_admin
     assert theirs.get("/users").status_code == 200
     as_admin.post(f"/console/members/{acme['member'].user_id}/suspend")
     assert theirs.get("/users").status_code == 401
+
+
+def test_an_administrator_removes_a_member_and_a_manager_may_not(client, acme):
+    target = acme["member"]
+    page = f"/console/members/{target.user_id}/"
+    sign_in(client, acme["manager"])  # no user:delete
+    assert "Remove from the tenant" not in client.get(page).content.decode()
+    assert client.post(f"{page}remove").status_code == 403
+    assert Membership.objects.filter(pk=target.pk).exists()
+    sign_in(client, acme["admin"])
+    assert "Remove from the tenant" in client.get(page).content.decode()
+    answer = client.post(f"{page}remove")
+    assert answer.status_code == 303 and answer["Location"] == "/console/members/"
+    assert not Membership.objects.filter(pk=target.pk).exists()
+    assert AuditEvent.objects.filter(type=AuditEventType.MEMBERSHIP_REMOVED).exists()
+    assert client.get(page).status_code == 404
+
+
+def test_membership_attributes_are_set_by_others_never_by_oneself(as_admin, acme):
+    target = acme["member"]
+    page = f"/console/members/{target.user_id}/"
+    answer = as_admin.post(
+        f"{page}attributes", {"department": "qa", "job_title": "Analyst", "clearance_level": "3"}
+    )
+    assert answer.status_code == 303
+    target.refresh_from_db()
+    assert (target.department, target.job_title, target.clearance_level) == ("qa", "Analyst", 3)
+    event = AuditEvent.objects.filter(type=AuditEventType.PROFILE_UPDATE).latest("seq")
+    assert event.changes["after"]["department"] == "qa"
+    bad = as_admin.post(f"{page}attributes", {"clearance_level": "-1"})
+    assert bad.status_code == 422
+    own = f"/console/members/{acme['admin'].user_id}/"
+    assert "Save attributes" not in as_admin.get(own).content.decode()
+    assert as_admin.post(f"{own}attributes", {"department": "boss"}).status_code == 403
+    acme["admin"].refresh_from_db()
+    assert acme["admin"].department == ""

@@ -23,8 +23,11 @@ import pytest
 from tests.e2e.harness import CHROMIUM, CHROMIUM_ARGS
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
+    # module, not session: Playwright's sync API keeps an event loop running in this thread until
+    # it stops, and the async tests that follow in the same worker (tests/realtime) cannot run
+    # their own loop meanwhile
     from playwright.sync_api import sync_playwright
 
     # Playwright's sync API runs an event loop in this thread; the tests' own ORM calls between

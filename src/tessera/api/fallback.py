@@ -1,6 +1,6 @@
 """Turns any error response that is not already JSON (405, Django's 404/400/403) into problem+json.
 
-The admin UI and the pages for people (tessera.web, tessera.console) keep their own HTML pages.
+The admin UI and the pages for people (tessera.web) keep their own HTML pages.
 """
 
 from __future__ import annotations
@@ -26,9 +26,11 @@ class ProblemFallbackMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         status = response.status_code
-        if status < 400 or request.path.startswith(("/admin/", "/static/")):
-            return response
-        if is_page_path(request.path_info) and "html" in response.get("Content-Type", ""):
+        if (
+            status < 400
+            or request.path.startswith(("/admin/", "/static/"))
+            or is_page_path(request.path_info)
+        ):
             return response
         content_type = response.get("Content-Type", "")
         if "json" in content_type:

@@ -50,6 +50,24 @@ class InviteForm(forms.Form):
         return {k: v for k, v in self.cleaned_data.items() if v not in ("", None, [])}
 
 
+class MemberAttributesForm(forms.Form):
+    """The membership attributes a tenant sets (they feed policy scopes and conditions)."""
+
+    department = forms.CharField(label=_("Department"), required=False, max_length=120)
+    job_title = forms.CharField(label=_("Job title"), required=False, max_length=120)
+    cost_center = forms.CharField(label=_("Cost center"), required=False, max_length=64)
+    employee_id = forms.CharField(label=_("Employee id"), required=False, max_length=64)
+    clearance_level = forms.IntegerField(
+        label=_("Clearance level"), min_value=0, max_value=32767, required=False
+    )
+
+    def changes(self) -> dict[str, Any]:
+        """The fields as `member_update` takes them."""
+        data = dict(self.cleaned_data)
+        data["clearance_level"] = data.get("clearance_level") or 0
+        return data
+
+
 class AuditFilterForm(forms.Form):
     type = forms.ChoiceField(label=_("Event type"), required=False)
     actor_id = forms.UUIDField(label=_("Actor (user id)"), required=False)

@@ -36,6 +36,8 @@ class MemberOffers:
     read_sessions: bool = False
     end_sessions: bool = False
     reset_mfa: bool = False
+    remove: bool = False
+    edit_attributes: bool = False
     notes: tuple[str, ...] = field(default=())
 
 
@@ -88,4 +90,6 @@ def member_offers(console: Console, target: Membership) -> MemberOffers:
         read_sessions=can["session_read"],
         end_sessions=can["session_revoke"],
         reset_mfa=can["user_update"] and not is_self,
+        remove=can["user_delete"] and not is_self,
+        edit_attributes=can["user_update"] and not is_self,
     )

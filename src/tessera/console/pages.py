@@ -31,7 +31,7 @@ from tessera.access.catalog import SYSTEM_PERMISSIONS
 from tessera.access.guard import AccessDenied, authorize, is_allowed, require_member
 from tessera.audit.services import Actor
 from tessera.engine import Resource
-from tessera.errors import NotFound, PermissionDenied, TesseraError
+from tessera.errors import NotFound, PermissionDenied, RateLimited, TesseraError
 from tessera.tenancy.models import Membership, Tenant
 from tessera.web.auth import page_actor, page_login_required
 
@@ -118,12 +118,15 @@ def refusal(request: HttpRequest, exc: TesseraError) -> HttpResponse:
         detail = _("There is no such thing in this tenant.")
     else:
         detail = exc.detail
-    return render_page(
+    response = render_page(
         request,
         "console/refused.html",
         {"status": status, "code": exc.code, "detail": detail, "errors": exc.errors or []},
         status=status,
     )
+    if isinstance(exc, RateLimited):
+        response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 def console_page(

@@ -44,6 +44,12 @@ urlpatterns = [
         name="member-session-end",
     ),
     path("members/<uuid:user_id>/mfa/reset", member_actions.member_mfa_clear, name="member-mfa"),
+    path("members/<uuid:user_id>/remove", member_actions.member_drop, name="member-remove"),
+    path(
+        "members/<uuid:user_id>/attributes",
+        member_actions.member_attributes,
+        name="member-attributes",
+    ),
     path("invitations/", invitations.invitation_index, name="invitations"),
     path(
         "invitations/<uuid:invitation_id>/resend",

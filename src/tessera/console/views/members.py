@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from tessera.access.selectors import effective_permissions_of, role_list
 from tessera.authn.member_security import member_sessions
-from tessera.console.forms import InviteForm, MemberFilterForm, errors_onto
+from tessera.console.forms import InviteForm, MemberAttributesForm, MemberFilterForm, errors_onto
 from tessera.console.offers import member_offers, roles_giveable
 from tessera.console.pages import console_of, console_page, done, render_page
 from tessera.console.paging import PAGE_SIZE, cursor_dump, cursor_load
@@ -101,6 +101,15 @@ def member_detail(request: HttpRequest, user_id: str) -> HttpResponse:
             "sessions": sessions,
             "permissions": effective_permissions_of(membership=target),
             "consented": target.status != MembershipStatus.INVITED,
+            "attributes": MemberAttributesForm(
+                initial={
+                    "department": target.department,
+                    "job_title": target.job_title,
+                    "cost_center": target.cost_center,
+                    "employee_id": target.employee_id or "",
+                    "clearance_level": target.clearance_level,
+                }
+            ),
         },
         section="console:members",
     )
