@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -189,3 +190,30 @@ def test_a_lost_second_factor_is_reset_by_an_administrator(as_admin, acme):
     assert as_admin.post(f"{page}mfa/reset").status_code == 303
     assert not mfa_enabled(user_id=person.pk)
     assert AuditEvent.objects.filter(type=AuditEventType.MFA_DISABLED).exists()
+
+
+def test_grants_are_filtered_and_paged_keeping_the_filters(as_admin, acme):
+    from tessera.access.services import grant_create
+
+    for n in range(27):
+        grant_create(
+            tenant=acme["tenant"],
+            permission="user:read",
+            resource_type="report",
+            resource_id=f"r{n:02d}",
+            membership=acme["member"],
+        )
+    grant_create(
+        tenant=acme["tenant"],
+        permission="user:read",
+        resource_type="batch",
+        resource_id="b1",
+        membership=acme["member"],
+    )
+    first = as_admin.get("/console/grants/", {"resource_type": "report"}).content.decode()
+    assert first.count("report r") == 25 and "batch b1" not in first
+    link = re.search(r'href="\?([^"]+)" rel="next"', first).group(1).replace("&amp;", "&")
+    assert "resource_type=report" in link
+    second = as_admin.get(f"/console/grants/?{link}").content.decode()
+    assert second.count("report r") == 2
+    assert 'rel="next"' not in second

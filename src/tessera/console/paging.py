@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core import signing
 from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from tessera.errors import InvalidInput
 
@@ -56,3 +57,12 @@ def newest_first(queryset: QuerySet[Any], token: str | None) -> tuple[list[Any],
     return rows[:PAGE_SIZE], cursor_dump(
         {"c": last_row.created_at.isoformat(), "i": str(last_row.pk)}
     )
+
+
+def next_page_query(request: HttpRequest, token: str | None) -> str | None:
+    """The query string of the next page: the current filters and the next position."""
+    if token is None:
+        return None
+    query = request.GET.copy()
+    query["cursor"] = token
+    return query.urlencode()

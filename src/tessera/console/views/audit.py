@@ -19,7 +19,13 @@ from tessera.audit.selectors import (
 from tessera.audit.services import audit_record, chain_key
 from tessera.console.forms import AuditFilterForm
 from tessera.console.pages import console_of, console_page, render_page
-from tessera.console.paging import PAGE_SIZE, BadCursor, cursor_dump, cursor_load
+from tessera.console.paging import (
+    PAGE_SIZE,
+    BadCursor,
+    cursor_dump,
+    cursor_load,
+    next_page_query,
+)
 from tessera.errors import ValidationFailed
 from tessera.tenancy.selectors import membership_queryset
 
@@ -55,9 +61,7 @@ def audit_index(request: HttpRequest) -> HttpResponse:
     )
     query = request.GET.copy()
     query.pop("cursor", None)
-    export_query = query.urlencode()
-    if last is not None:
-        query["cursor"] = cursor_dump({"seq": last}) or ""
+    following = cursor_dump({"seq": last}) if last is not None else None
     actor_ids = {e.actor_user_id for e in events if e.actor_user_id}
     emails = dict(
         membership_queryset(tenant=console.tenant)
@@ -70,8 +74,8 @@ def audit_index(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "events": [(e, emails.get(e.actor_user_id)) for e in events],
-            "next_query": query.urlencode() if last is not None else None,
-            "export_query": export_query,
+            "next_query": next_page_query(request, following),
+            "export_query": query.urlencode(),
         },
         section="console:audit",
     )

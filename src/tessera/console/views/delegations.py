@@ -21,7 +21,7 @@ from tessera.access.models import Delegation, DelegationStatus
 from tessera.access.selectors import delegation_get, delegation_list
 from tessera.access.services import delegation_approve, delegation_revoke, role_effective_rules
 from tessera.console.pages import Console, console_of, console_page, done, render_page
-from tessera.console.paging import newest_first
+from tessera.console.paging import newest_first, next_page_query
 from tessera.engine import MatchedRule
 from tessera.errors import PermissionDenied
 
@@ -97,7 +97,7 @@ def delegation_index(request: HttpRequest) -> HttpResponse:
             "rows": [_row(console, d, now, held) for d in rows],
             "statuses": STATUSES,
             "chosen": chosen,
-            "next_cursor": following,
+            "next_query": next_page_query(request, following),
         },
         section="console:delegations",
     )

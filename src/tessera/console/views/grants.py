@@ -15,10 +15,12 @@ from tessera.access.selectors import grant_get, grant_list, role_get
 from tessera.access.services import grant_create, grant_delete
 from tessera.console.forms import errors_onto
 from tessera.console.pages import console_of, console_page, done, render_page
-from tessera.console.paging import newest_first
+from tessera.console.paging import newest_first, next_page_query
 from tessera.errors import NotFound, ValidationFailed, field_error
 from tessera.tenancy.member_selectors import member_by_email
 from tessera.tenancy.models import Membership
+
+GRANT_FILTERS = ("permission", "resource_type", "resource_id")
 
 
 class GrantForm(forms.Form):
@@ -85,11 +87,18 @@ def grant_index(request: HttpRequest) -> HttpResponse:
     qs = grant_list(tenant=console.tenant).select_related(
         "membership__user", "role", "granted_by__user"
     )
+    filters = {k: (request.GET.get(k) or "").strip()[:128] for k in GRANT_FILTERS}
+    qs = qs.filter(**{k: v for k, v in filters.items() if v})
     grants, following = newest_first(qs, request.GET.get("cursor"))
     return render_page(
         request,
         "console/grants.html",
-        {"grants": grants, "form": form, "next_cursor": following},
+        {
+            "grants": grants,
+            "form": form,
+            "filters": filters,
+            "next_query": next_page_query(request, following),
+        },
         status=status,
         section="console:grants",
     )

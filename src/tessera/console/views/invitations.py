@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from tessera.console.pages import console_of, console_page, done, render_page
-from tessera.console.paging import newest_first
+from tessera.console.paging import newest_first, next_page_query
 from tessera.errors import NotFound
 from tessera.tenancy.invitations import (
     invitation_get,
@@ -36,7 +36,11 @@ def invitation_index(request: HttpRequest) -> HttpResponse:
     return render_page(
         request,
         "console/invitations.html",
-        {"invitations": rows, "now": timezone.now(), "next_cursor": following},
+        {
+            "invitations": rows,
+            "now": timezone.now(),
+            "next_query": next_page_query(request, following),
+        },
         section="console:invitations",
     )
 

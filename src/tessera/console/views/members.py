@@ -13,7 +13,7 @@ from tessera.authn.member_security import member_sessions
 from tessera.console.forms import InviteForm, MemberAttributesForm, MemberFilterForm, errors_onto
 from tessera.console.offers import member_offers, roles_giveable
 from tessera.console.pages import console_of, console_page, done, render_page
-from tessera.console.paging import PAGE_SIZE, cursor_dump, cursor_load
+from tessera.console.paging import PAGE_SIZE, cursor_dump, cursor_load, next_page_query
 from tessera.engine import Resource
 from tessera.errors import NotFound, ValidationFailed
 from tessera.tenancy.member_selectors import MemberCursor, member_get, member_list
@@ -67,17 +67,13 @@ def member_index(request: HttpRequest) -> HttpResponse:
         limit=PAGE_SIZE,
     )
     following = cursor_dump(page.next_cursor.as_dict()) if page.next_cursor else None
-    query = request.GET.copy()
-    query.pop("cursor", None)
-    if following:
-        query["cursor"] = following
     return render_page(
         request,
         "console/members.html",
         {
             "form": form,
             "members": page.items,
-            "next_query": query.urlencode() if following else None,
+            "next_query": next_page_query(request, following),
             "invited": MembershipStatus.INVITED,
         },
         section="console:members",
