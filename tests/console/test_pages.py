@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.console.conftest import sign_in
+
 pytestmark = pytest.mark.django_db
 
 
@@ -94,3 +96,28 @@ def test_a_session_bound_to_no_tenant_is_asked_to_sign_in_to_one(client, acme, g
     answer = client.get("/console/")
     assert answer.status_code == 403
     assert "Sign in to the tenant you administer" in answer.content.decode()
+
+
+def test_every_form_that_posts_carries_the_csrf_token(as_admin, acme):
+    import re
+
+    from tessera.authn.models import Session
+
+    member = acme["member"]
+    sign_in(type(as_admin)(), member)  # a session of theirs, so that its "end" form is drawn
+    assert Session.objects.filter(user=member.user, revoked_at__isnull=True).exists()
+    checked = 0
+    for path in (
+        f"/console/members/{member.user_id}/",
+        "/console/members/invite/",
+        "/console/grants/",
+        "/console/settings/",
+        "/console/audit/",
+    ):
+        html = as_admin.get(path).content.decode()
+        forms = re.findall(r"<form[^>]*method=\"post\".*?</form>", html, re.S)
+        assert forms, path
+        for form in forms:
+            assert 'name="csrfmiddlewaretoken"' in form, (path, form[:120])
+        checked += len(forms)
+    assert checked >= 12

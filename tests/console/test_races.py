@@ -3,39 +3,17 @@ constraints hold, each loser gets a page saying why, and nothing is done twice."
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connections
 from django.test import Client
 
 from tessera.access.models import RoleAssignment
 from tessera.identity.models import User
 from tessera.tenancy.models import Membership, MembershipStatus
+from tests.admin_api.test_concurrency import race  # threads released at once
 from tests.console.conftest import sign_in
 from tests.factories import make_member, make_tenant
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def race(*calls):
-    """Run the calls at the same moment in threads; their status codes, sorted."""
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def run(index, call):
-        try:
-            barrier.wait(timeout=10)
-            results[index] = call().status_code
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    return sorted(results)
 
 
 @pytest.fixture
