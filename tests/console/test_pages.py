@@ -17,8 +17,6 @@ def test_an_anonymous_visitor_is_sent_to_sign_in_and_back(client):
 
 @pytest.mark.parametrize("who", ["viewer", "member"])
 def test_people_who_only_read_are_refused_the_console(client, acme, who):
-    from tests.console.conftest import sign_in
-
     sign_in(client, acme[who])
     answer = client.get("/console/")
     assert answer.status_code == 403
