@@ -130,3 +130,39 @@ def test_another_tenants_invitation_grant_and_delegation_answer_404(as_admin, ac
     assert _events() == before
     assert "new@globex.test" not in as_admin.get("/console/invitations/").content.decode()
     assert "x1" not in as_admin.get("/console/grants/").content.decode()
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/console/members/", {"status": "bogus", "role": "nope", "q": "x" * 500}),
+        ("/console/members/", {"cursor": "garbage"}),
+        ("/console/audit/", {"since": "yesterday", "actor_id": "not-a-uuid"}),
+        ("/console/audit/", {"cursor": "garbage"}),
+        ("/console/audit/export", {"format": "xml"}),
+        ("/console/delegations/", {"status": "weird", "cursor": "garbage"}),
+        ("/console/grants/", {"resource_id": "r" * 500, "cursor": "garbage"}),
+        ("/console/invitations/", {"cursor": "garbage"}),
+    ],
+)
+def test_odd_queries_get_a_page_never_a_server_error(as_admin, path, params):
+    answer = as_admin.get(path, params)
+    assert answer.status_code < 500
+    assert answer["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.parametrize(
+    ("suffix", "data"),
+    [
+        ("roles", {"role": "no-such-role"}),
+        ("roles", {}),
+        ("attributes", {"clearance_level": "lots"}),
+        ("sessions/00000000-0000-0000-0000-000000000000/end", {}),
+        ("roles/no-such-role/remove", {}),
+    ],
+)
+def test_odd_member_forms_are_refused_with_a_page(as_admin, acme, suffix, data):
+    before = _events()
+    answer = as_admin.post(f"/console/members/{acme['member'].user_id}/{suffix}", data)
+    assert 400 <= answer.status_code < 500
+    assert _events() == before
