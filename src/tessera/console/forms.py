@@ -12,13 +12,20 @@ from django.utils.translation import gettext_lazy as _
 from tessera.audit.models import AuditEventType
 from tessera.tenancy.member_selectors import STATUS_FILTERS
 
+STATUS_LABELS = {
+    "active": _("Active"),
+    "suspended": _("Suspended"),
+    "invited": _("Invited"),
+    "inactive": _("Deactivated everywhere"),
+}
+
 
 class MemberFilterForm(forms.Form):
     q = forms.CharField(label=_("Search"), required=False, max_length=100)
     status = forms.ChoiceField(
         label=_("Status"),
         required=False,
-        choices=[("", _("Any status"))] + [(s, s) for s in STATUS_FILTERS],
+        choices=[("", _("Any status"))] + [(s, STATUS_LABELS.get(s, s)) for s in STATUS_FILTERS],
     )
     role = forms.ChoiceField(label=_("Role"), required=False)
     department = forms.CharField(label=_("Department"), required=False, max_length=120)

@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from tessera.access.escalation import ensure_actor_holds, held_rules
@@ -26,12 +27,20 @@ from tessera.engine import MatchedRule
 from tessera.errors import PermissionDenied
 
 STATUSES = (*DelegationStatus.values, "expired")
+STATUS_LABELS = {
+    "pending": gettext_lazy("pending approval"),
+    "active": gettext_lazy("active"),
+    "revoked": gettext_lazy("revoked"),
+    "rejected": gettext_lazy("rejected"),
+    "expired": gettext_lazy("expired"),
+}
 
 
 @dataclass(frozen=True, slots=True)
 class DelegationRow:
     delegation: Delegation
     status: str
+    label: str
     approve: bool
     revoke: bool
 
@@ -65,6 +74,7 @@ def _row(console: Console, d: Delegation, now: datetime, held: list[MatchedRule]
     return DelegationRow(
         delegation=d,
         status=status,
+        label=str(STATUS_LABELS.get(status, status)),
         approve=d.status == DelegationStatus.PENDING
         and d.ends_at > now
         and _may_approve(console, d, held),
@@ -95,7 +105,7 @@ def delegation_index(request: HttpRequest) -> HttpResponse:
         "console/delegations.html",
         {
             "rows": [_row(console, d, now, held) for d in rows],
-            "statuses": STATUSES,
+            "statuses": [(s, STATUS_LABELS.get(s, s)) for s in STATUSES],
             "chosen": chosen,
             "next_query": next_page_query(request, following),
         },
