@@ -79,6 +79,8 @@ def test_invitations_are_listed_resent_and_withdrawn(
     invitation = Invitation.objects.get(membership=created.membership)
     html = as_admin.get("/console/invitations/").content.decode()
     assert "ian@acme.test" in html
+    member_page = as_admin.get(f"/console/members/{created.membership.user_id}/").content.decode()
+    assert f"/console/invitations/{invitation.pk}/resend" in member_page
     with django_capture_on_commit_callbacks(execute=True):
         assert as_admin.post(f"/console/invitations/{invitation.pk}/resend").status_code == 303
     assert [m.to for m in mail.outbox] == [["ian@acme.test"]]

@@ -16,6 +16,7 @@ from tessera.console.pages import console_of, console_page, done, render_page
 from tessera.console.paging import PAGE_SIZE, cursor_dump, cursor_load, next_page_query
 from tessera.engine import Resource
 from tessera.errors import NotFound, ValidationFailed
+from tessera.tenancy.invitations import invitations_pending
 from tessera.tenancy.member_selectors import MemberCursor, member_get, member_list
 from tessera.tenancy.members import member_create
 from tessera.tenancy.models import Membership, MembershipStatus
@@ -85,6 +86,9 @@ def member_detail(request: HttpRequest, user_id: str) -> HttpResponse:
     console = console_of(request)
     target = member_or_404(request, user_id)
     offers = member_offers(console, target)
+    invitation = None
+    if console.can["user_create"]:
+        invitation = invitations_pending(tenant=console.tenant).filter(membership=target).first()
     sessions = []
     if offers.read_sessions and offers.within:
         sessions = member_sessions(membership=target, by=console.membership, limit=PAGE_SIZE)
@@ -97,6 +101,7 @@ def member_detail(request: HttpRequest, user_id: str) -> HttpResponse:
             "sessions": sessions,
             "permissions": effective_permissions_of(membership=target),
             "consented": target.status != MembershipStatus.INVITED,
+            "invitation": invitation,
             "attributes": MemberAttributesForm(
                 initial={
                     "department": target.department,
