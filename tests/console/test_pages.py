@@ -57,7 +57,7 @@ def test_the_menu_offers_a_manager_only_the_sections_they_may_open(as_manager):
 
 def test_the_administrator_sees_the_role_matrix_with_inherited_permissions(as_admin, acme):
     from tessera.access.selectors import role_get
-    from tessera.access.services import role_create
+    from tessera.access.services.roles import role_create
 
     role_create(
         tenant=acme["tenant"],

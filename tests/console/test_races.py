@@ -56,7 +56,7 @@ def test_the_last_two_administrators_cannot_suspend_each_other_at_once(two_admin
 
 
 def test_a_full_role_is_given_once_when_two_administrators_give_it_at_once(two_admins):
-    from tessera.access.services import role_create
+    from tessera.access.services.roles import role_create
 
     tenant, admins, clients = two_admins
     role_create(tenant=tenant, slug="qa-lead", name="QA lead", max_members=1)

@@ -12,9 +12,10 @@ from django.utils import timezone
 
 from tessera.access.models import Delegation, Grant, RoleAssignment
 from tessera.access.selectors import role_get
-from tessera.access.services import delegation_create, grant_create
+from tessera.access.services.delegations import delegation_create
+from tessera.access.services.grants import grant_create
+from tessera.administration.members import member_create
 from tessera.audit.models import AuditEvent
-from tessera.tenancy.members import member_create
 from tessera.tenancy.models import Invitation, Membership, MembershipStatus
 from tests.console.conftest import sign_in
 

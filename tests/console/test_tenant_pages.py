@@ -10,9 +10,9 @@ import pytest
 from django.utils import timezone
 
 from tessera.access.models import Delegation, DelegationStatus, Grant
-from tessera.access.services import delegation_create
+from tessera.access.services.delegations import delegation_create
+from tessera.administration.members import member_create
 from tessera.audit.models import AuditEvent, AuditEventType
-from tessera.tenancy.members import member_create
 from tessera.tenancy.models import Invitation
 from tessera.tenancy.tenant_settings import parse_tenant_settings
 from tests.console.conftest import sign_in
@@ -195,7 +195,7 @@ def test_a_lost_second_factor_is_reset_by_an_administrator(as_admin, acme):
 
 
 def test_grants_are_filtered_and_paged_keeping_the_filters(as_admin, acme):
-    from tessera.access.services import grant_create
+    from tessera.access.services.grants import grant_create
 
     for n in range(27):
         grant_create(

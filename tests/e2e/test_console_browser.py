@@ -90,8 +90,10 @@ def test_every_console_page_passes_axe_core(live_server, web_page, acme):
 
     from django.utils import timezone
 
-    from tessera.access.services import delegation_create, grant_create, role_create
-    from tessera.tenancy.members import member_create
+    from tessera.access.services.delegations import delegation_create
+    from tessera.access.services.grants import grant_create
+    from tessera.access.services.roles import role_create
+    from tessera.administration.members import member_create
 
     tenant = acme["tenant"]
     role_create(  # a role with a parent: the matrix shows what it inherits

@@ -7,7 +7,7 @@ from django.test import Client
 
 from tessera.authn.flows.login import login_password
 from tessera.authn.request_auth import SESSION_COOKIE, session_cookie_value
-from tessera.authn.services import session_revoke
+from tessera.authn.sessions import session_revoke
 from tessera.web.return_to import safe_return_to
 from tests.factories import DEFAULT_PASSWORD, make_member
 

@@ -9,8 +9,8 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from tessera.administration.member_selectors import STATUS_FILTERS
 from tessera.audit.models import AuditEventType
-from tessera.tenancy.member_selectors import STATUS_FILTERS
 
 STATUS_LABELS = {
     "active": _("Active"),

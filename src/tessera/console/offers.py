@@ -14,12 +14,11 @@ from django.utils import timezone
 
 from tessera.access.escalation import ensure_actor_holds, ensure_target_within, held_rules
 from tessera.access.models import Role
-from tessera.access.selectors import role_list
-from tessera.access.services import role_effective_rules
+from tessera.access.selectors import role_effective_rules, role_list
+from tessera.administration.member_selectors import member_role_slugs
 from tessera.console.pages import Console
 from tessera.engine import MatchedRule
 from tessera.errors import PermissionDenied
-from tessera.tenancy.member_selectors import member_role_slugs
 from tessera.tenancy.models import Membership, MembershipStatus
 
 

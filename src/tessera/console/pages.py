@@ -3,7 +3,7 @@
 `@console_page("user:read")` wraps a view: the person is signed in (`tessera.web.auth`, anonymous
 → `/signin/?next=…`), acts as an active member of their session's tenant, holds at least one of
 the administrative permissions that open the console, and is allowed the page's own permission by
-the same guard as the API (`tessera.access.guard`). The services the views call apply the
+the same guard as the API (`tessera.access.bridge.guard`). The services the views call apply the
 escalation rule themselves. Whatever a service refuses becomes a page with the error's status
 (403, 404, 409, 422 …), never a 500; refused writes change nothing.
 
@@ -27,8 +27,8 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from tessera.access.bridge.guard import AccessDenied, authorize, is_allowed, require_member
 from tessera.access.catalog import SYSTEM_PERMISSIONS
-from tessera.access.guard import AccessDenied, authorize, is_allowed, require_member
 from tessera.audit.services import Actor
 from tessera.engine import Resource
 from tessera.errors import NotFound, PermissionDenied, RateLimited, TesseraError

@@ -26,7 +26,7 @@ from urllib.parse import urlencode
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils import translation
 
-from tessera.api.context import actor_from_request
+from tessera.audit.actors import actor_from_request
 from tessera.audit.services import Actor
 from tessera.authn.principal import Principal
 from tessera.authn.request_auth import SESSION_COOKIE, session_cookie_principal

@@ -19,8 +19,8 @@ from django.views.decorators.http import require_POST
 
 from tessera.access.escalation import ensure_actor_holds, held_rules
 from tessera.access.models import Delegation, DelegationStatus
-from tessera.access.selectors import delegation_get, delegation_list
-from tessera.access.services import delegation_approve, delegation_revoke, role_effective_rules
+from tessera.access.selectors import delegation_get, delegation_list, role_effective_rules
+from tessera.access.services.delegations import delegation_approve, delegation_revoke
 from tessera.console.pages import Console, console_of, console_page, done, render_page
 from tessera.console.paging import newest_first, next_page_query
 from tessera.engine import MatchedRule

@@ -9,15 +9,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from tessera.access.guard import authorize
+from tessera.access.bridge.guard import authorize
 from tessera.access.models import Role
 from tessera.access.selectors import grant_get, grant_list, role_get
-from tessera.access.services import grant_create, grant_delete
+from tessera.access.services.grants import grant_create, grant_delete
+from tessera.administration.member_selectors import member_by_email
 from tessera.console.forms import errors_onto
 from tessera.console.pages import console_of, console_page, done, render_page
 from tessera.console.paging import newest_first, next_page_query
 from tessera.errors import NotFound, ValidationFailed, field_error
-from tessera.tenancy.member_selectors import member_by_email
 from tessera.tenancy.models import Membership
 
 GRANT_FILTERS = ("permission", "resource_type", "resource_id")

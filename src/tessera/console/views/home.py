@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 
+from tessera.administration.member_selectors import member_filter
 from tessera.console.pages import console_of, console_page, render_page
-from tessera.tenancy.member_selectors import member_filter
 from tessera.tenancy.models import MembershipStatus
 
 

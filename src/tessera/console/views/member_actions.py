@@ -10,12 +10,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from tessera.authn.member_security import member_mfa_reset, member_session_end, member_sessions_end
-from tessera.console.forms import MemberAttributesForm
-from tessera.console.pages import console_of, console_page, done
-from tessera.console.views.members import member_or_404, member_resource
-from tessera.errors import ValidationFailed, field_error
-from tessera.tenancy.members import (
+from tessera.administration.members import (
     member_deactivate,
     member_reactivate,
     member_remove,
@@ -23,6 +18,11 @@ from tessera.tenancy.members import (
     member_roles_assign,
     member_update,
 )
+from tessera.authn.member_security import member_mfa_reset, member_session_end, member_sessions_end
+from tessera.console.forms import MemberAttributesForm
+from tessera.console.pages import console_of, console_page, done
+from tessera.console.views.members import member_or_404, member_resource
+from tessera.errors import ValidationFailed, field_error
 
 
 def _page(user_id: str) -> str:

@@ -9,6 +9,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from tessera.access.selectors import effective_permissions_of, role_list
+from tessera.administration.member_selectors import MemberCursor, member_get, member_list
+from tessera.administration.members import member_create
 from tessera.authn.member_security import member_sessions
 from tessera.console.forms import InviteForm, MemberAttributesForm, MemberFilterForm, errors_onto
 from tessera.console.offers import member_offers, roles_giveable
@@ -17,8 +19,6 @@ from tessera.console.paging import PAGE_SIZE, cursor_dump, cursor_load, next_pag
 from tessera.engine import Resource
 from tessera.errors import NotFound, ValidationFailed
 from tessera.tenancy.invitations import invitations_pending
-from tessera.tenancy.member_selectors import MemberCursor, member_get, member_list
-from tessera.tenancy.members import member_create
 from tessera.tenancy.models import Membership, MembershipStatus
 
 

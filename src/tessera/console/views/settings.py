@@ -12,13 +12,13 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from tessera.access.guard import authorize
+from tessera.access.bridge.guard import authorize
 from tessera.access.selectors import role_list
+from tessera.administration.tenants import tenant_update
 from tessera.console.forms import errors_onto
 from tessera.console.pages import console_of, console_page, done, render_page
 from tessera.console.settings_form import TenantSettingsForm
 from tessera.errors import ValidationFailed
-from tessera.tenancy.members import tenant_update
 
 
 @console_page("tenant:read")

@@ -7,8 +7,8 @@ from django.views.decorators.http import require_http_methods
 
 from tessera.audit.models import AuditEventType
 from tessera.authn.selectors import session_get_for_user
-from tessera.authn.services import session_revoke
 from tessera.authn.session_cookie import session_cookie_forget
+from tessera.authn.sessions import session_revoke
 from tessera.web.auth import SIGNIN_PATH, page_actor, visitor_of
 
 
