@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "tessera.authn",
     "tessera.audit",
     "tessera.realtime",
+    "tessera.scim",
     "tessera.directory",
 ]
 

@@ -1,7 +1,7 @@
-"""URL map: the API (and its Swagger UI and ReDoc pages), the admin, JWKS and the probes."""
+"""URL map: the API (and its Swagger UI and ReDoc pages), SCIM, the admin, JWKS and the probes."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from ninja.openapi.docs import Redoc
 
 from tessera.api import health, jwks
@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/redoc", lambda request: Redoc().render_page(request, api), name="redoc"),
     path("api/", api.urls),
     path("admin/", admin.site.urls),
+    path("scim/v2/", include("tessera.api.scim.urls")),
 ]
 
 

@@ -54,3 +54,7 @@ ROUTERS.append(("v1/service-accounts", service_accounts_router))
 from tessera.api.invitations import router as invitations_router  # noqa: E402
 
 ROUTERS.append(("v1/invitations", invitations_router))
+
+from tessera.api.scim_tokens import router as scim_tokens_router  # noqa: E402
+
+ROUTERS.append(("v1/scim-tokens", scim_tokens_router))

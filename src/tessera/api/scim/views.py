@@ -1,0 +1,274 @@
+"""The /scim/v2 endpoints: discovery, Users and Groups (RFC 7644 §3–4)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from pydantic import ValidationError
+from scim2_models import Context, ResponseParameters, SCIMException
+
+from tessera.api.scim.transport import (
+    check_if_match,
+    json_body,
+    location_base,
+    scim_json,
+    scim_view,
+)
+from tessera.scim.errors import (
+    ScimInvalidValue,
+    ScimNotFound,
+    scim_error_for,
+    scim_error_from_validation,
+)
+from tessera.scim.groups import (
+    GROUP_ATTRIBUTES,
+    group_body,
+    scim_group_create,
+    scim_group_delete,
+    scim_group_get,
+    scim_group_patch,
+    scim_group_replace,
+    scim_groups,
+)
+from tessera.scim.listing import page_of, paging
+from tessera.scim.resources import (
+    CONFIG,
+    GROUP_URN,
+    LIST_URN,
+    POLICY,
+    PROVIDER,
+    USER_URN,
+    ScimGroupModel,
+    ScimUserModel,
+)
+from tessera.scim.user_resource import user_body
+from tessera.scim.users import (
+    USER_ATTRIBUTES,
+    scim_user_create,
+    scim_user_delete,
+    scim_user_get,
+    scim_user_patch,
+    scim_user_replace,
+    scim_users,
+)
+
+QUERY = Context.RESOURCE_QUERY_RESPONSE
+
+
+def _validated(model: type, body: dict[str, Any], context: Context):
+    try:
+        return model.model_validate(body, scim_ctx=context, scim_policy=POLICY)
+    except SCIMException as exc:
+        raise scim_error_for(scim_type=exc.scim_type, detail=exc.detail, status=exc.status) from None
+    except ValidationError as exc:
+        raise scim_error_from_validation(exc) from None
+
+
+def _parameters(request: HttpRequest, model: type) -> ResponseParameters | None:
+    attributes = request.GET.get("attributes")
+    excluded = request.GET.get("excludedAttributes")
+    if not attributes and not excluded:
+        return None
+    try:
+        return ResponseParameters[model].model_validate(  # type: ignore[index]
+            {"attributes": attributes or None, "excludedAttributes": excluded or None}
+        )
+    except (SCIMException, ValidationError, ValueError) as exc:
+        raise ScimInvalidValue(f"Invalid attributes or excludedAttributes: {exc}") from None
+
+
+def _shaped(body: dict[str, Any], model: type, parameters: ResponseParameters | None):
+    if parameters is None:
+        return body
+    return model.model_validate(body).model_dump(scim_ctx=QUERY, response_parameters=parameters)
+
+
+def _resource(body: dict[str, Any], *, status: int = 200, created: bool = False):
+    headers = {"ETag": body["meta"]["version"]}
+    if created:
+        headers["Location"] = body["meta"]["location"]
+    return scim_json(body, status=status, headers=headers)
+
+
+# --- discovery ----------------------------------------------------------------------------------
+
+
+def _with_meta(body: dict[str, Any], kind: str, location: str) -> dict[str, Any]:
+    return {**body, "meta": {"resourceType": kind, "location": location}}
+
+
+def _list(resources: list[dict[str, Any]], *, total: int | None = None, start: int = 1):
+    return scim_json(
+        {
+            "schemas": [LIST_URN],
+            "totalResults": len(resources) if total is None else total,
+            "startIndex": start,
+            "itemsPerPage": len(resources),
+            "Resources": resources,
+        }
+    )
+
+
+@scim_view({"GET"})
+def service_provider_config(request: HttpRequest) -> HttpResponse:
+    body = CONFIG.model_dump(scim_ctx=QUERY)
+    base = location_base(request)
+    return scim_json(_with_meta(body, "ServiceProviderConfig", f"{base}/ServiceProviderConfig"))
+
+
+def _resource_types(request: HttpRequest) -> list[dict[str, Any]]:
+    base = location_base(request)
+    return [
+        _with_meta(rt.model_dump(scim_ctx=QUERY), "ResourceType", f"{base}/ResourceTypes/{rt.id}")
+        for rt in PROVIDER.resource_types
+    ]
+
+
+def _schemas(request: HttpRequest) -> list[dict[str, Any]]:
+    base = location_base(request)
+    return [
+        _with_meta(s.model_dump(scim_ctx=QUERY), "Schema", f"{base}/Schemas/{s.id}")
+        for s in PROVIDER.schemas
+    ]
+
+
+@scim_view({"GET"})
+def resource_types(request: HttpRequest, name: str | None = None) -> HttpResponse:
+    found = _resource_types(request)
+    if name is None:
+        return _list(found)
+    for item in found:
+        if item["id"] == name:
+            return scim_json(item)
+    raise ScimNotFound(f"No resource type {name!r}")
+
+
+@scim_view({"GET"})
+def schemas(request: HttpRequest, urn: str | None = None) -> HttpResponse:
+    found = _schemas(request)
+    if urn is None:
+        return _list(found)
+    for item in found:
+        if item["id"] == urn:
+            return scim_json(item)
+    raise ScimNotFound(f"No schema {urn!r}")
+
+
+# --- users --------------------------------------------------------------------------------------
+
+
+@scim_view({"GET", "POST"})
+def users(request: HttpRequest) -> HttpResponse:
+    base = location_base(request)
+    if request.method == "POST":
+        resource = _validated(ScimUserModel, json_body(request), Context.RESOURCE_CREATION_REQUEST)
+        membership = scim_user_create(
+            tenant=request.tenant, resource=resource, actor=request.scim_actor
+        )
+        return _resource(_user(membership, base), status=201, created=True)
+    parameters = _parameters(request, ScimUserModel)
+    start, count = paging(request.GET.get("startIndex"), request.GET.get("count"))
+    page = page_of(
+        scim_users(tenant=request.tenant),
+        filter_text=request.GET.get("filter"),
+        model=ScimUserModel,
+        attributes=USER_ATTRIBUTES,
+        core_urn=USER_URN,
+        start_index=start,
+        count=count,
+    )
+    items = [_shaped(_user(m, base), ScimUserModel, parameters) for m in page.items]
+    return _list(items, total=page.total, start=page.start_index)
+
+
+def _user(membership, base: str) -> dict[str, Any]:
+    return user_body(membership, location_base=base)
+
+
+@scim_view({"GET", "PUT", "PATCH", "DELETE"})
+def user(request: HttpRequest, user_id: str) -> HttpResponse:
+    base = location_base(request)
+    membership = scim_user_get(tenant=request.tenant, user_id=user_id)
+    if membership is None:
+        raise ScimNotFound(f"No user {user_id}")
+    if request.method == "GET":
+        parameters = _parameters(request, ScimUserModel)
+        body = _user(membership, base)
+        return _resource({**_shaped(body, ScimUserModel, parameters), "meta": body["meta"]})
+    check_if_match(request, _user(membership, base)["meta"]["version"])
+    actor = request.scim_actor
+    if request.method == "DELETE":
+        scim_user_delete(membership=membership, actor=actor)
+        return HttpResponse(status=204)
+    if request.method == "PUT":
+        resource = _validated(
+            ScimUserModel, json_body(request), Context.RESOURCE_REPLACEMENT_REQUEST
+        )
+        membership = scim_user_replace(membership=membership, resource=resource, actor=actor)
+    else:
+        membership = scim_user_patch(
+            membership=membership, body=json_body(request), location_base=base, actor=actor
+        )
+    return _resource(_user(membership, base))
+
+
+# --- groups -------------------------------------------------------------------------------------
+
+
+@scim_view({"GET", "POST"})
+def groups(request: HttpRequest) -> HttpResponse:
+    base = location_base(request)
+    if request.method == "POST":
+        resource = _validated(
+            ScimGroupModel, json_body(request), Context.RESOURCE_CREATION_REQUEST
+        )
+        group = scim_group_create(tenant=request.tenant, resource=resource, actor=request.scim_actor)
+        return _resource(group_body(group, location_base=base), status=201, created=True)
+    parameters = _parameters(request, ScimGroupModel)
+    start, count = paging(request.GET.get("startIndex"), request.GET.get("count"))
+    page = page_of(
+        scim_groups(tenant=request.tenant),
+        filter_text=request.GET.get("filter"),
+        model=ScimGroupModel,
+        attributes=GROUP_ATTRIBUTES,
+        core_urn=GROUP_URN,
+        start_index=start,
+        count=count,
+    )
+    items = [
+        _shaped(group_body(g, location_base=base), ScimGroupModel, parameters) for g in page.items
+    ]
+    return _list(items, total=page.total, start=page.start_index)
+
+
+@scim_view({"GET", "PUT", "PATCH", "DELETE"})
+def group(request: HttpRequest, group_id: str) -> HttpResponse:
+    base = location_base(request)
+    found = scim_group_get(tenant=request.tenant, group_id=group_id)
+    if found is None:
+        raise ScimNotFound(f"No group {group_id}")
+    if request.method == "GET":
+        parameters = _parameters(request, ScimGroupModel)
+        body = group_body(found, location_base=base)
+        return _resource({**_shaped(body, ScimGroupModel, parameters), "meta": body["meta"]})
+    check_if_match(request, group_body(found, location_base=base)["meta"]["version"])
+    actor = request.scim_actor
+    if request.method == "DELETE":
+        scim_group_delete(group=found, actor=actor)
+        return HttpResponse(status=204)
+    if request.method == "PUT":
+        resource = _validated(
+            ScimGroupModel, json_body(request), Context.RESOURCE_REPLACEMENT_REQUEST
+        )
+        found = scim_group_replace(group=found, resource=resource, actor=actor)
+    else:
+        found = scim_group_patch(
+            group=found, body=json_body(request), location_base=base, actor=actor
+        )
+    return _resource(group_body(found, location_base=base))
+
+
+@scim_view({"GET", "POST", "PUT", "PATCH", "DELETE"})
+def not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
+    raise ScimNotFound("No such SCIM endpoint")
