@@ -26,7 +26,7 @@ from tessera.scim.errors import (
     scim_error_from_validation,
 )
 from tessera.scim.filters import Attribute, related_exists
-from tessera.scim.models import ScimGroup
+from tessera.scim.models import ScimGroup, ScimGroupMember
 from tessera.scim.resources import POLICY, ScimGroupModel
 from tessera.scim.user_resource import etag_of
 from tessera.tenancy.models import Membership, Tenant
@@ -39,7 +39,7 @@ GROUP_ATTRIBUTES: dict[str, Attribute] = {
     "meta.lastmodified": Attribute("datetime", "updated_at"),
     "members": Attribute(
         "sub",
-        related=related_exists(ScimGroup.members.through.objects.all(), "scimgroup_id"),
+        related=related_exists(ScimGroupMember.objects.all(), "group_id"),
         fields={"value": Attribute("uuid", "membership__user_id")},
     ),
 }
@@ -59,7 +59,9 @@ def scim_group_get(*, tenant: Tenant, group_id: str) -> ScimGroup | None:
 
 def group_body(group: ScimGroup, *, location_base: str) -> dict[str, Any]:
     members = (
-        group.members.select_related("user").order_by("created_at", "id").only("user__email")
+        ScimGroupMember.objects.filter(group=group)
+        .select_related("membership")
+        .order_by("membership__created_at", "membership__id")
     )
     body: dict[str, Any] = {
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
@@ -68,15 +70,13 @@ def group_body(group: ScimGroup, *, location_base: str) -> dict[str, Any]:
     }
     if group.external_id:
         body["externalId"] = group.external_id
-    listed = [
-        {
-            "value": str(m.user_id),
-            "$ref": f"{location_base}/Users/{m.user_id}",
-            "type": "User",
-            "display": m.user.email,
-        }
-        for m in members
-    ]
+    listed = []
+    for member in members:
+        user_id = member.membership.user_id
+        entry = {"value": str(user_id), "$ref": f"{location_base}/Users/{user_id}", "type": "User"}
+        if member.display:
+            entry["display"] = member.display
+        listed.append(entry)
     if listed:
         body["members"] = listed
     body["meta"] = {
@@ -93,19 +93,24 @@ def group_body(group: ScimGroup, *, location_base: str) -> dict[str, Any]:
 class GroupWish:
     display_name: str
     external_id: str | None
-    member_ids: list[str]
+    members: dict[str, str]  # user id → display
 
 
 def group_wish(resource: ScimGroupModel) -> GroupWish:
     name = (resource.display_name or "").strip()
     if not name or len(name) > 255:
         raise ScimInvalidValue("displayName is required (1 to 255 characters)")
-    ids = []
+    members: dict[str, str] = {}
     for member in resource.members or []:
         if member.type not in (None, "User"):
             raise ScimInvalidValue("Only users can be members of a group here")
-        ids.append(str(member.value or ""))
-    return GroupWish(name, resource.external_id or None, list(dict.fromkeys(ids)))
+        value = str(member.value or "")
+        try:
+            value = str(uuid.UUID(value))
+        except ValueError:
+            pass  # refused by _memberships, naming it
+        members[value] = (member.display or "").strip()[:255]
+    return GroupWish(name, resource.external_id or None, members)
 
 
 def _memberships(tenant: Tenant, ids: list[str]) -> list[Membership]:
@@ -126,7 +131,7 @@ def _memberships(tenant: Tenant, ids: list[str]) -> list[Membership]:
 
 
 def _write(*, group: ScimGroup, wish: GroupWish, actor: Actor, created: bool) -> ScimGroup:
-    wanted = _memberships(group.tenant, wish.member_ids)
+    wanted = {m.user_id: m for m in _memberships(group.tenant, list(wish.members))}
     before_name = group.display_name
     group.display_name = wish.display_name
     group.external_id = wish.external_id
@@ -138,17 +143,21 @@ def _write(*, group: ScimGroup, wish: GroupWish, actor: Actor, created: bool) ->
             f"Another group of this tenant has displayName {wish.display_name!r} "
             "or this externalId"
         ) from None
-    current = set(group.members.values_list("pk", flat=True))
-    wanted_ids = {m.pk for m in wanted}
-    added = [m for m in wanted if m.pk not in current]
-    removed = current - wanted_ids
-    if added:
-        group.members.add(*added)
-    if removed:
-        group.members.remove(*removed)
-    removed_users = list(
-        Membership.objects.filter(pk__in=removed).values_list("user_id", flat=True)
+    current = {
+        row.membership.user_id: row
+        for row in ScimGroupMember.objects.filter(group=group).select_related("membership")
+    }
+    added = [m for user_id, m in wanted.items() if user_id not in current]
+    removed = [row for user_id, row in current.items() if user_id not in wanted]
+    ScimGroupMember.objects.filter(pk__in=[row.pk for row in removed]).delete()
+    ScimGroupMember.objects.bulk_create(
+        ScimGroupMember(group=group, membership=m, display=wish.members[str(m.user_id)])
+        for m in added
     )
+    for user_id, row in current.items():
+        display = wish.members.get(str(user_id))
+        if user_id in wanted and display is not None and display != row.display:
+            ScimGroupMember.objects.filter(pk=row.pk).update(display=display)
     if created or added or removed or before_name != group.display_name:
         audit_record(
             type=AuditEventType.SCIM_GROUP_CREATED if created else AuditEventType.SCIM_GROUP_UPDATED,
@@ -159,7 +168,7 @@ def _write(*, group: ScimGroup, wish: GroupWish, actor: Actor, created: bool) ->
             changes={
                 "display_name": group.display_name,
                 "added": [str(m.user_id) for m in added],
-                "removed": [str(u) for u in removed_users],
+                "removed": [str(row.membership.user_id) for row in removed],
             },
         )
     return group

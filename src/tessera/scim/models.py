@@ -88,7 +88,9 @@ class ScimGroup(models.Model):
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="scim_groups")
     display_name = models.CharField(max_length=255)
     external_id = models.CharField(max_length=255, null=True, blank=True)
-    members = models.ManyToManyField(Membership, related_name="scim_groups", blank=True)
+    members = models.ManyToManyField(
+        Membership, related_name="scim_groups", blank=True, through="ScimGroupMember"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -107,6 +109,22 @@ class ScimGroup(models.Model):
 
     def __str__(self) -> str:
         return self.display_name
+
+
+class ScimGroupMember(models.Model):
+    """A member of a directory group, with the `display` text the directory gave it."""
+
+    group = models.ForeignKey(ScimGroup, on_delete=models.CASCADE, related_name="memberships")
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="+")
+    display = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["group", "membership"], name="scim_group_member_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.membership_id} in {self.group_id}"
 
 
 class ScimAttributeMap(models.Model):

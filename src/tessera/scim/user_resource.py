@@ -1,7 +1,8 @@
 """A member as a SCIM User, and a SCIM User as the changes it asks of a member.
 
 Tessera's fields are authoritative where it has one: `id` (the global user id, as in
-/api/v1/users/{id}), `userName` (the email), `active` (the membership is not suspended),
+/api/v1/users/{id}), `userName` (the email), `active` (the membership is not suspended;
+shown while the directory manages it, i.e. once it set it),
 `externalId`, `title` (job title) and, in the enterprise extension, `department`,
 `employeeNumber` (employee id), `costCenter` and `manager` (the manager's user id). What the
 directory sends beyond them (name, phone numbers, addresses, …) is kept as sent in the member's
@@ -25,7 +26,7 @@ from tessera.scim.resources import ENTERPRISE_URN, EnterpriseUser, ScimUserModel
 from tessera.tenancy.models import Membership, MembershipStatus
 
 # attributes never kept in the document: Tessera's own, write-only, or server-assigned
-_NOT_KEPT = ("id", "meta", "password", "groups", "schemas", "userName", "active", "externalId")
+_NOT_KEPT = ("id", "meta", "password", "groups", "schemas", "userName", "externalId")
 _ENTERPRISE_OWN = ("department", "employeeNumber", "costCenter", "manager")
 
 
@@ -51,19 +52,26 @@ def user_body(membership: Membership, *, location_base: str) -> dict[str, Any]:
     body["schemas"] = ["urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE_URN]
     body["id"] = str(user.pk)
     body["userName"] = user.email
-    body["active"] = membership.status != MembershipStatus.SUSPENDED
-    if row is not None and row.external_id:
-        body["externalId"] = row.external_id
-    if not body.get("name") and (user.first_name or user.last_name):
-        body["name"] = {
-            k: v for k, v in (("givenName", user.first_name), ("familyName", user.last_name)) if v
-        }
-    if not body.get("displayName"):
+    suspended = membership.status == MembershipStatus.SUSPENDED
+    if row is None:
+        # a member the directory never wrote: what Tessera knows of the person
+        body["active"] = not suspended
         shown = f"{user.first_name} {user.last_name}".strip()
         if shown:
             body["displayName"] = shown
-    if not body.get("emails"):
+            body["name"] = {
+                k: v
+                for k, v in (("givenName", user.first_name), ("familyName", user.last_name))
+                if v
+            }
         body["emails"] = [{"value": user.email, "type": "work", "primary": True}]
+    else:
+        # the directory's own document; `active` is shown once the directory set it (removing
+        # it leaves the status as it is and stops showing it)
+        if "active" in body:
+            body["active"] = not suspended
+        if row.external_id:
+            body["externalId"] = row.external_id
     if membership.job_title:
         body["title"] = membership.job_title
     else:
@@ -139,6 +147,9 @@ def user_wish(resource: ScimUserModel, *, mappings: list[ScimAttributeMap]) -> U
         raise ScimInvalidValue("userName is required (the person's email address)")
     dumped = resource.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE)
     document = {k: v for k, v in dumped.items() if k not in _NOT_KEPT}
+    document.pop("active", None)
+    if resource.active is not None:
+        document["active"] = True  # that the directory set it; the status says which value
     enterprise = resource[EnterpriseUser] if ENTERPRISE_URN in dumped else None
     if isinstance(document.get(ENTERPRISE_URN), dict):
         kept = {k: v for k, v in document[ENTERPRISE_URN].items() if k not in _ENTERPRISE_OWN}

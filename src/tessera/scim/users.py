@@ -23,6 +23,7 @@ from tessera.audit.models import AuditEventType
 from tessera.audit.services import Actor, audit_record
 from tessera.errors import TesseraError, ValidationFailed
 from tessera.identity.emails import normalize_email
+from tessera.identity.models import User
 from tessera.scim.errors import (
     ScimInvalidValue,
     ScimMutability,
@@ -231,9 +232,37 @@ def scim_user_create(*, tenant: Tenant, resource: ScimUserModel, actor: Actor) -
     return scim_users(tenant=tenant).get(pk=membership.pk)
 
 
+def _username_change(*, membership: Membership, email: str, actor: Actor) -> None:
+    """A new userName: the identity's email, when the identity is this tenant's to manage (it
+    created it and the person has not proved the address); a person's own address is theirs."""
+    user = membership.user
+    if user.managed_by_tenant_id != membership.tenant_id or user.is_platform_admin:
+        raise ScimMutability(
+            "userName is the person's own email address: it changes only through them"
+        )
+    if User.objects.filter(email=email).exclude(pk=user.pk).exists():
+        raise ScimUniqueness(f"{email} is already someone's address")
+    before = user.email
+    try:
+        with transaction.atomic():
+            User.objects.filter(pk=user.pk).update(email=email, updated_at=timezone.now())
+    except IntegrityError:
+        raise ScimUniqueness(f"{email} is already someone's address") from None
+    user.email = email
+    audit_record(
+        type=AuditEventType.PROFILE_UPDATE,
+        actor=actor,
+        tenant_id=membership.tenant_id,
+        resource_type="user",
+        resource_id=user.pk,
+        changes={"before": {"email": before}, "after": {"email": email}},
+    )
+
+
 def _apply(*, membership: Membership, wish: UserWish, actor: Actor) -> Membership:
-    if _email(wish) != membership.user.email:
-        raise ScimMutability("userName is the person's email address and cannot change here")
+    email = _email(wish)
+    if email != membership.user.email:
+        _username_change(membership=membership, email=email, actor=actor)
     mappings = _mappings(membership.tenant)
     changes: dict[str, Any] = {
         **wish.membership,

@@ -16,6 +16,7 @@ from tessera.api.scim.transport import (
     scim_view,
 )
 from tessera.scim.errors import (
+    ScimInvalidFilter,
     ScimInvalidValue,
     ScimNotFound,
     scim_error_for,
@@ -65,9 +66,32 @@ def _validated(model: type, body: dict[str, Any], context: Context):
         raise scim_error_from_validation(exc) from None
 
 
-def _parameters(request: HttpRequest, model: type) -> ResponseParameters | None:
-    attributes = request.GET.get("attributes")
-    excluded = request.GET.get("excludedAttributes")
+def _query(request: HttpRequest) -> dict[str, Any]:
+    """A list's parameters: the query string of a GET, or the SearchRequest of a POST .search."""
+    if request.method == "GET":
+        return {k: request.GET.get(k) for k in _QUERY_KEYS}
+    body = json_body(request)
+    found = {k: body.get(k) for k in _QUERY_KEYS}
+    for key in ("attributes", "excludedAttributes"):
+        value = found[key]
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            found[key] = ",".join(value)
+        elif value is not None and not isinstance(value, str):
+            raise ScimInvalidValue(f"{key} is a list of attribute names")
+    for key in ("startIndex", "count"):
+        if found[key] is not None:
+            found[key] = str(found[key])
+    if found["filter"] is not None and not isinstance(found["filter"], str):
+        raise ScimInvalidFilter("filter is a string")
+    return found
+
+
+_QUERY_KEYS = ("filter", "startIndex", "count", "attributes", "excludedAttributes")
+
+
+def _parameters(query: dict[str, Any], model: type) -> ResponseParameters | None:
+    attributes = query.get("attributes")
+    excluded = query.get("excludedAttributes")
     if not attributes and not excluded:
         return None
     try:
@@ -158,28 +182,99 @@ def schemas(request: HttpRequest, urn: str | None = None) -> HttpResponse:
 # --- users --------------------------------------------------------------------------------------
 
 
-@scim_view({"GET", "POST"})
-def users(request: HttpRequest) -> HttpResponse:
-    base = location_base(request)
-    if request.method == "POST":
-        resource = _validated(ScimUserModel, json_body(request), Context.RESOURCE_CREATION_REQUEST)
-        membership = scim_user_create(
-            tenant=request.tenant, resource=resource, actor=request.scim_actor
-        )
-        return _resource(_user(membership, base), status=201, created=True)
-    parameters = _parameters(request, ScimUserModel)
-    start, count = paging(request.GET.get("startIndex"), request.GET.get("count"))
-    page = page_of(
+def _user_page(request: HttpRequest, query: dict[str, Any], *, start: int, count: int):
+    return page_of(
         scim_users(tenant=request.tenant),
-        filter_text=request.GET.get("filter"),
+        filter_text=query.get("filter"),
         model=ScimUserModel,
         attributes=USER_ATTRIBUTES,
         core_urn=USER_URN,
         start_index=start,
         count=count,
     )
+
+
+def _group_page(request: HttpRequest, query: dict[str, Any], *, start: int, count: int):
+    return page_of(
+        scim_groups(tenant=request.tenant),
+        filter_text=query.get("filter"),
+        model=ScimGroupModel,
+        attributes=GROUP_ATTRIBUTES,
+        core_urn=GROUP_URN,
+        start_index=start,
+        count=count,
+    )
+
+
+def _list_users(request: HttpRequest) -> HttpResponse:
+    query = _query(request)
+    parameters = _parameters(query, ScimUserModel)
+    start, count = paging(query.get("startIndex"), query.get("count"))
+    page = _user_page(request, query, start=start, count=count)
+    base = location_base(request)
     items = [_shaped(_user(m, base), ScimUserModel, parameters) for m in page.items]
     return _list(items, total=page.total, start=page.start_index)
+
+
+def _list_groups(request: HttpRequest) -> HttpResponse:
+    query = _query(request)
+    parameters = _parameters(query, ScimGroupModel)
+    start, count = paging(query.get("startIndex"), query.get("count"))
+    page = _group_page(request, query, start=start, count=count)
+    base = location_base(request)
+    items = [
+        _shaped(group_body(g, location_base=base), ScimGroupModel, parameters) for g in page.items
+    ]
+    return _list(items, total=page.total, start=page.start_index)
+
+
+@scim_view({"GET", "POST"})
+def users(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        return _list_users(request)
+    resource = _validated(ScimUserModel, json_body(request), Context.RESOURCE_CREATION_REQUEST)
+    membership = scim_user_create(tenant=request.tenant, resource=resource, actor=request.scim_actor)
+    return _resource(_user(membership, location_base(request)), status=201, created=True)
+
+
+@scim_view({"POST"})
+def users_search(request: HttpRequest) -> HttpResponse:
+    return _list_users(request)
+
+
+@scim_view({"POST"})
+def groups_search(request: HttpRequest) -> HttpResponse:
+    return _list_groups(request)
+
+
+@scim_view({"POST"})
+def search(request: HttpRequest) -> HttpResponse:
+    """POST /.search: Users then Groups, one page over both (§3.4.3). A filter on an attribute
+    only one of them has matches nothing of the other."""
+    query = _query(request)
+    start, count = paging(query.get("startIndex"), query.get("count"))
+    base = location_base(request)
+    kinds = (
+        (_user_page, ScimUserModel, lambda m: _user(m, base)),
+        (_group_page, ScimGroupModel, lambda g: group_body(g, location_base=base)),
+    )
+    totals, items, skip, left, failures = 0, [], start - 1, count, []
+    for page_of_kind, model, body_of in kinds:
+        try:
+            parameters = _parameters(query, model)
+            total = page_of_kind(request, query, start=1, count=0).total
+        except ScimInvalidFilter as exc:
+            failures.append(exc)
+            continue
+        totals += total
+        if left and skip < total:
+            page = page_of_kind(request, query, start=skip + 1, count=left)
+            items.extend(_shaped(body_of(r), model, parameters) for r in page.items)
+            left -= len(page.items)
+        skip = max(0, skip - total)
+    if len(failures) == len(kinds):
+        raise failures[0]
+    return _list(items, total=totals, start=start)
 
 
 def _user(membership, base: str) -> dict[str, Any]:
@@ -193,7 +288,7 @@ def user(request: HttpRequest, user_id: str) -> HttpResponse:
     if membership is None:
         raise ScimNotFound(f"No user {user_id}")
     if request.method == "GET":
-        parameters = _parameters(request, ScimUserModel)
+        parameters = _parameters(_query(request), ScimUserModel)
         body = _user(membership, base)
         return _resource({**_shaped(body, ScimUserModel, parameters), "meta": body["meta"]})
     check_if_match(request, _user(membership, base)["meta"]["version"])
@@ -218,28 +313,11 @@ def user(request: HttpRequest, user_id: str) -> HttpResponse:
 
 @scim_view({"GET", "POST"})
 def groups(request: HttpRequest) -> HttpResponse:
-    base = location_base(request)
-    if request.method == "POST":
-        resource = _validated(
-            ScimGroupModel, json_body(request), Context.RESOURCE_CREATION_REQUEST
-        )
-        group = scim_group_create(tenant=request.tenant, resource=resource, actor=request.scim_actor)
-        return _resource(group_body(group, location_base=base), status=201, created=True)
-    parameters = _parameters(request, ScimGroupModel)
-    start, count = paging(request.GET.get("startIndex"), request.GET.get("count"))
-    page = page_of(
-        scim_groups(tenant=request.tenant),
-        filter_text=request.GET.get("filter"),
-        model=ScimGroupModel,
-        attributes=GROUP_ATTRIBUTES,
-        core_urn=GROUP_URN,
-        start_index=start,
-        count=count,
-    )
-    items = [
-        _shaped(group_body(g, location_base=base), ScimGroupModel, parameters) for g in page.items
-    ]
-    return _list(items, total=page.total, start=page.start_index)
+    if request.method == "GET":
+        return _list_groups(request)
+    resource = _validated(ScimGroupModel, json_body(request), Context.RESOURCE_CREATION_REQUEST)
+    group = scim_group_create(tenant=request.tenant, resource=resource, actor=request.scim_actor)
+    return _resource(group_body(group, location_base=location_base(request)), status=201, created=True)
 
 
 @scim_view({"GET", "PUT", "PATCH", "DELETE"})
@@ -249,7 +327,7 @@ def group(request: HttpRequest, group_id: str) -> HttpResponse:
     if found is None:
         raise ScimNotFound(f"No group {group_id}")
     if request.method == "GET":
-        parameters = _parameters(request, ScimGroupModel)
+        parameters = _parameters(_query(request), ScimGroupModel)
         body = group_body(found, location_base=base)
         return _resource({**_shaped(body, ScimGroupModel, parameters), "meta": body["meta"]})
     check_if_match(request, group_body(found, location_base=base)["meta"]["version"])
