@@ -13,9 +13,8 @@ import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
-
 import uuid
+from pathlib import Path
 from typing import Annotated
 
 import httpx

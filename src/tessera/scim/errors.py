@@ -126,7 +126,9 @@ def scim_error_from_validation(exc: ValidationError) -> TesseraError:
     errors = Error.from_validation_errors(exc)
     first = errors[0] if errors else Error(status=400, scim_type="invalidValue", detail=str(exc))
     return scim_error_for(
-        scim_type=first.scim_type, detail=first.detail or "Invalid value", status=first.status or 400
+        scim_type=first.scim_type,
+        detail=first.detail or "Invalid value",
+        status=first.status or 400,
     )
 
 

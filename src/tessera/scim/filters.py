@@ -15,7 +15,6 @@ import unicodedata
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -60,9 +59,9 @@ class Attribute:
     """A filterable attribute: the column it lives in and how its values compare.
 
     kind: `text` (case-insensitive, the column holds lower-cased text), `itext`
-    (case-insensitive, any column), `exact` (caseExact text), `uuid` (an id), `datetime`, `boolean` (through `boolean`: a value → Q), `sub` (a multi-valued
-    attribute stored in another table: `related(q)` → Q on the resource, `fields` its
-    sub-attributes).
+    (case-insensitive, any column), `exact` (caseExact text), `uuid` (an id), `datetime`,
+    `boolean` (through `boolean`: a value → Q), `sub` (a multi-valued attribute stored in
+    another table: `related(q)` → Q on the resource, `fields` its sub-attributes).
     """
 
     kind: str

@@ -1,5 +1,10 @@
 """SCIM Groups: directory groups pushed into the tenant, their members memberships of it.
 
+A group's members receive the roles the tenant's group → role mapping names for its
+displayName (tessera.directory, the mapping SSO groups use too: one directory group means one
+thing however it arrives); leaving the group, or its deletion, takes them away again — never a
+role given by hand.
+
 Okta's Group Push creates a group (POST) then changes its members by PATCH add/remove; Entra ID
 changes memberships only by PATCH. Every change is one audit event with the credential as actor,
 naming the members added and removed.
@@ -19,6 +24,7 @@ from scim2_models import Context, PatchOp, SCIMException
 
 from tessera.audit.models import AuditEventType
 from tessera.audit.services import Actor, audit_record
+from tessera.directory.groups import membership_groups_sync
 from tessera.scim.errors import (
     ScimInvalidValue,
     ScimUniqueness,
@@ -31,6 +37,7 @@ from tessera.scim.resources import POLICY, ScimGroupModel
 from tessera.scim.user_resource import etag_of
 from tessera.tenancy.models import Membership, Tenant
 
+SYNC_SOURCE = "scim"
 GROUP_ATTRIBUTES: dict[str, Attribute] = {
     "id": Attribute("uuid", "id"),
     "displayname": Attribute("itext", "display_name"),
@@ -140,8 +147,7 @@ def _write(*, group: ScimGroup, wish: GroupWish, actor: Actor, created: bool) ->
             group.save()
     except IntegrityError:
         raise ScimUniqueness(
-            f"Another group of this tenant has displayName {wish.display_name!r} "
-            "or this externalId"
+            f"Another group of this tenant has displayName {wish.display_name!r} or this externalId"
         ) from None
     current = {
         row.membership.user_id: row
@@ -158,9 +164,15 @@ def _write(*, group: ScimGroup, wish: GroupWish, actor: Actor, created: bool) ->
         display = wish.members.get(str(user_id))
         if user_id in wanted and display is not None and display != row.display:
             ScimGroupMember.objects.filter(pk=row.pk).update(display=display)
-    if created or added or removed or before_name != group.display_name:
+    renamed = not created and before_name != group.display_name
+    affected = [m.pk for m in added] + [row.membership_id for row in removed]
+    if renamed:
+        affected += [row.membership_id for row in current.values() if row not in removed]
+    if created or added or removed or renamed:
         audit_record(
-            type=AuditEventType.SCIM_GROUP_CREATED if created else AuditEventType.SCIM_GROUP_UPDATED,
+            type=AuditEventType.SCIM_GROUP_CREATED
+            if created
+            else AuditEventType.SCIM_GROUP_UPDATED,
             actor=actor,
             tenant_id=group.tenant_id,
             resource_type="scim_group",
@@ -171,7 +183,20 @@ def _write(*, group: ScimGroup, wish: GroupWish, actor: Actor, created: bool) ->
                 "removed": [str(row.membership.user_id) for row in removed],
             },
         )
+    groups_sync(membership_ids=affected, actor=actor)
     return group
+
+
+def groups_sync(*, membership_ids: list, actor: Actor) -> None:
+    """Give each member the roles its directory groups map to, and take those of groups it left
+    (tessera.directory: the same mapping as SSO groups, source `scim`)."""
+    for membership in Membership.objects.filter(pk__in=membership_ids).select_related("tenant"):
+        names = ScimGroup.objects.filter(memberships__membership=membership).values_list(
+            "display_name", flat=True
+        )
+        membership_groups_sync(
+            membership=membership, groups=list(names), source=SYNC_SOURCE, actor=actor
+        )
 
 
 def scim_group_create(*, tenant: Tenant, resource: ScimGroupModel, actor: Actor) -> ScimGroup:
@@ -210,7 +235,8 @@ def scim_group_patch(
 
 def scim_group_delete(*, group: ScimGroup, actor: Actor) -> None:
     with transaction.atomic():
-        members = [str(u) for u in group.members.values_list("user_id", flat=True)]
+        former = list(group.members.values_list("pk", "user_id"))
+        members = [str(user_id) for _, user_id in former]
         audit_record(
             type=AuditEventType.SCIM_GROUP_DELETED,
             actor=actor,
@@ -220,3 +246,4 @@ def scim_group_delete(*, group: ScimGroup, actor: Actor) -> None:
             changes={"display_name": group.display_name, "removed": members},
         )
         group.delete()
+        groups_sync(membership_ids=[pk for pk, _ in former], actor=actor)

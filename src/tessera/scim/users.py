@@ -1,10 +1,14 @@
 """SCIM Users: a person's membership in the tenant, created, replaced, patched and removed.
 
 `userName` is the email. Creating goes through the member service (`member_create`): a new
-identity is the tenant's, an existing one is invited (the membership grants nothing until the
-person accepts). `active: false` is the member suspension service (`member_deactivate`), which
-revokes every session, refresh token and API key of the membership in its transaction, so
-the next request with any of them fails. DELETE removes the membership (`member_remove`); the
+identity is the tenant's; an existing one is invited (the membership grants nothing until the
+person accepts) unless its address is in a domain the tenant verified (tessera.directory), whose
+owner vouches for it: then the membership is active at once, and an identity whose address
+nobody proved becomes the tenant's to manage (tessera.scim.provisioning).
+
+`active: false` is the member suspension service (`member_deactivate`), which revokes every
+session, refresh token and API key of the membership in its transaction, so the next request
+with any of them fails. DELETE removes the membership (`member_remove`); the
 global identity stays. The acting SCIM credential is the audit actor of each change.
 """
 
@@ -19,37 +23,37 @@ from django.utils import timezone
 from pydantic import ValidationError
 from scim2_models import Context, PatchOp, SCIMException
 
-from tessera.audit.models import AuditEventType
-from tessera.audit.services import Actor, audit_record
+from tessera.audit.services import Actor
 from tessera.errors import TesseraError, ValidationFailed
 from tessera.identity.emails import normalize_email
-from tessera.identity.models import User
 from tessera.scim.errors import (
     ScimInvalidValue,
-    ScimMutability,
     ScimUniqueness,
     scim_error_for,
     scim_error_from_validation,
 )
 from tessera.scim.filters import Attribute, related_exists
 from tessera.scim.models import ScimAttributeMap, ScimEmail, ScimUser
+from tessera.scim.provisioning import (
+    identity_manage,
+    in_verified_domain,
+    membership_resume,
+    membership_suspend,
+    username_change,
+)
 from tessera.scim.resources import ENTERPRISE_URN, POLICY, ScimUserModel
 from tessera.scim.user_resource import UserWish, user_body, user_model, user_wish
-from tessera.tenancy.invitations import invitation_issue, invitation_revoke
 from tessera.tenancy.members import (
     member_create,
-    member_deactivate,
-    member_reactivate,
     member_remove,
     member_update,
 )
-from tessera.tenancy.models import Invitation, Membership, MembershipStatus, Tenant
-from tessera.tenancy.services import membership_set_status
+from tessera.tenancy.models import Membership, MembershipStatus, Tenant
 
 
 def _suspended(value: bool) -> Q:
-    return Q(status=MembershipStatus.SUSPENDED) if not value else ~Q(
-        status=MembershipStatus.SUSPENDED
+    return (
+        Q(status=MembershipStatus.SUSPENDED) if not value else ~Q(status=MembershipStatus.SUSPENDED)
     )
 
 
@@ -112,9 +116,7 @@ def _email(wish: UserWish) -> str:
 def _translate(exc: TesseraError) -> TesseraError:
     """A member service's 422 (field errors) as SCIM's invalidValue; others unchanged."""
     if isinstance(exc, ValidationFailed):
-        fields = "; ".join(
-            f"{e.get('field')}: {e.get('message')}" for e in (exc.errors or []) if e
-        )
+        fields = "; ".join(f"{e.get('field')}: {e.get('message')}" for e in (exc.errors or []) if e)
         return ScimInvalidValue(f"{exc.detail}{' — ' + fields if fields else ''}")
     return exc
 
@@ -150,50 +152,6 @@ def _touch(membership: Membership) -> None:
     membership.updated_at = now
 
 
-def _suspend(membership: Membership, *, actor: Actor) -> None:
-    if membership.status == MembershipStatus.SUSPENDED:
-        return
-    if membership.status == MembershipStatus.INVITED:
-        # nothing to revoke but the invitation; the membership stays, suspended, so that the
-        # directory still finds it (consent stays pending: reactivating invites again)
-        membership_set_status(membership=membership, status=MembershipStatus.SUSPENDED)
-        for invitation in Invitation.objects.filter(
-            membership=membership, accepted_at__isnull=True, revoked_at__isnull=True
-        ):
-            invitation_revoke(invitation=invitation, actor=actor)
-        audit_record(
-            type=AuditEventType.USER_DEACTIVATED,
-            actor=actor,
-            tenant_id=membership.tenant_id,
-            resource_type="user",
-            resource_id=membership.user_id,
-            changes={"before": {"status": "invited"}, "after": {"status": "suspended"}},
-        )
-        return
-    member_deactivate(membership=membership, by=None, actor=actor)
-
-
-def _resume(membership: Membership, *, actor: Actor) -> None:
-    if membership.status != MembershipStatus.SUSPENDED:
-        return
-    row = ScimUser.objects.filter(membership=membership).first()
-    accepted = Invitation.objects.filter(membership=membership, accepted_at__isnull=False)
-    if row is not None and row.consent_pending and not accepted.exists():
-        # the person never accepted: back to an invitation, never straight to active
-        membership_set_status(membership=membership, status=MembershipStatus.INVITED)
-        invitation_issue(membership=membership, by=None, actor=actor)
-        audit_record(
-            type=AuditEventType.USER_REACTIVATED,
-            actor=actor,
-            tenant_id=membership.tenant_id,
-            resource_type="user",
-            resource_id=membership.user_id,
-            changes={"before": {"status": "suspended"}, "after": {"status": "invited"}},
-        )
-        return
-    member_reactivate(membership=membership, by=None, actor=actor)
-
-
 def _attributes(membership: Membership | None, wish: UserWish, mappings) -> dict[str, Any]:
     attributes = dict(membership.attributes) if membership is not None else {}
     for mapping in mappings:
@@ -219,12 +177,15 @@ def scim_user_create(*, tenant: Tenant, resource: ScimUserModel, actor: Actor) -
         with transaction.atomic():
             if Membership.objects.filter(tenant=tenant, user__email=email).exists():
                 raise ScimUniqueness(f"{email} is already a user of this tenant")
-            created = member_create(tenant=tenant, data=data, by=None, actor=actor)
+            ours = in_verified_domain(tenant, email)
+            created = member_create(tenant=tenant, data=data, by=None, actor=actor, vouched=ours)
             membership = created.membership
+            if ours and not created.user_created:
+                identity_manage(membership=membership, actor=actor)
             invited = membership.status == MembershipStatus.INVITED
             _save_row(membership=membership, wish=wish, consent_pending=invited)
             if wish.active is False:
-                _suspend(membership, actor=actor)
+                membership_suspend(membership, actor=actor)
     except IntegrityError:
         raise ScimUniqueness(f"{email} or its employeeNumber is already used here") from None
     except TesseraError as exc:
@@ -232,37 +193,10 @@ def scim_user_create(*, tenant: Tenant, resource: ScimUserModel, actor: Actor) -
     return scim_users(tenant=tenant).get(pk=membership.pk)
 
 
-def _username_change(*, membership: Membership, email: str, actor: Actor) -> None:
-    """A new userName: the identity's email, when the identity is this tenant's to manage (it
-    created it and the person has not proved the address); a person's own address is theirs."""
-    user = membership.user
-    if user.managed_by_tenant_id != membership.tenant_id or user.is_platform_admin:
-        raise ScimMutability(
-            "userName is the person's own email address: it changes only through them"
-        )
-    if User.objects.filter(email=email).exclude(pk=user.pk).exists():
-        raise ScimUniqueness(f"{email} is already someone's address")
-    before = user.email
-    try:
-        with transaction.atomic():
-            User.objects.filter(pk=user.pk).update(email=email, updated_at=timezone.now())
-    except IntegrityError:
-        raise ScimUniqueness(f"{email} is already someone's address") from None
-    user.email = email
-    audit_record(
-        type=AuditEventType.PROFILE_UPDATE,
-        actor=actor,
-        tenant_id=membership.tenant_id,
-        resource_type="user",
-        resource_id=user.pk,
-        changes={"before": {"email": before}, "after": {"email": email}},
-    )
-
-
 def _apply(*, membership: Membership, wish: UserWish, actor: Actor) -> Membership:
     email = _email(wish)
     if email != membership.user.email:
-        _username_change(membership=membership, email=email, actor=actor)
+        username_change(membership=membership, email=email, actor=actor)
     mappings = _mappings(membership.tenant)
     changes: dict[str, Any] = {
         **wish.membership,
@@ -282,9 +216,9 @@ def _apply(*, membership: Membership, wish: UserWish, actor: Actor) -> Membershi
             member_update(membership=membership, changes=changes, by=None, actor=actor)
             _save_row(membership=membership, wish=wish, consent_pending=None)
             if wish.active is False:
-                _suspend(membership, actor=actor)
+                membership_suspend(membership, actor=actor)
             elif wish.active is True:
-                _resume(membership, actor=actor)
+                membership_resume(membership, actor=actor)
             _touch(membership)
     except TesseraError as exc:
         raise _translate(exc) from None

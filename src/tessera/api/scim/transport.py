@@ -41,9 +41,7 @@ BASE_PATH = "/scim/v2"
 
 
 def scim_json(body: Any, *, status: int = 200, headers: dict[str, str] | None = None):
-    response = HttpResponse(
-        json.dumps(body, default=str), status=status, content_type=CONTENT_TYPE
-    )
+    response = HttpResponse(json.dumps(body, default=str), status=status, content_type=CONTENT_TYPE)
     for name, value in (headers or {}).items():
         response[name] = value
     return response

@@ -61,7 +61,9 @@ def _validated(model: type, body: dict[str, Any], context: Context):
     try:
         return model.model_validate(body, scim_ctx=context, scim_policy=POLICY)
     except SCIMException as exc:
-        raise scim_error_for(scim_type=exc.scim_type, detail=exc.detail, status=exc.status) from None
+        raise scim_error_for(
+            scim_type=exc.scim_type, detail=exc.detail, status=exc.status
+        ) from None
     except ValidationError as exc:
         raise scim_error_from_validation(exc) from None
 
@@ -233,7 +235,9 @@ def users(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         return _list_users(request)
     resource = _validated(ScimUserModel, json_body(request), Context.RESOURCE_CREATION_REQUEST)
-    membership = scim_user_create(tenant=request.tenant, resource=resource, actor=request.scim_actor)
+    membership = scim_user_create(
+        tenant=request.tenant, resource=resource, actor=request.scim_actor
+    )
     return _resource(_user(membership, location_base(request)), status=201, created=True)
 
 
@@ -317,7 +321,9 @@ def groups(request: HttpRequest) -> HttpResponse:
         return _list_groups(request)
     resource = _validated(ScimGroupModel, json_body(request), Context.RESOURCE_CREATION_REQUEST)
     group = scim_group_create(tenant=request.tenant, resource=resource, actor=request.scim_actor)
-    return _resource(group_body(group, location_base=location_base(request)), status=201, created=True)
+    return _resource(
+        group_body(group, location_base=location_base(request)), status=201, created=True
+    )
 
 
 @scim_view({"GET", "PUT", "PATCH", "DELETE"})
