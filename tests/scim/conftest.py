@@ -11,6 +11,7 @@ from tessera.scim.tokens import scim_token_create
 from tests.factories import make_member, make_tenant
 
 SCIM_JSON = "application/scim+json"
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 BASE = "/scim/v2"
 
 

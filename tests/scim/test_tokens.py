@@ -35,7 +35,9 @@ def world():
 
 def test_an_administrator_creates_a_token_shown_once_and_stored_as_a_hash(client, world):
     headers = _token(client, "admin@acme.example")
-    created = client.post(TOKENS, {"name": "Okta"}, content_type="application/json", headers=headers)
+    created = client.post(
+        TOKENS, {"name": "Okta"}, content_type="application/json", headers=headers
+    )
     assert created.status_code == 201
     body = created.json()
     assert body["token"].startswith(f"tscim_{body['prefix']}_")
@@ -55,9 +57,12 @@ def test_an_administrator_creates_a_token_shown_once_and_stored_as_a_hash(client
 
 def test_a_manager_cannot_create_or_list_tokens(client, world):
     headers = _token(client, "manager@acme.example")
-    assert client.post(
-        TOKENS, {"name": "x"}, content_type="application/json", headers=headers
-    ).status_code == 403
+    assert (
+        client.post(
+            TOKENS, {"name": "x"}, content_type="application/json", headers=headers
+        ).status_code
+        == 403
+    )
     assert client.get(TOKENS, headers=headers).status_code == 403
     assert not ScimToken.objects.exists()
 

@@ -12,6 +12,7 @@ naming the members added and removed.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -212,6 +213,32 @@ def scim_group_replace(*, group: ScimGroup, resource: ScimGroupModel, actor: Act
         return _write(group=group, wish=group_wish(resource), actor=actor, created=False)
 
 
+def _member_removals(body: Mapping[str, Any]) -> dict[str, Any]:
+    """Entra ID removes members as `{"op": "Remove", "path": "members", "value": [{"value":
+    "<id>", "$ref": null}]}`: each listed member becomes a `members[value eq "<id>"]` removal,
+    whatever else the entry carries."""
+    operations = body.get("Operations")
+    if not isinstance(operations, list):
+        return dict(body)
+    fixed: list[Any] = []
+    for operation in operations:
+        value = operation.get("value") if isinstance(operation, dict) else None
+        if (
+            isinstance(operation, dict)
+            and str(operation.get("op", "")).lower() == "remove"
+            and str(operation.get("path", "")).lower() == "members"
+            and isinstance(value, list)
+            and all(isinstance(v, dict) and isinstance(v.get("value"), str) for v in value)
+        ):
+            fixed.extend(
+                {"op": "remove", "path": f"members[value eq {json.dumps(v['value'])}]"}
+                for v in value
+            )
+        else:
+            fixed.append(operation)
+    return {**body, "Operations": fixed}
+
+
 def scim_group_patch(
     *, group: ScimGroup, body: Mapping[str, Any], location_base: str, actor: Actor
 ) -> ScimGroup:
@@ -219,7 +246,7 @@ def scim_group_patch(
         ScimGroup.objects.select_for_update().filter(pk=group.pk).first()
         try:
             patch = PatchOp[ScimGroupModel].model_validate(
-                dict(body), scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=POLICY
+                _member_removals(body), scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=POLICY
             )
             current = ScimGroupModel.model_validate(group_body(group, location_base=location_base))
             with POLICY:
