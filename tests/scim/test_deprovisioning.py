@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
-from tests.authn.conftest import login
-from tests.factories import make_member
-from tests.scim.conftest import patch_ops
 
 from tessera.audit.models import ActorType, AuditEvent, AuditEventType
 from tessera.authn.api_keys import api_key_create
 from tessera.identity.models import User
 from tessera.tenancy.models import Membership, MembershipStatus
+from tests.authn.conftest import login
+from tests.factories import make_member
+from tests.scim.conftest import patch_ops
 
 ME = "/api/v1/auth/me"
 

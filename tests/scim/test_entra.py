@@ -7,11 +7,11 @@ value) and read with `excludedAttributes=members`."""
 from __future__ import annotations
 
 import pytest
-from tests.scim.conftest import ENTERPRISE
 
 from tessera.access.selectors import role_slugs_of_membership
 from tessera.directory.groups import group_mapping_set
 from tessera.tenancy.models import Membership, MembershipStatus
+from tests.scim.conftest import ENTERPRISE
 
 ENTRA = {"HTTP_USER_AGENT": "Azure AD SCIM Client"}
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"

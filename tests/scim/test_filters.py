@@ -12,10 +12,10 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scim2_models import SCIMException, ScimFilter
-from tests.scim.conftest import ENTERPRISE, user_payload
 
 from tessera.scim.resources import ScimUserModel
 from tessera.tenancy.models import Membership
+from tests.scim.conftest import ENTERPRISE, user_payload
 
 PEOPLE = [
     ("ada@example.com", "A-1", "Ada Lovelace", "Analyst", True, "work", "QA"),

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import json
 
-from tests.scim.conftest import BASE, patch_ops
-
 from tessera.access.selectors import role_slugs_of_membership
 from tessera.directory.groups import group_mapping_set
 from tessera.tenancy.models import Membership, MembershipStatus
+from tests.scim.conftest import BASE, patch_ops
 
 OKTA = {"HTTP_USER_AGENT": "Okta SCIM Client 1.0.0", "HTTP_ACCEPT": "application/scim+json"}
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"

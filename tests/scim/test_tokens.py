@@ -7,11 +7,11 @@ import hashlib
 
 import pytest
 from django.test import Client
-from tests.authn.conftest import login
-from tests.factories import make_member, make_tenant
 
 from tessera.audit.models import ActorType, AuditEvent, AuditEventType
 from tessera.scim.models import ScimToken
+from tests.authn.conftest import login
+from tests.factories import make_member, make_tenant
 
 TOKENS = "/api/v1/scim-tokens"
 pytestmark = pytest.mark.django_db

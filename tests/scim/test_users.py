@@ -3,12 +3,10 @@ the tenant boundary."""
 
 from __future__ import annotations
 
-import pytest
-from tests.factories import make_member, make_tenant
-from tests.scim.conftest import ENTERPRISE, ScimClient, user_payload
-
 from tessera.scim.tokens import scim_token_create
 from tessera.tenancy.models import Invitation, Membership, MembershipStatus
+from tests.factories import make_member, make_tenant
+from tests.scim.conftest import ENTERPRISE, ScimClient, user_payload
 
 
 def test_create_maps_the_enterprise_extension_to_membership_fields(scim, scim_tenant):
