@@ -22,6 +22,7 @@ from tessera.access.models import Delegation, Grant, Role, RoleAssignment, RoleR
 from tessera.api.app import api as ninja_api
 from tessera.audit.models import AuditChain
 from tessera.authn.models import ApiKey, RefreshToken, Session, TrustedDevice
+from tessera.scim.models import ScimToken
 from tessera.tenancy.models import Invitation, Membership, MembershipStatus, Tenant
 from tests.admin_api.conftest import Api
 from tests.admin_api.test_revocation import make_session
@@ -103,6 +104,9 @@ def victim(db):
         sent_at=now,
         expires_at=now + timedelta(days=7),
     )
+    scim_token = ScimToken.objects.create(
+        tenant=acme, name="directory", prefix="victim02", token_hash="3" * 64, created_at=now
+    )
     values = {
         "user_id": str(target.user_id),
         "slug": role.slug,
@@ -114,6 +118,7 @@ def victim(db):
         "key_id": str(key.pk),
         "device_id": str(device.pk),
         "invitation_id": str(invitation.pk),
+        "token_id": str(scim_token.pk),
     }
     return acme, intruder, values
 
@@ -137,6 +142,7 @@ def fingerprint(tenant) -> str:
         "audit": list(AuditChain.objects.filter(key=str(tenant.pk)).values()),
         "api_keys": list(ApiKey.objects.filter(tenant=tenant).order_by("pk").values()),
         "invitations": list(Invitation.objects.filter(tenant=tenant).order_by("pk").values()),
+        "scim_tokens": list(ScimToken.objects.filter(tenant=tenant).order_by("pk").values()),
         "devices": list(
             TrustedDevice.objects.filter(user__memberships__tenant=tenant).order_by("pk").values()
         ),
