@@ -136,3 +136,19 @@ def test_a_member_the_directory_never_wrote_is_shown_from_tessera(scim, scim_ten
     (root,) = resource["Resources"]
     assert root["active"] is True
     assert root["emails"] == [{"value": "root@acme.test", "type": "work", "primary": True}]
+
+
+def test_groups_honour_if_match_too(scim):
+    group = scim.post("/Groups", {"displayName": "Versioned"})
+    stale = group["ETag"]
+    path = f"/Groups/{group.json()['id']}"
+    renamed = scim.patch(
+        path,
+        {"Operations": [{"op": "replace", "path": "displayName", "value": "V2"}]},
+        HTTP_IF_MATCH=stale,
+    )
+    assert renamed.status_code == 200 and renamed["ETag"] != stale
+    late = scim.put(path, {"displayName": "V3"}, HTTP_IF_MATCH=stale)
+    assert late.status_code == 412
+    assert scim.get(path).json()["displayName"] == "V2"
+    assert scim.delete(path, HTTP_IF_MATCH="*").status_code == 204

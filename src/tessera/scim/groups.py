@@ -35,7 +35,7 @@ from tessera.scim.errors import (
 from tessera.scim.filters import Attribute, related_exists
 from tessera.scim.models import ScimGroup, ScimGroupMember
 from tessera.scim.resources import POLICY, ScimGroupModel
-from tessera.scim.user_resource import etag_of
+from tessera.scim.user_resource import etag_of, version_check
 from tessera.tenancy.models import Membership, Tenant
 
 SYNC_SOURCE = "scim"
@@ -207,9 +207,23 @@ def scim_group_create(*, tenant: Tenant, resource: ScimGroupModel, actor: Actor)
         return _write(group=group, wish=wish, actor=actor, created=True)
 
 
-def scim_group_replace(*, group: ScimGroup, resource: ScimGroupModel, actor: Actor) -> ScimGroup:
+def _locked(group: ScimGroup, *, location_base: str, if_match: str | None) -> ScimGroup:
+    """The group's row locked for this transaction, re-read; 412 on a stale `If-Match`."""
+    fresh = ScimGroup.objects.select_for_update().select_related("tenant").get(pk=group.pk)
+    version_check(if_match, group_body(fresh, location_base=location_base)["meta"]["version"])
+    return fresh
+
+
+def scim_group_replace(
+    *,
+    group: ScimGroup,
+    resource: ScimGroupModel,
+    actor: Actor,
+    location_base: str,
+    if_match: str | None = None,
+) -> ScimGroup:
     with transaction.atomic():
-        ScimGroup.objects.select_for_update().filter(pk=group.pk).first()
+        group = _locked(group, location_base=location_base, if_match=if_match)
         return _write(group=group, wish=group_wish(resource), actor=actor, created=False)
 
 
@@ -240,10 +254,15 @@ def _member_removals(body: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def scim_group_patch(
-    *, group: ScimGroup, body: Mapping[str, Any], location_base: str, actor: Actor
+    *,
+    group: ScimGroup,
+    body: Mapping[str, Any],
+    location_base: str,
+    actor: Actor,
+    if_match: str | None = None,
 ) -> ScimGroup:
     with transaction.atomic():
-        ScimGroup.objects.select_for_update().filter(pk=group.pk).first()
+        group = _locked(group, location_base=location_base, if_match=if_match)
         try:
             patch = PatchOp[ScimGroupModel].model_validate(
                 _member_removals(body), scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=POLICY
@@ -260,8 +279,11 @@ def scim_group_patch(
         return _write(group=group, wish=group_wish(current), actor=actor, created=False)
 
 
-def scim_group_delete(*, group: ScimGroup, actor: Actor) -> None:
+def scim_group_delete(
+    *, group: ScimGroup, actor: Actor, location_base: str, if_match: str | None = None
+) -> None:
     with transaction.atomic():
+        group = _locked(group, location_base=location_base, if_match=if_match)
         former = list(group.members.values_list("pk", "user_id"))
         members = [str(user_id) for _, user_id in former]
         audit_record(

@@ -20,7 +20,7 @@ from typing import Any
 
 from scim2_models import Context, SCIMException
 
-from tessera.scim.errors import ScimInvalidValue
+from tessera.scim.errors import ScimInvalidValue, ScimPreconditionFailed
 from tessera.scim.models import ScimAttributeMap, ScimUser
 from tessera.scim.resources import ENTERPRISE_URN, EnterpriseUser, ScimUserModel
 from tessera.tenancy.models import Membership, MembershipStatus
@@ -35,6 +35,16 @@ def etag_of(body: dict[str, Any]) -> str:
     content = {k: v for k, v in body.items() if k != "meta"}
     digest = hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
     return f'W/"{digest[:20]}"'
+
+
+def version_check(if_match: str | None, current: str) -> None:
+    """RFC 7644 §3.14: a write naming a version that is no longer current answers 412."""
+    if not if_match:
+        return
+    candidates = [w.strip() for w in if_match.split(",")]
+    if "*" in candidates or current in candidates:
+        return
+    raise ScimPreconditionFailed("The resource changed since that version (If-Match)")
 
 
 def _scim_row(membership: Membership) -> ScimUser | None:

@@ -42,7 +42,13 @@ from tessera.scim.provisioning import (
     username_change,
 )
 from tessera.scim.resources import ENTERPRISE_URN, POLICY, ScimUserModel
-from tessera.scim.user_resource import UserWish, user_body, user_model, user_wish
+from tessera.scim.user_resource import (
+    UserWish,
+    user_body,
+    user_model,
+    user_wish,
+    version_check,
+)
 from tessera.tenancy.members import (
     member_create,
     member_remove,
@@ -225,12 +231,26 @@ def _apply(*, membership: Membership, wish: UserWish, actor: Actor) -> Membershi
     return scim_users(tenant=membership.tenant).get(pk=membership.pk)
 
 
+def _locked(membership: Membership, *, location_base: str, if_match: str | None) -> Membership:
+    """The member's row locked for this transaction, re-read; 412 when `If-Match` names
+    another version than the current one (so the check and the write cannot interleave)."""
+    Membership.objects.select_for_update().filter(pk=membership.pk).first()
+    fresh = scim_users(tenant=membership.tenant).get(pk=membership.pk)
+    version_check(if_match, user_body(fresh, location_base=location_base)["meta"]["version"])
+    return fresh
+
+
 def scim_user_replace(
-    *, membership: Membership, resource: ScimUserModel, actor: Actor
+    *,
+    membership: Membership,
+    resource: ScimUserModel,
+    actor: Actor,
+    location_base: str,
+    if_match: str | None = None,
 ) -> Membership:
     """PUT /Users/{id}: the member becomes what the resource says (absent attributes cleared)."""
     with transaction.atomic():
-        Membership.objects.select_for_update().filter(pk=membership.pk).first()
+        membership = _locked(membership, location_base=location_base, if_match=if_match)
         return _apply(
             membership=membership,
             wish=user_wish(resource, mappings=_mappings(membership.tenant)),
@@ -256,12 +276,17 @@ def _entra_operations(body: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def scim_user_patch(
-    *, membership: Membership, body: Mapping[str, Any], location_base: str, actor: Actor
+    *,
+    membership: Membership,
+    body: Mapping[str, Any],
+    location_base: str,
+    actor: Actor,
+    if_match: str | None = None,
 ) -> Membership:
     """PATCH /Users/{id}: RFC 7644 §3.5.2 operations applied by scim2-models to the current
     resource, which is then written back as a PUT would be."""
     with transaction.atomic():
-        Membership.objects.select_for_update().filter(pk=membership.pk).first()
+        membership = _locked(membership, location_base=location_base, if_match=if_match)
         try:
             patch = PatchOp[ScimUserModel].model_validate(
                 _entra_operations(body), scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=POLICY
@@ -282,9 +307,13 @@ def scim_user_patch(
         )
 
 
-def scim_user_delete(*, membership: Membership, actor: Actor) -> None:
+def scim_user_delete(
+    *, membership: Membership, actor: Actor, location_base: str, if_match: str | None = None
+) -> None:
     """DELETE /Users/{id}: the membership goes (its credentials with it); the identity stays."""
     try:
-        member_remove(membership=membership, by=None, actor=actor)
+        with transaction.atomic():
+            membership = _locked(membership, location_base=location_base, if_match=if_match)
+            member_remove(membership=membership, by=None, actor=actor)
     except TesseraError as exc:
         raise _translate(exc) from None

@@ -29,7 +29,6 @@ from tessera.scim.errors import (
     ScimInvalidSyntax,
     ScimInvalidValue,
     ScimMethodNotAllowed,
-    ScimPreconditionFailed,
     ScimUnauthorized,
     scim_error_body,
 )
@@ -85,17 +84,6 @@ def json_body(request: HttpRequest) -> dict[str, Any]:
     if not _walk_storable(body):
         raise ScimInvalidValue("NUL characters and unpaired surrogates are not accepted")
     return body
-
-
-def check_if_match(request: HttpRequest, current: str) -> None:
-    """RFC 7644 §3.14: a write naming a version that is no longer current answers 412."""
-    wanted = request.headers.get("If-Match")
-    if not wanted:
-        return
-    candidates = [w.strip() for w in wanted.split(",")]
-    if "*" in candidates or current in candidates:
-        return
-    raise ScimPreconditionFailed("The resource changed since that version (If-Match)")
 
 
 def _authenticate(request: HttpRequest) -> None:

@@ -9,7 +9,6 @@ from pydantic import ValidationError
 from scim2_models import Context, ResponseParameters, SCIMException
 
 from tessera.api.scim.transport import (
-    check_if_match,
     json_body,
     location_base,
     scim_json,
@@ -295,20 +294,21 @@ def user(request: HttpRequest, user_id: str) -> HttpResponse:
         parameters = _parameters(_query(request), ScimUserModel)
         body = _user(membership, base)
         return _resource({**_shaped(body, ScimUserModel, parameters), "meta": body["meta"]})
-    check_if_match(request, _user(membership, base)["meta"]["version"])
-    actor = request.scim_actor
+    write = {
+        "actor": request.scim_actor,
+        "location_base": base,
+        "if_match": request.headers.get("If-Match"),
+    }
     if request.method == "DELETE":
-        scim_user_delete(membership=membership, actor=actor)
+        scim_user_delete(membership=membership, **write)
         return HttpResponse(status=204)
     if request.method == "PUT":
         resource = _validated(
             ScimUserModel, json_body(request), Context.RESOURCE_REPLACEMENT_REQUEST
         )
-        membership = scim_user_replace(membership=membership, resource=resource, actor=actor)
+        membership = scim_user_replace(membership=membership, resource=resource, **write)
     else:
-        membership = scim_user_patch(
-            membership=membership, body=json_body(request), location_base=base, actor=actor
-        )
+        membership = scim_user_patch(membership=membership, body=json_body(request), **write)
     return _resource(_user(membership, base))
 
 
@@ -336,20 +336,21 @@ def group(request: HttpRequest, group_id: str) -> HttpResponse:
         parameters = _parameters(_query(request), ScimGroupModel)
         body = group_body(found, location_base=base)
         return _resource({**_shaped(body, ScimGroupModel, parameters), "meta": body["meta"]})
-    check_if_match(request, group_body(found, location_base=base)["meta"]["version"])
-    actor = request.scim_actor
+    write = {
+        "actor": request.scim_actor,
+        "location_base": base,
+        "if_match": request.headers.get("If-Match"),
+    }
     if request.method == "DELETE":
-        scim_group_delete(group=found, actor=actor)
+        scim_group_delete(group=found, **write)
         return HttpResponse(status=204)
     if request.method == "PUT":
         resource = _validated(
             ScimGroupModel, json_body(request), Context.RESOURCE_REPLACEMENT_REQUEST
         )
-        found = scim_group_replace(group=found, resource=resource, actor=actor)
+        found = scim_group_replace(group=found, resource=resource, **write)
     else:
-        found = scim_group_patch(
-            group=found, body=json_body(request), location_base=base, actor=actor
-        )
+        found = scim_group_patch(group=found, body=json_body(request), **write)
     return _resource(group_body(found, location_base=base))
 
 
