@@ -5,18 +5,14 @@ compressed, cached), by a real `tessera serve` process driven through Debian's C
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.e2e.serving import tessera_serve
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-TESSERA = str(Path(sys.executable).with_name("tessera"))
 
 pytestmark = [
     pytest.mark.browser,
@@ -28,47 +24,11 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """`tessera serve` on a fresh SQLite database, as `make run` starts it."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("TESSERA_", "DJANGO_", "PYTEST_"))
-    }
-    env["TESSERA_VAR_DIR"] = str(tmp_path_factory.mktemp("var"))
-    subprocess.run([TESSERA, "migrate", "-v", "0"], env=env, check=True, timeout=120)  # noqa: S603
-    port = _free_port()
-    log = open(Path(env["TESSERA_VAR_DIR"]) / "serve.log", "w")  # noqa: SIM115
-    process = subprocess.Popen(  # noqa: S603
-        [TESSERA, "serve", "--port", str(port), "--log-level", "warning"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, "tessera serve exited"
-            assert time.monotonic() < deadline, "tessera serve did not start"
-            time.sleep(0.2)
+    with tessera_serve(tmp_path_factory.mktemp("var")) as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
 
 
 @pytest.fixture

@@ -8,13 +8,7 @@ replaces, patches and deletes Users and Groups with every attribute their schema
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 import uuid
-from pathlib import Path
 from typing import Annotated
 
 import httpx
@@ -27,8 +21,8 @@ from scim2_models.annotations import Required, Uniqueness
 from scim2_tester import Status, check_server
 
 from tessera.scim.resources import EnterpriseUser
+from tests.e2e.serving import tessera_serve
 
-TESSERA = str(Path(sys.executable).with_name("tessera"))
 ADMIN = "admin@example.com"
 PASSWORD = "a long admin passphrase 42"
 
@@ -63,52 +57,16 @@ CLIENT_PROVIDER = ScimProvider(
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("TESSERA_", "DJANGO_", "PYTEST_"))
-    }
-    env["TESSERA_VAR_DIR"] = str(tmp_path_factory.mktemp("var"))
-    env["TESSERA_RATE_LIMIT_API"] = "100000/minute"  # the checker sends ~1,000 requests a run
-    run = {"env": env, "check": True, "timeout": 120, "capture_output": True}
-    subprocess.run([TESSERA, "migrate", "-v", "0"], **run)  # noqa: S603
-    subprocess.run(  # noqa: S603
-        [TESSERA, "init", "--tenant", "acme", "--admin-email", ADMIN, "--admin-password", PASSWORD],
-        **run,
-    )
-    port = _free_port()
-    log = open(Path(env["TESSERA_VAR_DIR"]) / "serve.log", "w")  # noqa: SIM115
-    process = subprocess.Popen(  # noqa: S603
-        [TESSERA, "serve", "--port", str(port), "--log-level", "warning"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, "tessera serve exited"
-            assert time.monotonic() < deadline, "tessera serve did not start"
-            time.sleep(0.2)
+    init = ["init", "--tenant", "acme", "--admin-email", ADMIN, "--admin-password", PASSWORD]
+    with tessera_serve(
+        tmp_path_factory.mktemp("var"),
+        # the checker sends ~1,000 requests a run
+        env={"TESSERA_RATE_LIMIT_API": "100000/minute"},
+        setup=[init],
+    ) as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
 
 
 @pytest.fixture(scope="module")

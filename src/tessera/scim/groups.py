@@ -20,8 +20,6 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
-from pydantic import ValidationError
-from scim2_models import Context, PatchOp, SCIMException
 
 from tessera.audit.models import AuditEventType
 from tessera.audit.services import Actor, audit_record
@@ -29,12 +27,11 @@ from tessera.directory.groups import membership_groups_sync
 from tessera.scim.errors import (
     ScimInvalidValue,
     ScimUniqueness,
-    scim_error_for,
-    scim_error_from_validation,
 )
 from tessera.scim.filters import Attribute, related_exists
+from tessera.scim.messages import patch_apply
 from tessera.scim.models import ScimGroup, ScimGroupMember
-from tessera.scim.resources import POLICY, ScimGroupModel
+from tessera.scim.resources import ScimGroupModel
 from tessera.scim.user_resource import etag_of, version_check
 from tessera.tenancy.models import Membership, Tenant
 
@@ -263,19 +260,9 @@ def scim_group_patch(
 ) -> ScimGroup:
     with transaction.atomic():
         group = _locked(group, location_base=location_base, if_match=if_match)
-        try:
-            patch = PatchOp[ScimGroupModel].model_validate(
-                _member_removals(body), scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=POLICY
-            )
-            current = ScimGroupModel.model_validate(group_body(group, location_base=location_base))
-            with POLICY:
-                patch.patch(current)
-        except SCIMException as exc:
-            raise scim_error_for(
-                scim_type=exc.scim_type, detail=exc.detail, status=exc.status
-            ) from None
-        except ValidationError as exc:
-            raise scim_error_from_validation(exc) from None
+        current = patch_apply(
+            ScimGroupModel, _member_removals(body), group_body(group, location_base=location_base)
+        )
         return _write(group=group, wish=group_wish(current), actor=actor, created=False)
 
 

@@ -122,14 +122,6 @@ def user_body(membership: Membership, *, location_base: str) -> dict[str, Any]:
     return body
 
 
-def user_model(body: dict[str, Any]) -> ScimUserModel:
-    """The stored body as a scim2-models User (to apply a PATCH to)."""
-    try:
-        return ScimUserModel.model_validate(body)
-    except (SCIMException, ValueError) as exc:  # pydantic's ValidationError is a ValueError
-        raise ScimInvalidValue(f"The stored user does not validate: {exc}") from None
-
-
 @dataclass(frozen=True, slots=True)
 class UserWish:
     """What a SCIM User asks of the member, in Tessera's terms."""

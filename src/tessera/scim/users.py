@@ -14,14 +14,13 @@ global identity stays. The acting SCIM credential is the audit actor of each cha
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
-from pydantic import ValidationError
-from scim2_models import Context, PatchOp, SCIMException
 
 from tessera.audit.services import Actor
 from tessera.errors import TesseraError, ValidationFailed
@@ -29,10 +28,9 @@ from tessera.identity.emails import normalize_email
 from tessera.scim.errors import (
     ScimInvalidValue,
     ScimUniqueness,
-    scim_error_for,
-    scim_error_from_validation,
 )
 from tessera.scim.filters import Attribute, related_exists
+from tessera.scim.messages import patch_apply
 from tessera.scim.models import ScimAttributeMap, ScimEmail, ScimUser
 from tessera.scim.provisioning import (
     identity_manage,
@@ -41,11 +39,10 @@ from tessera.scim.provisioning import (
     membership_suspend,
     username_change,
 )
-from tessera.scim.resources import ENTERPRISE_URN, POLICY, ScimUserModel
+from tessera.scim.resources import ENTERPRISE_URN, ScimUserModel
 from tessera.scim.user_resource import (
     UserWish,
     user_body,
-    user_model,
     user_wish,
     version_check,
 )
@@ -99,8 +96,6 @@ def scim_users(*, tenant: Tenant) -> QuerySet[Membership]:
 
 
 def scim_user_get(*, tenant: Tenant, user_id: str) -> Membership | None:
-    import uuid
-
     try:
         uuid.UUID(str(user_id))
     except ValueError:
@@ -287,19 +282,11 @@ def scim_user_patch(
     resource, which is then written back as a PUT would be."""
     with transaction.atomic():
         membership = _locked(membership, location_base=location_base, if_match=if_match)
-        try:
-            patch = PatchOp[ScimUserModel].model_validate(
-                _entra_operations(body), scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=POLICY
-            )
-            current = user_model(user_body(membership, location_base=location_base))
-            with POLICY:
-                patch.patch(current)
-        except SCIMException as exc:
-            raise scim_error_for(
-                scim_type=exc.scim_type, detail=exc.detail, status=exc.status
-            ) from None
-        except ValidationError as exc:
-            raise scim_error_from_validation(exc) from None
+        current = patch_apply(
+            ScimUserModel,
+            _entra_operations(body),
+            user_body(membership, location_base=location_base),
+        )
         return _apply(
             membership=membership,
             wish=user_wish(current, mappings=_mappings(membership.tenant)),

@@ -18,8 +18,6 @@ from tessera.scim.errors import (
     ScimInvalidFilter,
     ScimInvalidValue,
     ScimNotFound,
-    scim_error_for,
-    scim_error_from_validation,
 )
 from tessera.scim.groups import (
     GROUP_ATTRIBUTES,
@@ -32,11 +30,11 @@ from tessera.scim.groups import (
     scim_groups,
 )
 from tessera.scim.listing import page_of, paging
+from tessera.scim.messages import resource_read
 from tessera.scim.resources import (
     CONFIG,
     GROUP_URN,
     LIST_URN,
-    POLICY,
     PROVIDER,
     USER_URN,
     ScimGroupModel,
@@ -54,17 +52,6 @@ from tessera.scim.users import (
 )
 
 QUERY = Context.RESOURCE_QUERY_RESPONSE
-
-
-def _validated(model: type, body: dict[str, Any], context: Context):
-    try:
-        return model.model_validate(body, scim_ctx=context, scim_policy=POLICY)
-    except SCIMException as exc:
-        raise scim_error_for(
-            scim_type=exc.scim_type, detail=exc.detail, status=exc.status
-        ) from None
-    except ValidationError as exc:
-        raise scim_error_from_validation(exc) from None
 
 
 def _query(request: HttpRequest) -> dict[str, Any]:
@@ -233,7 +220,7 @@ def _list_groups(request: HttpRequest) -> HttpResponse:
 def users(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         return _list_users(request)
-    resource = _validated(ScimUserModel, json_body(request), Context.RESOURCE_CREATION_REQUEST)
+    resource = resource_read(ScimUserModel, json_body(request), Context.RESOURCE_CREATION_REQUEST)
     membership = scim_user_create(
         tenant=request.tenant, resource=resource, actor=request.scim_actor
     )
@@ -303,7 +290,7 @@ def user(request: HttpRequest, user_id: str) -> HttpResponse:
         scim_user_delete(membership=membership, **write)
         return HttpResponse(status=204)
     if request.method == "PUT":
-        resource = _validated(
+        resource = resource_read(
             ScimUserModel, json_body(request), Context.RESOURCE_REPLACEMENT_REQUEST
         )
         membership = scim_user_replace(membership=membership, resource=resource, **write)
@@ -319,7 +306,7 @@ def user(request: HttpRequest, user_id: str) -> HttpResponse:
 def groups(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         return _list_groups(request)
-    resource = _validated(ScimGroupModel, json_body(request), Context.RESOURCE_CREATION_REQUEST)
+    resource = resource_read(ScimGroupModel, json_body(request), Context.RESOURCE_CREATION_REQUEST)
     group = scim_group_create(tenant=request.tenant, resource=resource, actor=request.scim_actor)
     return _resource(
         group_body(group, location_base=location_base(request)), status=201, created=True
@@ -345,7 +332,7 @@ def group(request: HttpRequest, group_id: str) -> HttpResponse:
         scim_group_delete(group=found, **write)
         return HttpResponse(status=204)
     if request.method == "PUT":
-        resource = _validated(
+        resource = resource_read(
             ScimGroupModel, json_body(request), Context.RESOURCE_REPLACEMENT_REQUEST
         )
         found = scim_group_replace(group=found, resource=resource, **write)
