@@ -16,12 +16,11 @@ from __future__ import annotations
 import json
 import os
 import random
-import subprocess
 import sys
 import time
 import uuid
 
-from benchmarks.bench_users import _ensure_database, _percentiles
+from benchmarks.child import percentiles, run_child
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/tessera_bench_scim"
 PROVISION = int(os.environ.get("TESSERA_BENCH_SCIM_USERS", "10000"))
@@ -117,35 +116,16 @@ def _child() -> dict:
         samples.append(time.perf_counter() - started)
         assert answer.status_code == 200
         assert answer.json()["totalResults"] == (0 if email.startswith("nobody") else 1)
-    numbers["lookup_p50_ms"], numbers["lookup_p99_ms"] = (
-        round(v, 2) for v in _percentiles(samples)
-    )
+    numbers["lookup_p50_ms"], numbers["lookup_p99_ms"] = (round(v, 2) for v in percentiles(samples))
     return numbers
 
 
 def run() -> dict:
-    url = os.environ.get("TESSERA_DATABASE_URL", DEFAULT_URL)
-    _ensure_database(url)
-    env = {
-        **os.environ,
-        "TESSERA_DATABASE_URL": url,
-        "DJANGO_SETTINGS_MODULE": "tessera.settings",
-        "TESSERA_RATE_LIMIT_API": "1000000/minute",
-        "TESSERA_EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
-        "TESSERA_LOG_LEVEL": "WARNING",
-    }
-    env.pop("TESSERA_ENV", None)
-    out = subprocess.run(
-        [sys.executable, "-m", "benchmarks.bench_scim", "--child"],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
+    return run_child(
+        "benchmarks.bench_scim",
+        default_url=DEFAULT_URL,
+        env={"TESSERA_EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend"},
     )
-    numbers = json.loads(out.stdout.strip().splitlines()[-1])
-    for key, value in numbers.items():
-        print(f"  {key}: {value}")
-    return numbers
 
 
 if __name__ == "__main__":
