@@ -15,7 +15,7 @@ call them directly too.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -482,6 +482,11 @@ def role_assign(
             granted_by, role_effective_rules(role), until=expires_at, now=now, held=held
         )
         ensure_target_within(granted_by, membership, now=now, held=held)
+        current = RoleAssignment.objects.filter(membership=membership, role=role).first()
+        if current is not None and _shortens(current.expires_at, expires_at, now):
+            # a shorter assignment is a removal to come: a deny the role carries must not lapse
+            # for someone it would widen beyond `granted_by` (themselves included)
+            ensure_change_within(granted_by, membership, drop=_assigned(role), now=now)
     with transaction.atomic():
         locked = Role.objects.select_for_update().get(pk=role.pk)
         existing = RoleAssignment.objects.filter(membership=membership, role=locked).first()
@@ -522,6 +527,22 @@ def role_assign(
     return assignment
 
 
+def _shortens(current: datetime | None, wanted: datetime | None, now: datetime) -> bool:
+    """Whether moving a live assignment's expiry from `current` to `wanted` ends it sooner."""
+    if current is not None and current <= now:
+        return False  # expired: assigning it again is a new assignment
+    return wanted is not None and (current is None or wanted < current)
+
+
+def _assigned(role: Role) -> Callable[[Any], bool]:
+    """Selects the rules a member holds through their assignment of `role`."""
+    return lambda rule: (
+        rule.source.kind == "role"
+        and rule.source.via == "assignment"
+        and rule.source.path[:1] == (role.slug,)
+    )
+
+
 def role_unassign(
     *,
     membership: Membership,
@@ -538,15 +559,7 @@ def role_unassign(
     if by is not None:
         ensure_actor_holds(by, role_effective_rules(role))
         ensure_target_within(by, membership)
-        ensure_change_within(
-            by,
-            membership,
-            drop=lambda rule: (
-                rule.source.kind == "role"
-                and rule.source.via == "assignment"
-                and rule.source.path[:1] == (role.slug,)
-            ),
-        )
+        ensure_change_within(by, membership, drop=_assigned(role))
     with transaction.atomic():
         locked = Role.objects.select_for_update().get(pk=role.pk)
         assignment = RoleAssignment.objects.filter(membership=membership, role=locked).first()
