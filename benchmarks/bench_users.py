@@ -5,18 +5,17 @@ TESSERA_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/tessera_bench, 
 missing), then measures, in-process through the whole middleware stack, the API's member search
 and the Django admin's user changelist searching the same terms. Target: API p50 ≤ 30 ms.
 
-The measurement runs in a child process so that its Django settings (database, raised rate
-limits) cannot collide with other benchmarks run by `python -m benchmarks`.
+The measurement runs in a child process (benchmarks.child).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import statistics
-import subprocess
 import sys
 import time
+
+from benchmarks.child import percentiles, run_child
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/tessera_bench"
 MEMBERS = int(os.environ.get("TESSERA_BENCH_MEMBERS", "100000"))
@@ -32,33 +31,6 @@ NOTES = (
     f"{', '.join(TERMS)} round-robin, {ROUNDS} requests per term after a warm-up. "
     "`ratio` = admin changelist p50 / API p50. Target: API p50 ≤ 30 ms."
 )
-
-
-def _ensure_database(url: str) -> None:
-    import dj_database_url
-    import psycopg
-    from psycopg import sql
-
-    cfg = dj_database_url.parse(url)
-    params = {
-        "host": cfg.get("HOST") or "127.0.0.1",
-        "port": cfg.get("PORT") or 5432,
-        "user": cfg.get("USER") or "postgres",
-        "password": cfg.get("PASSWORD") or None,
-    }
-    with psycopg.connect(dbname="postgres", autocommit=True, **params) as conn:
-        exists = conn.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", [cfg["NAME"]]
-        ).fetchone()
-        if not exists:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(cfg["NAME"])))
-
-
-def _percentiles(samples: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples)
-    p50 = statistics.median(ordered)
-    p99 = ordered[min(len(ordered) - 1, int(round(0.99 * (len(ordered) - 1))))]
-    return p50 * 1000, p99 * 1000
 
 
 def _child() -> dict:
@@ -109,34 +81,14 @@ def _child() -> dict:
 
     api = measure("/api/v1/users", {"limit": 50})
     admin_ui = measure("/admin/identity/user/", {})
-    numbers["api_p50_ms"], numbers["api_p99_ms"] = (round(v, 2) for v in _percentiles(api))
-    numbers["admin_p50_ms"], numbers["admin_p99_ms"] = (round(v, 2) for v in _percentiles(admin_ui))
+    numbers["api_p50_ms"], numbers["api_p99_ms"] = (round(v, 2) for v in percentiles(api))
+    numbers["admin_p50_ms"], numbers["admin_p99_ms"] = (round(v, 2) for v in percentiles(admin_ui))
     numbers["ratio_admin_over_api_p50"] = round(numbers["admin_p50_ms"] / numbers["api_p50_ms"], 2)
     return numbers
 
 
 def run() -> dict:
-    url = os.environ.get("TESSERA_DATABASE_URL", DEFAULT_URL)
-    _ensure_database(url)
-    env = {
-        **os.environ,
-        "TESSERA_DATABASE_URL": url,
-        "DJANGO_SETTINGS_MODULE": "tessera.settings",
-        "TESSERA_RATE_LIMIT_API": "1000000/minute",
-        "TESSERA_LOG_LEVEL": "WARNING",
-    }
-    env.pop("TESSERA_ENV", None)
-    out = subprocess.run(
-        [sys.executable, "-m", "benchmarks.bench_users", "--child"],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    numbers = json.loads(out.stdout.strip().splitlines()[-1])
-    for key, value in numbers.items():
-        print(f"  {key}: {value}")
-    return numbers
+    return run_child("benchmarks.bench_users", default_url=DEFAULT_URL)
 
 
 if __name__ == "__main__":

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "tessera.directory",
     "tessera.sso",
     "tessera.console",
+    "tessera.scim",
 ]
 
 MIDDLEWARE = [

@@ -1,4 +1,4 @@
-"""URL map: the API (and its Swagger UI and ReDoc pages), the admin, the pages for people
+"""URL map: the API (and its Swagger UI and ReDoc pages), SCIM, the admin, the pages for people
 (tessera.web), the tenant administration console (tessera.console), JWKS and the probes."""
 
 from django.contrib import admin
@@ -16,6 +16,7 @@ urlpatterns = [
     path("api/redoc", lambda request: Redoc().render_page(request, api), name="redoc"),
     path("api/", api.urls),
     path("admin/", admin.site.urls),
+    path("scim/v2/", include("tessera.api.scim.urls")),
     path("console/", include("tessera.console.urls")),
     path("", include("tessera.web.urls")),
 ]

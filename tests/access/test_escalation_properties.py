@@ -236,6 +236,8 @@ def _run(require_approval: bool, plan) -> None:
 # the attacks of issue 12 always run: the admin role lent from an administrator to the attacker,
 # the same then approved by its creator, and acting on administrators
 @example(require_approval=False, plan=[("delegate", 0, 1, "admin")])
+# shortening one's own deny-carrying role: the deny would lapse with it
+@example(require_approval=False, plan=[("assign", "restricted", 1, True)])
 @example(require_approval=True, plan=[("delegate", 4, 2, ["tenant:update"]), ("approve",)])
 @example(require_approval=False, plan=[("deactivate", 0), ("update", 4), ("key", 4, ["doc:read"])])
 @example(require_approval=False, plan=[("overrides", 3, []), ("assign", "admin", 1, False)])

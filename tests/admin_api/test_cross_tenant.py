@@ -29,6 +29,7 @@ from tessera.lifecycle.models import Offboarding
 from tessera.qualifications.models import QualificationRecord, QualificationType
 from tessera.reviews.models import AccessReview, AccessReviewItem
 from tessera.reviews.services import access_review_create_for_member
+from tessera.scim.models import ScimToken
 from tessera.sso.models import IdentityProvider
 from tessera.tenancy.models import Invitation, Membership, MembershipStatus, Tenant
 from tests.admin_api.conftest import Api
@@ -132,6 +133,9 @@ def victim(db):
         tenant=acme, name="Acme IdP", issuer="https://idp.acme.test", client_id="acme"
     )
     domain = Domain.objects.create(tenant=acme, domain="acme.test", verification_token="t")
+    scim_token = ScimToken.objects.create(
+        tenant=acme, name="directory", prefix="victim02", token_hash="3" * 64, created_at=now
+    )
     values = {
         "review_id": str(review.pk),
         "item_id": str(review.items.first().pk),
@@ -148,6 +152,7 @@ def victim(db):
         "key_id": str(key.pk),
         "device_id": str(device.pk),
         "invitation_id": str(invitation.pk),
+        "token_id": str(scim_token.pk),
     }
     return acme, intruder, values
 
@@ -175,6 +180,7 @@ def fingerprint(tenant) -> str:
             AccessReviewItem.objects.filter(review__tenant=tenant).order_by("pk").values()
         ),
         "invitations": list(Invitation.objects.filter(tenant=tenant).order_by("pk").values()),
+        "scim_tokens": list(ScimToken.objects.filter(tenant=tenant).order_by("pk").values()),
         "devices": list(
             TrustedDevice.objects.filter(user__memberships__tenant=tenant).order_by("pk").values()
         ),

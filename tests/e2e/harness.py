@@ -104,10 +104,12 @@ def _free_port() -> int:
 
 
 @contextmanager
-def tessera_serve(var_dir: Path) -> Iterator[RunningTessera]:
-    """`tessera migrate`, then `tessera serve` on a fresh
-    SQLite database in `var_dir` — as `make run` starts it, with the environment of a fresh
-    shell (no TESSERA_* of the test run) and TESSERA_PUBLIC_URL on the chosen port."""
+def tessera_serve(
+    var_dir: Path, *, extra_env: dict[str, str] | None = None
+) -> Iterator[RunningTessera]:
+    """`tessera migrate`, then `tessera serve` on a fresh SQLite database in `var_dir` — as
+    `make run` starts it, with the environment of a fresh shell (no TESSERA_* of the test run,
+    plus `extra_env`) and TESSERA_PUBLIC_URL on the chosen port."""
     env = {
         key: value
         for key, value in os.environ.items()
@@ -117,6 +119,7 @@ def tessera_serve(var_dir: Path) -> Iterator[RunningTessera]:
     base = f"http://127.0.0.1:{port}"
     env["TESSERA_VAR_DIR"] = str(var_dir)
     env["TESSERA_PUBLIC_URL"] = base
+    env.update(extra_env or {})
     log_path = Path(var_dir) / "serve.log"
     running = RunningTessera(base=base, env=env, log=log_path)
     running.command("migrate", "-v", "0")

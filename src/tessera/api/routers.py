@@ -85,3 +85,6 @@ ROUTERS.append(("v1/identity-providers", identity_providers_router))
 ROUTERS.append(("v1/domains", domains_router))
 ROUTERS.append(("v1/tenants", domains_platform_router))  # /{tid}/domains/{id}/approve
 ROUTERS.append(("v1/auth/sso", sso_router))
+from tessera.api.scim_tokens import router as scim_tokens_router  # noqa: E402
+
+ROUTERS.append(("v1/scim-tokens", scim_tokens_router))

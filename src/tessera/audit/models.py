@@ -73,11 +73,17 @@ class AuditEventType(models.TextChoices):
     IDP_UPDATED = "IDP_UPDATED"
     IDP_DELETED = "IDP_DELETED"
     IDENTITY_LINKED = "IDENTITY_LINKED"
+    SCIM_TOKEN_CREATED = "SCIM_TOKEN_CREATED"
+    SCIM_TOKEN_REVOKED = "SCIM_TOKEN_REVOKED"
+    SCIM_GROUP_CREATED = "SCIM_GROUP_CREATED"
+    SCIM_GROUP_UPDATED = "SCIM_GROUP_UPDATED"
+    SCIM_GROUP_DELETED = "SCIM_GROUP_DELETED"
 
 
 class ActorType(models.TextChoices):
     USER = "user"
     API_KEY = "api_key"
+    SCIM = "scim"  # a tenant's SCIM credential; its id is in actor_api_key_id
     SYSTEM = "system"
 
 

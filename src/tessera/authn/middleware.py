@@ -19,6 +19,8 @@ from tessera.problems import problem_response
 from tessera.request_facts import client_ip
 
 API_PREFIX = "/api/"
+# paths that authenticate with a credential of their own (the SCIM token: tessera.scim.tokens)
+OWN_CREDENTIAL_PREFIXES = ("/scim/",)
 AUTH_FAILURES_DETAIL = "Too many failed authentications from this address. Try again later."
 
 
@@ -32,6 +34,9 @@ class PrincipalMiddleware:
 
     def __call__(self, request):
         path = request.path_info
+        if path.startswith(OWN_CREDENTIAL_PREFIXES):
+            request.principal = None
+            return self.get_response(request)
         api = path.startswith(API_PREFIX)
         sign_in = api and path.startswith(AUTH_PREFIX) and request.method == "POST"
         if sign_in:

@@ -7,6 +7,10 @@
 | `token_reuse` | TOKEN_REUSE_DETECTED | always (a spent refresh token came back) | 90 |
 | `new_device` | LOGIN | no login from this IP and user agent in 90 days | 40 |
 | `privilege_escalation_burst` | access changes | ≥ 10 by one actor in 5 minutes | 70 |
+| `mass_deprovisioning` | USER_DEACTIVATED, MEMBERSHIP_REMOVED | ≥ 20 by one actor in 10 min | 70 |
+
+(`mass_deprovisioning` counts per person, API key or SCIM credential: a directory suspending or
+removing many people at once, or a stolen credential doing it.)
 
 Each firing records a SUSPICIOUS_ACTIVITY event with the risk score (in the same transaction as the
 event that triggered it), pushes `security.alert` to the tenant's administrators after commit, and
@@ -163,11 +167,42 @@ def _escalation_burst(event: AuditEvent) -> list[Finding]:
     ]
 
 
+DEPROVISIONING = frozenset({AuditEventType.USER_DEACTIVATED, AuditEventType.MEMBERSHIP_REMOVED})
+MASS_DEPROVISIONING_COUNT = 20
+
+
+def _mass_deprovisioning(event: AuditEvent) -> list[Finding]:
+    """A directory (or a stolen credential) suspending or removing many members at once."""
+    if event.actor_api_key_id:
+        who, changes = (
+            f"credential:{event.actor_api_key_id}",
+            Q(actor_api_key_id=event.actor_api_key_id),
+        )
+    elif event.actor_user_id:
+        who, changes = f"actor:{event.actor_user_id}", Q(actor_user_id=event.actor_user_id)
+    else:
+        return []
+    window = timedelta(minutes=10)
+    count = _recent(event, window).filter(changes, type__in=DEPROVISIONING).count()
+    if count < MASS_DEPROVISIONING_COUNT:
+        return []
+    return [
+        Finding(
+            "mass_deprovisioning",
+            70,
+            f"{count} members suspended or removed by one actor in 10 minutes",
+            who,
+            window,
+        )
+    ]
+
+
 RULES: dict[str, tuple[Callable[[AuditEvent], list[Finding]], ...]] = {
     AuditEventType.LOGIN_FAILED: (_brute_force,),
     AuditEventType.TOKEN_REUSE_DETECTED: (_token_reuse,),
     AuditEventType.LOGIN: (_new_device,),
     **{kind: (_escalation_burst,) for kind in ACCESS_CHANGES},
+    **{kind: (_mass_deprovisioning,) for kind in DEPROVISIONING},
 }
 
 
