@@ -14,8 +14,10 @@ from tessera.access.services.assignments import role_assign
 from tessera.access.services.roles import role_create
 from tessera.audit.models import AuditEvent
 from tessera.authn.flows.mfa import mfa_required_for
+from tessera.lifecycle.first_review import first_reviews_start
 from tessera.lifecycle.joiner import first_reviews_due
 from tessera.lifecycle.models import JoinerRecord
+from tessera.reviews.models import AccessReview
 from tessera.tenancy.models import Membership
 from tests.factories import make_member
 
@@ -140,3 +142,22 @@ def test_a_template_hands_out_only_roles_its_author_holds(world, api):
     r = api(settings_holder).put("/lifecycle/joiner-template", {"rules": [{"roles": ["admin"]}]})
     assert r.status_code == 403 and r.json()["code"] == "not_held"
     assert not AuditEvent.objects.filter(type="JOINER_TEMPLATE_CHANGED").exists()
+
+
+def test_the_first_review_opens_on_its_day_once_with_the_manager_as_reviewer(
+    world, api, django_capture_on_commit_callbacks
+):
+    _setup(world, api)
+    joiner = _join(
+        world, api, django_capture_on_commit_callbacks, department="QA", job_title="Analyst"
+    )
+    Membership.objects.filter(pk=joiner.pk).update(manager=world.manager)
+    due = JoinerRecord.objects.get(membership=joiner).first_review_due_at
+    assert first_reviews_start(now=due - timedelta(seconds=1)) == 0
+    assert first_reviews_start(now=due) == 1
+    assert first_reviews_start(now=due + timedelta(days=1)) == 0  # once
+    review = AccessReview.objects.get(tenant=world.acme)
+    items = list(review.items.all())
+    assert {i.membership_id for i in items} == {joiner.pk}
+    assert {i.reviewer_id for i in items} == {world.manager.pk}
+    assert sorted(i.role.slug for i in items if i.kind == "role") == ["approver", "viewer"]
