@@ -69,7 +69,6 @@ def test_every_served_operation_is_in_the_reference(document, text):
 def test_what_is_not_yet_served_is_not_served(document, text):
     section = text.split("## Not yet served", 1)[1].split("\n## ", 1)[0]
     prefixes = [p.rstrip("…/") for p in re.findall(r"`(/api/v1/[^`]+)`", section)]
-    assert prefixes
     for prefix in prefixes:
         assert not [p for p in document["paths"] if p.startswith(prefix)], prefix
 

@@ -20,7 +20,7 @@ from tessera.directory.errors import DomainInvalid
 from tessera.directory.models import Domain
 from tessera.directory.selectors import domain_for_email
 from tessera.errors import Conflict
-from tests.factories import make_tenant
+from tests.factories import make_member, make_tenant
 
 pytestmark = pytest.mark.django_db
 
@@ -149,3 +149,17 @@ def test_two_tenants_verifying_one_domain_at_once_one_wins():
         thread.join()
     assert sorted(outcomes) == ["domain_taken"] * 5 + ["ok"]
     assert Domain.objects.filter(domain="race.example", verified_at__isnull=False).count() == 1
+
+
+def test_verifying_a_domain_makes_its_identities_managed_by_the_tenant(tenant, other_tenant):
+    at_domain = make_member(other_tenant, "bob@example.com").user
+    elsewhere = make_member(other_tenant, "eve@example.org").user
+    lookalike = make_member(other_tenant, "mallory@notexample.com").user
+    before = {u.pk: u.managed_by_tenant_id for u in (elsewhere, lookalike)}
+    domain_approve(domain=domain_claim(tenant=tenant, domain="example.com"))
+    for user in (at_domain, elsewhere, lookalike):
+        user.refresh_from_db()
+    assert at_domain.managed_by_tenant_id == tenant.pk
+    assert {u.pk: u.managed_by_tenant_id for u in (elsewhere, lookalike)} == before
+    verified = AuditEvent.objects.get(tenant_id=tenant.pk, changes__action="verified")
+    assert verified.changes["identities_managed"] == 1

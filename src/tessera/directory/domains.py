@@ -4,8 +4,8 @@ A tenant claims `example.com` and receives a token; publishing
 `TXT _tessera-challenge.example.com "tessera-domain-verification=<token>"` and calling
 `domain_verify` proves control. A platform administrator may `domain_approve` instead. One tenant
 at most holds a domain verified (409 `domain_taken` for the others, race-safe by a partial unique
-constraint). Each change is audited in the tenant's trail (TENANT_SETTINGS_CHANGED, resource
-`domain`).
+constraint). Verification makes the identities at the domain managed by the tenant. Each change is
+audited in the tenant's trail (TENANT_SETTINGS_CHANGED, resource `domain`).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from tessera.directory.errors import (
 )
 from tessera.directory.models import Domain, DomainVerificationMethod
 from tessera.errors import field_error
+from tessera.identity.models import User
 from tessera.tenancy.models import Tenant
 
 TXT_PREFIX = "_tessera-challenge"
@@ -115,11 +116,22 @@ def _mark_verified(domain: Domain, method: str, actor: Actor | None) -> Domain:
             locked.verified_at = timezone.now()
             locked.verified_by = method
             locked.save(update_fields=["verified_at", "verified_by"])
-            _audit(locked, "verified", actor, method=method)
+            managed = _identities_manage(locked)
+            _audit(locked, "verified", actor, method=method, identities_managed=managed)
     except IntegrityError:
         raise DomainTaken(f"{domain.domain} is verified by another tenant") from None
     domain.verified_at, domain.verified_by = locked.verified_at, locked.verified_by
     return domain
+
+
+def _identities_manage(domain: Domain) -> int:
+    """A verified domain makes the identities at it managed by its tenant (docs/identities.md):
+    the tenant may edit their profiles, and adds them as active members, not by invitation."""
+    return (
+        User.objects.filter(email__iendswith=f"@{domain.domain}")
+        .exclude(managed_by_tenant_id=domain.tenant_id)
+        .update(managed_by_tenant_id=domain.tenant_id)
+    )
 
 
 def domain_verify(*, domain: Domain, actor: Actor | None = None) -> Domain:
