@@ -16,16 +16,11 @@ from datetime import datetime
 from ninja import Field, Router, Schema, Status
 from pydantic import ConfigDict
 
-from tessera.api.auth import (
-    MAX_PASSWORD_INPUT,
-    AcceptedOut,
-    LoginOut,
-    MfaRequiredOut,
-    Problem,
-    _session_answer,
-)
-from tessera.api.auth import router as auth_router
+from tessera.api.auth.inputs import MAX_PASSWORD_INPUT
+from tessera.api.auth.outputs import AcceptedOut, LoginOut, MfaRequiredOut, session_answer
+from tessera.api.auth.views import router as auth_router
 from tessera.api.context import actor_from_request
+from tessera.api.problems import Problem
 from tessera.api.security import principal_auth
 from tessera.authn.deferred import defer
 from tessera.authn.errors import ApiKeyNotAllowed, MfaSetupRequired, PasswordChangeRequired
@@ -131,7 +126,7 @@ def accept_invitation(request, payload: InvitationAcceptIn):
     )
     if isinstance(outcome, LoginPending):
         return {"mfa_required": True, "mfa_token": outcome.token, **outcome.data}
-    return _session_answer(
+    return session_answer(
         outcome.tokens,
         user=outcome.user,
         tenant=outcome.tenant,

@@ -7,6 +7,8 @@ from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.http import require_safe
 
+from tessera.api.problems import CONTENT_TYPE, problem_body
+
 
 @require_safe
 def healthz(request):
@@ -35,12 +37,11 @@ def readyz(request):
             checks["redis"] = f"error: {type(exc).__name__}"
             ready = False
     if not ready:
-        body = {
-            "type": "https://tessera.dev/problems/unavailable",
-            "title": "Service unavailable",
-            "status": 503,
-            "detail": "A backing service does not answer.",
-            "checks": checks,
-        }
-        return JsonResponse(body, status=503, content_type="application/problem+json")
+        body = problem_body(
+            status=503,
+            title="Service unavailable",
+            detail="A backing service does not answer.",
+            code="unavailable",
+        )
+        return JsonResponse({**body, "checks": checks}, status=503, content_type=CONTENT_TYPE)
     return JsonResponse({"status": "ok", "checks": checks})

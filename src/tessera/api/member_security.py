@@ -18,9 +18,9 @@ from datetime import datetime
 from ninja import Router, Schema, Status
 
 from tessera.access.guard import requires
-from tessera.api.auth import Problem
 from tessera.api.context import actor_from_request
 from tessera.api.pagination import clamp_limit, decode_created_cursor, encode_created_cursor
+from tessera.api.problems import Problem
 from tessera.api.security import principal_auth
 from tessera.api.users import user_resource
 from tessera.authn.member_security import (

@@ -19,8 +19,10 @@ from django.http import HttpResponse
 from django.utils import timezone
 from ninja import Field, Router, Schema, Status
 
-from tessera.api.auth import LoginOut, Problem, _session_answer, _set_session_cookie
+from tessera.api.auth.cookies import session_cookie_set
+from tessera.api.auth.outputs import LoginOut, session_answer
 from tessera.api.context import actor_from_request
+from tessera.api.problems import Problem
 from tessera.api.security import principal_auth
 from tessera.authn.devices import device_get_for_user, device_revoke, devices_live_for_user
 from tessera.authn.flows.mfa import (
@@ -124,9 +126,9 @@ def verify(request, response: HttpResponse, payload: MfaVerifyIn):
     outcome = result.success
     response["Cache-Control"] = NO_STORE
     if payload.cookie:
-        _set_session_cookie(request, response, outcome.tokens.session)
+        session_cookie_set(request, response, outcome.tokens.session)
     return {
-        **_session_answer(
+        **session_answer(
             outcome.tokens,
             user=outcome.user,
             tenant=outcome.tenant,

@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 from django.http import HttpResponse
+from ninja import Schema
 
 from tessera.errors import TesseraError
 
@@ -14,6 +15,25 @@ logger = logging.getLogger("tessera.api")
 
 PROBLEM_TYPE_BASE = "https://tessera.dev/problems/"
 CONTENT_TYPE = "application/problem+json"
+
+
+class FieldProblem(Schema):
+    field: str
+    message: str
+    code: str
+
+
+class Problem(Schema):
+    """An RFC 9457 problem (`application/problem+json`)."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    instance: str | None = None
+    request_id: str | None = None
+    errors: list[FieldProblem] | None = None
 
 
 def problem_body(

@@ -8,7 +8,7 @@ from tessera.api.authz import router as authz_router  # noqa: E402
 
 ROUTERS.append(("v1/authz", authz_router))
 
-from tessera.api.auth import router as auth_router  # noqa: E402
+from tessera.api.auth.views import router as auth_router  # noqa: E402
 
 ROUTERS.append(("v1/auth", auth_router))
 

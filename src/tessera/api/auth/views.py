@@ -7,22 +7,40 @@ the answer that creates it.
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
-from django.conf import settings
 from django.http import HttpResponse
-from django.middleware.csrf import get_token
 from django.utils import timezone
-from ninja import Field, Router, Schema, Status
-from pydantic import ValidationError as PydanticValidationError
+from ninja import Router, Status
 
+from tessera.api.auth.cookies import session_cookie_forget, session_cookie_set
+from tessera.api.auth.inputs import (
+    LoginIn,
+    LogoutIn,
+    PasswordChangeIn,
+    PasswordResetConfirmIn,
+    PasswordResetIn,
+    RefreshIn,
+    SwitchTenantIn,
+    logout_input,
+)
+from tessera.api.auth.outputs import (
+    AcceptedOut,
+    LoginOut,
+    MeOut,
+    MfaRequiredOut,
+    SessionPage,
+    TokensOut,
+    membership_as_dict,
+    session_answer,
+    tenant_ref_as_dict,
+    user_as_dict,
+)
 from tessera.api.context import actor_from_request
 from tessera.api.pagination import (
     clamp_limit,
     decode_created_cursor,
     encode_created_cursor,
 )
+from tessera.api.problems import Problem
 from tessera.api.security import principal_auth
 from tessera.api.transport import require_allowed_origin
 from tessera.audit.models import AuditEventType
@@ -30,11 +48,8 @@ from tessera.authn import selectors
 from tessera.authn.deferred import defer
 from tessera.authn.flows.login import LoginPending, LoginSuccess, login_password
 from tessera.authn.flows.switch import tenant_switch
-from tessera.authn.models import Session
-from tessera.authn.reauthentication import session_end_by_owner, session_end_replaced_by_cookie
-from tessera.authn.request_auth import SESSION_COOKIE, session_cookie_value
+from tessera.authn.reauthentication import session_end_by_owner
 from tessera.authn.services import (
-    IssuedTokens,
     password_change,
     password_reset_confirm,
     password_reset_request,
@@ -42,261 +57,12 @@ from tessera.authn.services import (
     session_revoke,
     sessions_revoke_for_user,
 )
-from tessera.errors import NotFound, PermissionDenied, ValidationFailed, field_error
+from tessera.errors import NotFound, PermissionDenied
 
 router = Router(tags=["auth"])
 
-MAX_PASSWORD_INPUT = 1024
 
-
-# --- schemas ------------------------------------------------------------------------------------
-
-
-class FieldProblem(Schema):
-    field: str
-    message: str
-    code: str
-
-
-class Problem(Schema):
-    """An RFC 9457 problem (`application/problem+json`)."""
-
-    type: str
-    title: str
-    status: int
-    detail: str
-    code: str
-    instance: str | None = None
-    request_id: str | None = None
-    errors: list[FieldProblem] | None = None
-
-
-class LoginIn(Schema):
-    email: str = Field(..., max_length=320)
-    password: str = Field(..., max_length=MAX_PASSWORD_INPUT)
-    tenant: str | None = Field(None, max_length=64, description="tenant slug (or id)")
-    cookie: bool = Field(False, description="also set the HttpOnly session cookie")
-    device_token: str | None = Field(
-        None,
-        max_length=256,
-        description="a trusted device's token (from /auth/mfa/verify): skips the MFA step",
-    )
-
-
-class TenantRefOut(Schema):
-    id: str
-    slug: str
-    name: str
-
-
-class AuthUserOut(Schema):
-    id: str
-    email: str
-    first_name: str
-    last_name: str
-    phone: str
-    timezone: str
-    language: str
-    avatar_url: str
-    is_platform_admin: bool
-
-
-class MembershipRolesOut(Schema):
-    tenant: TenantRefOut
-    roles: list[str]
-
-
-class LoginOut(Schema):
-    access_token: str
-    refresh_token: str
-    token_type: str = "Bearer"
-    expires_in: int
-    session_id: str
-    user: AuthUserOut
-    tenant: TenantRefOut | None
-    memberships: list[MembershipRolesOut]
-    password_change_required: bool = False
-    mfa_setup_required: bool = False
-
-
-class MfaRequiredOut(Schema):
-    mfa_required: bool = True
-    mfa_token: str
-
-
-class RefreshIn(Schema):
-    refresh_token: str = Field(..., max_length=512)
-
-
-class TokensOut(Schema):
-    access_token: str
-    refresh_token: str
-    token_type: str = "Bearer"
-    expires_in: int
-
-
-class LogoutIn(Schema):
-    all: bool = False
-
-
-class SwitchTenantIn(Schema):
-    tenant: str = Field(..., max_length=64, description="tenant slug (or id)")
-
-
-class AuthMembershipOut(Schema):
-    id: str
-    status: str
-    department: str
-    job_title: str
-    employee_id: str | None
-    cost_center: str
-    clearance_level: int
-
-
-class MeOut(Schema):
-    user: AuthUserOut
-    tenant: TenantRefOut | None
-    membership: AuthMembershipOut | None
-    roles: list[str]
-    permissions: list[str]
-    session_id: str | None = None
-    password_change_required: bool = False
-    mfa_setup_required: bool = False
-
-
-class PasswordChangeIn(Schema):
-    current_password: str = Field(..., max_length=MAX_PASSWORD_INPUT)
-    new_password: str = Field(..., max_length=MAX_PASSWORD_INPUT)
-
-
-class PasswordResetIn(Schema):
-    email: str = Field(..., max_length=320)
-
-
-class PasswordResetConfirmIn(Schema):
-    token: str = Field(..., max_length=512)
-    new_password: str = Field(..., max_length=MAX_PASSWORD_INPUT)
-
-
-class AcceptedOut(Schema):
-    detail: str
-
-
-class SessionOut(Schema):
-    id: str
-    created_at: datetime
-    last_activity: datetime
-    expires_at: datetime
-    ip: str | None
-    user_agent: str
-    auth_method: str
-    tenant_id: str | None
-    current: bool
-
-
-class SessionPage(Schema):
-    items: list[SessionOut]
-    next_cursor: str | None
-
-
-# --- shaping ------------------------------------------------------------------------------------
-
-
-def _tenant(tenant) -> dict[str, Any] | None:
-    if tenant is None:
-        return None
-    return {"id": str(tenant.pk), "slug": tenant.slug, "name": tenant.name}
-
-
-def _user(user) -> dict[str, Any]:
-    return {
-        "id": str(user.pk),
-        "email": user.email,
-        "first_name": user.first_name,
-        "last_name": user.last_name,
-        "phone": user.phone,
-        "timezone": user.timezone,
-        "language": user.language,
-        "avatar_url": user.avatar_url,
-        "is_platform_admin": user.is_platform_admin,
-    }
-
-
-def _membership(membership) -> dict[str, Any] | None:
-    if membership is None:
-        return None
-    return {
-        "id": str(membership.pk),
-        "status": membership.status,
-        "department": membership.department,
-        "job_title": membership.job_title,
-        "employee_id": membership.employee_id,
-        "cost_center": membership.cost_center,
-        "clearance_level": membership.clearance_level,
-    }
-
-
-def _session_answer(
-    tokens: IssuedTokens,
-    *,
-    user,
-    tenant,
-    password_change_required: bool,
-    mfa_setup_required: bool = False,
-):
-    now = timezone.now()
-    return {
-        "access_token": tokens.access_token,
-        "refresh_token": tokens.refresh_token,
-        "token_type": "Bearer",
-        "expires_in": tokens.expires_in,
-        "session_id": str(tokens.session.pk),
-        "user": _user(user),
-        "tenant": _tenant(tenant),
-        "memberships": [
-            {"tenant": _tenant(m.tenant), "roles": roles}
-            for m, roles in selectors.memberships_with_roles(user_id=user.pk, now=now)
-        ],
-        "password_change_required": password_change_required,
-        "mfa_setup_required": mfa_setup_required,
-    }
-
-
-def _set_session_cookie(request, response: HttpResponse, session: Session) -> None:
-    # ASVS V7.2.4: the session of the cookie this browser presented ends as the new one is set
-    session_end_replaced_by_cookie(
-        cookie=request.COOKIES.get(SESSION_COOKIE),
-        new_session_id=session.pk,
-        actor=actor_from_request(request),
-    )
-    value = session_cookie_value(
-        session_id=session.pk,
-        user_id=session.user_id,
-        tenant_id=session.tenant_id,
-        membership_id=session.membership_id,
-    )
-    max_age = max(0, int((session.absolute_expires_at - timezone.now()).total_seconds()))
-    response.set_cookie(
-        SESSION_COOKIE,
-        value,
-        max_age=max_age,
-        httponly=True,
-        secure=settings.SESSION_COOKIE_SECURE,
-        samesite="Lax",
-        path="/",
-    )
-    get_token(request)  # the csrftoken cookie the client echoes in X-CSRFToken
-
-
-def _forget_session_cookie(response: HttpResponse) -> None:
-    response.delete_cookie(SESSION_COOKIE, path="/", samesite="Lax")
-
-
-ERRORS_401 = {401: Problem}
 ERRORS_AUTH = {401: Problem, 403: Problem}
-
-
-# --- endpoints ----------------------------------------------------------------------------------
 
 
 @router.post(
@@ -336,8 +102,8 @@ def login(request, response: HttpResponse, payload: LoginIn):
         return {"mfa_required": True, "mfa_token": outcome.token, **outcome.data}
     assert isinstance(outcome, LoginSuccess)
     if payload.cookie:
-        _set_session_cookie(request, response, outcome.tokens.session)
-    return _session_answer(
+        session_cookie_set(request, response, outcome.tokens.session)
+    return session_answer(
         outcome.tokens,
         user=outcome.user,
         tenant=outcome.tenant,
@@ -365,23 +131,6 @@ def refresh(request, payload: RefreshIn):
     }
 
 
-def _logout_input(request) -> LogoutIn:
-    """The optional JSON body: absent, empty or not JSON means `{"all": false}` (the narrower
-    logout: a body that cannot widen it needs no 415)."""
-    if request.content_type != "application/json" or not request.body.strip():
-        return LogoutIn()
-    try:
-        return LogoutIn.model_validate_json(request.body)
-    except PydanticValidationError as exc:
-        raise ValidationFailed(
-            "The request does not match the schema.",
-            errors=[
-                field_error(".".join(str(p) for p in e["loc"]) or "body", e["msg"], e["type"])
-                for e in exc.errors()
-            ],
-        ) from None
-
-
 @router.post(
     "/logout",
     auth=principal_auth,
@@ -398,7 +147,7 @@ def _logout_input(request) -> LogoutIn:
 def logout(request, response: HttpResponse):
     principal = request.principal
     actor = actor_from_request(request)
-    if _logout_input(request).all:
+    if logout_input(request).all:
         sessions_revoke_for_user(
             user=principal.user, reason="logout_all", actor=actor, audit_type=AuditEventType.LOGOUT
         )
@@ -410,7 +159,7 @@ def logout(request, response: HttpResponse):
             session_revoke(
                 session=session, reason="logout", actor=actor, audit_type=AuditEventType.LOGOUT
             )
-    _forget_session_cookie(response)
+    session_cookie_forget(response)
     return Status(204, None)
 
 
@@ -443,8 +192,8 @@ def switch_tenant(request, response: HttpResponse, payload: SwitchTenantIn):
         return {"mfa_required": True, "mfa_token": outcome.token, **outcome.data}
     tokens = outcome.tokens
     if principal.auth_method == "session_cookie":
-        _set_session_cookie(request, response, tokens.session)
-    return _session_answer(
+        session_cookie_set(request, response, tokens.session)
+    return session_answer(
         tokens,
         user=principal.user,
         tenant=tokens.session.tenant,
@@ -475,9 +224,9 @@ def me(request):
             membership=membership, tenant_version=tv, membership_version=mv, now=now
         )
     return {
-        "user": _user(principal.user),
-        "tenant": _tenant(tenant),
-        "membership": _membership(membership),
+        "user": user_as_dict(principal.user),
+        "tenant": tenant_ref_as_dict(tenant),
+        "membership": membership_as_dict(membership),
         "roles": roles,
         "permissions": permissions,
         "session_id": str(principal.session_id) if principal.session_id else None,
@@ -592,5 +341,5 @@ def delete_session(request, response: HttpResponse, session_id: str):
         session=session, current_session_id=principal.session_id, actor=actor_from_request(request)
     )
     if str(session.pk) == str(principal.session_id) and principal.auth_method == "session_cookie":
-        _forget_session_cookie(response)
+        session_cookie_forget(response)
     return Status(204, None)
