@@ -22,7 +22,7 @@ from tessera.api.context import actor_from_request
 from tessera.api.pagination import clamp_limit, decode_created_cursor, encode_created_cursor
 from tessera.api.problems import Problem
 from tessera.api.security import principal_auth
-from tessera.api.users import user_resource
+from tessera.api.users.resource import user_resource
 from tessera.authn.member_security import (
     member_mfa_reset,
     member_session_end,

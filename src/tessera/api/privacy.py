@@ -26,7 +26,7 @@ from ninja import Router, Schema
 from tessera.access.guard import ScopeMissing, authorize, require_member, requires, scopes_allow
 from tessera.api.context import actor_from_request
 from tessera.api.security import principal_auth
-from tessera.api.users import user_resource
+from tessera.api.users.resource import user_resource
 from tessera.audit.export import event_as_dict
 from tessera.errors import NotFound
 from tessera.tenancy.member_selectors import member_get

@@ -27,7 +27,7 @@ from tessera.api.privacy import router as privacy_router  # noqa: E402
 from tessera.api.roles import permissions_router, roles_router  # noqa: E402
 from tessera.api.tenant import router as tenant_router  # noqa: E402
 from tessera.api.tenants import router as tenants_router  # noqa: E402
-from tessera.api.users import router as users_router  # noqa: E402
+from tessera.api.users.views import router as users_router  # noqa: E402
 
 ROUTERS.append(("v1/tenants", tenants_router))
 ROUTERS.append(("v1/tenant", tenant_router))
