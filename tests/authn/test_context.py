@@ -8,8 +8,8 @@ import pytest
 from django.test import RequestFactory
 from django.utils import timezone
 
+from tessera.access.guard import NoTenant, require_member
 from tessera.api.context import actor_from_request, client_ip
-from tessera.api.security import TenantRequired, require_member
 from tessera.authn.errors import ReauthenticationRequired
 from tessera.authn.models import Session
 from tessera.authn.request_auth import authenticate_request
@@ -69,7 +69,7 @@ def test_require_member(tokens):
         require_member(request)
     request.principal = object()
     request.membership = None
-    with pytest.raises(TenantRequired):
+    with pytest.raises(NoTenant):
         require_member(request)
     request.membership = "the membership"
     assert require_member(request) == "the membership"

@@ -6,7 +6,7 @@ import ipaddress
 from typing import Any
 
 from ninja import Field, Schema
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, PrivateAttr, field_validator, model_validator
 
 from tessera.access import decisions
 
@@ -68,6 +68,22 @@ class CheckIn(BaseModel):
 
 class BatchIn(BaseModel):
     checks: list[CheckIn] = Field(..., max_length=decisions.MAX_BATCH)
+    _actions: list[decisions.Action] = PrivateAttr(default_factory=list)
+
+    @model_validator(mode="after")
+    def _parse_actions(self) -> BatchIn:
+        """Each check's action, parsed once, here: a bad one refuses the whole batch (422 naming
+        `checks[i].action`) before anything is looked up."""
+        self._actions = [
+            decisions.parse_action(check.action, where=f"checks[{i}].action")
+            for i, check in enumerate(self.checks)
+        ]
+        return self
+
+    @property
+    def actions(self) -> list[decisions.Action]:
+        """The parsed action of each check, in order."""
+        return self._actions
 
 
 class SubjectsQuery(Schema):
