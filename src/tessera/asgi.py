@@ -13,7 +13,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tessera.settings")
 
 from django.core.wsgi import get_wsgi_application  # noqa: E402
 
-django_wsgi = get_wsgi_application()
+django_wsgi = get_wsgi_application()  # sets Django up: the imports below load models
 
 from a2wsgi import WSGIMiddleware  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

@@ -17,6 +17,7 @@ from tessera.api.problems import (
     problem_response,
     www_authenticate,
 )
+from tessera.api.routers import ROUTERS
 from tessera.api.transport import JsonOnlyParser
 from tessera.errors import TesseraError
 
@@ -157,11 +158,5 @@ def _unexpected(request, exc):
     return internal_error_response(request, exc)
 
 
-def _register_routers() -> None:
-    from tessera.api.routers import ROUTERS
-
-    for prefix, router in ROUTERS:
-        api.add_router(prefix, router)
-
-
-_register_routers()
+for prefix, router in ROUTERS:
+    api.add_router(prefix, router)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.http import require_safe
@@ -28,8 +29,6 @@ def readyz(request):
         ready = False
     if settings.REDIS_URL:
         try:
-            from django.core.cache import cache
-
             cache.set("readyz", "1", 5)
             checks["redis"] = "ok" if cache.get("readyz") == "1" else "error"
             ready = ready and checks["redis"] == "ok"
