@@ -23,7 +23,10 @@ from tessera.realtime.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": WSGIMiddleware(django_wsgi, workers=settings.HTTP_THREADS),
-        "websocket": URLRouter(websocket_urlpatterns),
+        # the stubs disagree, not the objects: WSGIHandler answers an HttpResponse (an iterable of
+        # bytes) that django-stubs types as HttpResponseBase; URLRouter takes the path() routes
+        # that channels-stubs calls _ExtendedURLPattern (see tessera.realtime.routing)
+        "http": WSGIMiddleware(django_wsgi, workers=settings.HTTP_THREADS),  # type: ignore[arg-type]
+        "websocket": URLRouter(websocket_urlpatterns),  # type: ignore[arg-type]
     }
 )

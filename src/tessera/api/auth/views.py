@@ -101,6 +101,7 @@ def login(request, response: HttpResponse, payload: LoginIn):
     if isinstance(outcome, LoginPending):
         return {"mfa_required": True, "mfa_token": outcome.token, **outcome.data}
     assert isinstance(outcome, LoginSuccess)
+    assert outcome.tokens is not None  # an API sign-in issues tokens (an admin-site one has none)
     if payload.cookie:
         session_cookie_set(request, response, outcome.tokens.session)
     return session_answer(

@@ -20,6 +20,7 @@ from tessera.api.authz.inputs import BatchIn, CheckIn, SubjectsQuery
 from tessera.api.authz.outputs import BatchOut, CheckOut, ExplainOut, FieldsOut, SubjectsOut
 from tessera.api.pagination import clamp_limit, decode_cursor, encode_cursor
 from tessera.api.security import principal_auth
+from tessera.engine import Context
 from tessera.errors import NotFound, PermissionDenied, ValidationFailed, field_error
 from tessera.tenancy.selectors import membership_get
 
@@ -51,7 +52,7 @@ def _subject(request, subject_id: str | None, *, where: str = "subject_id"):
     return membership, None, False
 
 
-def _context(request, payload: CheckIn, about_self: bool):
+def _context(request, payload: CheckIn, about_self: bool) -> Context:
     supplied = payload.context.as_dict() if payload.context is not None else None
     return decisions.supplied_context(request, supplied, about_self=about_self)
 
@@ -77,7 +78,7 @@ def check(request, payload: CheckIn):
 def check_batch(request, payload: BatchIn):
     require_member(request)
     subjects: dict[str | None, tuple] = {}
-    plain_contexts: dict[bool, object] = {}  # the context of checks that state none, built once
+    plain_contexts: dict[bool, Context] = {}  # the context of checks that state none, built once
     items = []
     for i, (item, action) in enumerate(zip(payload.checks, payload.actions, strict=True)):
         key = item.subject_id

@@ -27,10 +27,11 @@ class GrantPage(Schema):
 
 
 def grant_as_dict(grant: Grant) -> dict[str, Any]:
-    if grant.membership_id is not None:
-        subject = {"user_id": str(grant.membership.user_id)}
-    else:
-        subject = {"role": grant.role.slug}
+    subject: dict[str, str] = {}
+    if grant.membership is not None:
+        subject["user_id"] = str(grant.membership.user_id)
+    elif grant.role is not None:
+        subject["role"] = grant.role.slug
     return {
         "id": str(grant.pk),
         "subject": subject,
@@ -38,6 +39,6 @@ def grant_as_dict(grant: Grant) -> dict[str, Any]:
         "resource_type": grant.resource_type,
         "resource_id": grant.resource_id,
         "expires_at": grant.expires_at,
-        "granted_by": str(grant.granted_by.user_id) if grant.granted_by_id else None,
+        "granted_by": str(grant.granted_by.user_id) if grant.granted_by is not None else None,
         "created_at": grant.created_at,
     }

@@ -37,6 +37,7 @@ def _subject(request, subject: GrantSubject):
                 ],
             )
         return membership, None
+    assert subject.role is not None  # exactly one of user_id and role (checked above)
     try:
         return None, role_get(tenant=request.tenant, slug=subject.role)
     except NotFound:

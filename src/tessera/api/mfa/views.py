@@ -70,6 +70,7 @@ def verify(request, response: HttpResponse, payload: MfaVerifyIn):
         actor=actor_from_request(request),
     )
     outcome = result.success
+    assert outcome.tokens is not None  # an API sign-in issues tokens (an admin-site one has none)
     response["Cache-Control"] = NO_STORE
     if payload.cookie:
         session_cookie_set(request, response, outcome.tokens.session)

@@ -93,7 +93,7 @@ def member_as_dict(m: Membership) -> dict[str, Any]:
         "cost_center": m.cost_center,
         "clearance_level": m.clearance_level,
         "attributes": m.attributes or {},
-        "manager_id": str(m.manager.user_id) if m.manager_id else None,
+        "manager_id": str(m.manager.user_id) if m.manager is not None else None,
         "roles": member_role_slugs(m),
         "gdpr_consent_at": m.gdpr_consent_at,
         "must_change_password": user.must_change_password if managed_here else False,
