@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ninja.schema import NinjaGenerateJsonSchema
+
 from tessera.api.problems import Problem
 from tessera.api.rule_schema import COMPONENTS as RULE_COMPONENTS
 from tessera.api.rule_schema import link_components
@@ -48,7 +50,9 @@ def _problem_response(code: str) -> dict[str, Any]:
 
 def problem_components() -> dict[str, dict[str, Any]]:
     """The JSON Schemas of `Problem` and the models it refers to, keyed by component name."""
-    schema = Problem.model_json_schema(ref_template=REF_TEMPLATE)
+    schema = Problem.model_json_schema(
+        ref_template=REF_TEMPLATE, schema_generator=NinjaGenerateJsonSchema, mode="serialization"
+    )
     components: dict[str, dict[str, Any]] = schema.pop("$defs", {})
     components["Problem"] = schema
     return components
