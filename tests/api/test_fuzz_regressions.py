@@ -11,7 +11,7 @@ import pytest
 
 from tessera.audit.models import AuditEvent
 from tessera.audit.selectors import audit_chain_verify
-from tests.admin_api.conftest import API
+from tests.api.conftest import API
 from tests.authn.conftest import LOGIN, login
 
 pytestmark = pytest.mark.usefixtures("world")

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from tessera.access.models import Delegation, Grant
-from tests.admin_api.conftest import Api
+from tests.api.conftest import Api
 
 CALLERS = ("admin", "manager", "viewer", "member", "outsider")
 

@@ -13,7 +13,7 @@ from tessera.authn.models import Session, TrustedDevice
 from tessera.identity import totp
 from tessera.identity.mfa import mfa_enabled, totp_confirm, totp_setup
 from tessera.identity.models import BackupCode, TotpFactor
-from tests.admin_api.conftest import Api
+from tests.api.conftest import Api
 from tests.factories import DEFAULT_PASSWORD, make_member
 
 ME = "/api/v1/auth/me"

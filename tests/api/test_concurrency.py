@@ -10,7 +10,7 @@ from django.db import connections
 from tessera.access.models import Role, RoleAssignment
 from tessera.identity.models import User
 from tessera.tenancy.models import Membership, MembershipStatus
-from tests.admin_api.conftest import Api
+from tests.api.conftest import Api
 from tests.factories import make_member, make_tenant
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]

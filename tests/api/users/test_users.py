@@ -9,7 +9,7 @@ from tessera.access.models import RoleAssignment
 from tessera.authn.models import Session
 from tessera.tenancy.models import Membership, MembershipStatus
 from tests.access.helpers import allow, give, make_role
-from tests.admin_api.conftest import Api
+from tests.api.conftest import Api
 from tests.factories import make_member
 
 ROLES = ("admin", "manager", "viewer", "member")

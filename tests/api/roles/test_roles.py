@@ -6,7 +6,7 @@ import pytest
 
 from tessera.access.models import Role
 from tessera.tenancy.models import Tenant
-from tests.admin_api.conftest import Api
+from tests.api.conftest import Api
 from tests.factories import make_member
 
 CALLERS = ("admin", "manager", "viewer", "member", "outsider")

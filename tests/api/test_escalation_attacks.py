@@ -18,7 +18,7 @@ from tessera.access.models import Delegation, DelegationStatus, Grant, RoleAssig
 from tessera.access.services import delegation_create, role_assign
 from tessera.tenancy.models import Membership, MembershipStatus
 from tests.access.helpers import allow, deny, make_role
-from tests.admin_api.conftest import Api
+from tests.api.conftest import Api
 from tests.factories import make_member
 
 

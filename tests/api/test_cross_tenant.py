@@ -23,8 +23,8 @@ from tessera.api.app import api as ninja_api
 from tessera.audit.models import AuditChain
 from tessera.authn.models import ApiKey, RefreshToken, Session, TrustedDevice
 from tessera.tenancy.models import Invitation, Membership, MembershipStatus, Tenant
-from tests.admin_api.conftest import Api
 from tests.admin_api.test_revocation import make_session
+from tests.api.conftest import Api
 from tests.factories import make_member, make_tenant
 
 METHODS = ("get", "post", "put", "patch", "delete")

@@ -8,8 +8,8 @@ from django.core import mail
 from tessera.audit.models import AuditEvent, AuditEventType
 from tessera.authn.models import Session
 from tessera.tenancy.models import Membership, Tenant
-from tests.admin_api.conftest import Api
 from tests.admin_api.test_revocation import make_session
+from tests.api.conftest import Api
 
 
 @pytest.fixture
