@@ -6,6 +6,8 @@ from datetime import datetime
 
 from ninja import Schema
 
+from tessera.api.auth.outputs import user_as_dict
+
 
 class ProfileOut(Schema):
     id: str
@@ -23,16 +25,9 @@ class ProfileOut(Schema):
 
 
 def profile_as_dict(user) -> dict:
+    """The identity as `me` shows it, with the state of its address and who manages it."""
     return {
-        "id": str(user.pk),
-        "email": user.email,
-        "first_name": user.first_name,
-        "last_name": user.last_name,
-        "phone": user.phone,
-        "timezone": user.timezone,
-        "language": user.language,
-        "avatar_url": user.avatar_url,
-        "is_platform_admin": user.is_platform_admin,
+        **user_as_dict(user),
         "email_verified": user.email_verified_at is not None,
         "email_verified_at": user.email_verified_at,
         "managed": user.managed_by_tenant_id is not None,

@@ -21,25 +21,15 @@ from tessera.api.member_security.outputs import MemberSessionPage, MfaResetOut, 
 from tessera.api.pagination import clamp_limit, decode_created_cursor, encode_created_cursor
 from tessera.api.problems import Problem
 from tessera.api.security import principal_auth
-from tessera.api.users.resource import user_resource
+from tessera.api.users.lookup import member_or_404, user_resource
 from tessera.authn.member_security import (
     member_mfa_reset,
     member_session_end,
     member_sessions,
     member_sessions_end,
 )
-from tessera.errors import NotFound
-from tessera.tenancy.member_selectors import member_get
-from tessera.tenancy.models import Membership
 
 router = Router(tags=["users"], auth=principal_auth)
-
-
-def _member(request, user_id: str) -> Membership:
-    membership = member_get(tenant=request.tenant, user_id=user_id)
-    if membership is None:
-        raise NotFound("No such user in this tenant")
-    return membership
 
 
 @router.get(
@@ -49,7 +39,7 @@ def _member(request, user_id: str) -> Membership:
 )
 @requires("session:read", resource=user_resource)
 def list_member_sessions(request, user_id: str, limit: int = 50, cursor: str | None = None):
-    membership = _member(request, user_id)
+    membership = member_or_404(request, user_id)
     size = clamp_limit(limit)
     rows = member_sessions(
         membership=membership,
@@ -84,7 +74,7 @@ def list_member_sessions(request, user_id: str, limit: int = 50, cursor: str | N
 )
 @requires("session:revoke", resource=user_resource)
 def end_member_sessions(request, user_id: str):
-    membership = _member(request, user_id)
+    membership = member_or_404(request, user_id)
     ended = member_sessions_end(
         membership=membership, by=request.membership, actor=actor_from_request(request)
     )
@@ -98,7 +88,7 @@ def end_member_sessions(request, user_id: str):
 )
 @requires("session:revoke", resource=user_resource)
 def end_member_session(request, user_id: str, session_id: str):
-    membership = _member(request, user_id)
+    membership = member_or_404(request, user_id)
     member_session_end(
         membership=membership,
         session_id=session_id,
@@ -122,7 +112,7 @@ def end_member_session(request, user_id: str, session_id: str):
 )
 @requires("user:update", resource=user_resource)
 def reset_member_mfa(request, user_id: str):
-    membership = _member(request, user_id)
+    membership = member_or_404(request, user_id)
     done = member_mfa_reset(
         membership=membership, by=request.membership, actor=actor_from_request(request)
     )

@@ -27,11 +27,8 @@ from tessera.access.guard import ScopeMissing, authorize, require_member, requir
 from tessera.api.context import actor_from_request
 from tessera.api.privacy.outputs import ErasureOut
 from tessera.api.security import principal_auth
-from tessera.api.users.resource import user_resource
+from tessera.api.users.lookup import member_or_404, user_resource
 from tessera.audit.export import event_as_dict
-from tessera.errors import NotFound
-from tessera.tenancy.member_selectors import member_get
-from tessera.tenancy.models import Membership
 from tessera.tenancy.privacy import MemberExport, member_data_export, member_erase
 
 router = Router(tags=["users"], auth=principal_auth)
@@ -44,13 +41,6 @@ OWN_EXPORT_SCOPE = "user:read"
 
 
 CHUNK_EVENTS = 200
-
-
-def _member(request, user_id: str) -> Membership:
-    membership = member_get(tenant=request.tenant, user_id=user_id)
-    if membership is None:
-        raise NotFound("No such user in this tenant")
-    return membership
 
 
 def _is_self(request, user_id: str) -> bool:
@@ -98,7 +88,7 @@ def _json_chunks(export: MemberExport) -> Iterator[str]:
 )
 def export_user(request, user_id: str):
     _authorize_export(request, user_id)
-    membership = _member(request, user_id)
+    membership = member_or_404(request, user_id)
     export = member_data_export(membership=membership, actor=actor_from_request(request))
     response = StreamingHttpResponse(_json_chunks(export), content_type="application/json")
     response["Content-Disposition"] = f'attachment; filename="user-{membership.user_id}.json"'
@@ -118,7 +108,7 @@ def export_user(request, user_id: str):
 )
 @requires("user:delete", resource=user_resource)
 def erase_user(request, user_id: str):
-    membership = _member(request, user_id)
+    membership = member_or_404(request, user_id)
     summary = member_erase(
         membership=membership, by=request.membership, actor=actor_from_request(request)
     )

@@ -17,6 +17,7 @@ from tessera.api.context import actor_from_request
 from tessera.api.pagination import clamp_limit, decode_cursor, encode_cursor
 from tessera.api.security import principal_auth
 from tessera.api.users.inputs import RolesIn, RulesIn, UserFilters, UserIn, UserPatch, bulk_rows
+from tessera.api.users.lookup import member_or_404, user_resource
 from tessera.api.users.outputs import (
     BulkOut,
     PermissionsOut,
@@ -25,11 +26,8 @@ from tessera.api.users.outputs import (
     UserPage,
     member_as_dict,
 )
-from tessera.api.users.resource import user_resource
-from tessera.errors import NotFound
 from tessera.tenancy.member_selectors import (
     MemberCursor,
-    member_get,
     member_list,
     member_role_slugs,
 )
@@ -48,15 +46,8 @@ from tessera.tenancy.models import Membership
 router = Router(tags=["users"], auth=principal_auth)
 
 
-def _member(request, user_id: str) -> Membership:
-    membership = member_get(tenant=request.tenant, user_id=user_id)
-    if membership is None:
-        raise NotFound("No such user in this tenant")
-    return membership
-
-
 def _fresh(request, membership: Membership) -> dict[str, Any]:
-    return member_as_dict(_member(request, str(membership.user_id)))
+    return member_as_dict(member_or_404(request, str(membership.user_id)))
 
 
 def _by(request) -> Membership:
@@ -142,13 +133,13 @@ def bulk_create_users(request):
 @router.get("/{user_id}", response=UserOut, summary="One member")
 @requires("user:read", resource=user_resource)
 def get_user(request, user_id: str):
-    return member_as_dict(_member(request, user_id))
+    return member_as_dict(member_or_404(request, user_id))
 
 
 @router.patch("/{user_id}", response=UserOut, summary="Change a member's profile and attributes")
 @requires("user:update", resource=user_resource)
 def update_user(request, user_id: str, payload: UserPatch):
-    membership = _member(request, user_id)
+    membership = member_or_404(request, user_id)
     member_update(
         membership=membership,
         changes=payload.dict(exclude_unset=True),
@@ -161,7 +152,7 @@ def update_user(request, user_id: str, payload: UserPatch):
 @router.delete("/{user_id}", response={204: None}, summary="Remove the membership")
 @requires("user:delete", resource=user_resource)
 def remove_user(request, user_id: str):
-    membership = _member(request, user_id)
+    membership = member_or_404(request, user_id)
     member_remove(membership=membership, by=_by(request), actor=actor_from_request(request))
     return Status(204, None)
 
@@ -169,7 +160,7 @@ def remove_user(request, user_id: str):
 @router.post("/{user_id}/deactivate", response=UserOut, summary="Suspend; revoke credentials")
 @requires("user:deactivate", resource=user_resource)
 def deactivate_user(request, user_id: str):
-    membership = _member(request, user_id)
+    membership = member_or_404(request, user_id)
     member_deactivate(membership=membership, by=_by(request), actor=actor_from_request(request))
     return _fresh(request, membership)
 
@@ -177,7 +168,7 @@ def deactivate_user(request, user_id: str):
 @router.post("/{user_id}/reactivate", response=UserOut, summary="Make the membership active")
 @requires("user:deactivate", resource=user_resource)
 def reactivate_user(request, user_id: str):
-    membership = _member(request, user_id)
+    membership = member_or_404(request, user_id)
     member_reactivate(membership=membership, by=_by(request), actor=actor_from_request(request))
     return _fresh(request, membership)
 
@@ -185,7 +176,7 @@ def reactivate_user(request, user_id: str):
 @router.post("/{user_id}/roles", response=UserOut, summary="Assign roles")
 @requires("role:assign", resource=user_resource)
 def assign_roles(request, user_id: str, payload: RolesIn):
-    membership = _member(request, user_id)
+    membership = member_or_404(request, user_id)
     member_roles_assign(
         membership=membership,
         slugs=payload.roles,
@@ -198,7 +189,7 @@ def assign_roles(request, user_id: str, payload: RolesIn):
 @router.delete("/{user_id}/roles/{slug}", response={204: None}, summary="Unassign a role")
 @requires("role:assign", resource=user_resource)
 def unassign_role(request, user_id: str, slug: str):
-    membership = _member(request, user_id)
+    membership = member_or_404(request, user_id)
     member_role_unassign(
         membership=membership, slug=slug, by=_by(request), actor=actor_from_request(request)
     )
@@ -210,7 +201,7 @@ def unassign_role(request, user_id: str, slug: str):
 def user_permissions(request, user_id: str):
     """Every rule and grant in force for the member, with its source (role path, override,
     grant or delegation)."""
-    membership = _member(request, user_id)
+    membership = member_or_404(request, user_id)
     return {
         "user_id": str(membership.user_id),
         "roles": member_role_slugs(membership),
@@ -221,7 +212,7 @@ def user_permissions(request, user_id: str):
 @router.put("/{user_id}/overrides", response=RulesOut, summary="Replace the member's overrides")
 @requires("role:assign", resource=user_resource)
 def set_overrides(request, user_id: str, payload: RulesIn):
-    membership = _member(request, user_id)
+    membership = member_or_404(request, user_id)
     rules = overrides_set(
         membership=membership,
         rules=payload.rules,

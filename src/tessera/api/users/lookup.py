@@ -1,4 +1,5 @@
-"""A member of the caller's tenant as a policy resource (for `requires(..., resource=...)`)."""
+"""The member `{user_id}` names in the caller's tenant: the membership (else 404), or the policy
+resource for `requires(..., resource=...)`. The users area and those mounted under it use both."""
 
 from __future__ import annotations
 
@@ -6,7 +7,18 @@ import uuid
 from typing import Any
 
 from tessera.engine import Resource
+from tessera.errors import NotFound
+from tessera.tenancy.member_selectors import member_get
+from tessera.tenancy.models import Membership
 from tessera.tenancy.selectors import membership_queryset
+
+
+def member_or_404(request, user_id: str) -> Membership:
+    """The membership of user `user_id` in the request's tenant; 404 for anyone else."""
+    membership = member_get(tenant=request.tenant, user_id=user_id)
+    if membership is None:
+        raise NotFound("No such user in this tenant")
+    return membership
 
 
 def user_resource(request, user_id: str, **_: Any) -> Resource:
