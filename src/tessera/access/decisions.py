@@ -369,7 +369,8 @@ def _review(
     compiled: MemberPolicy, action: str, resource, now: datetime
 ) -> tuple[bool, tuple[dict[str, Any], ...]] | None:
     """(conditional, allowing sources) when the member may do `action`; None otherwise."""
-    allows, denies = [], []
+    allows: list[Any] = []
+    denies: list[Any] = []
     for entry in effective_permissions(compiled.policy, now):
         if not permission_covers(entry.permission, action):
             continue

@@ -400,6 +400,7 @@ def role_update(
     with transaction.atomic():
         before = _role_state(role)
         fields = ["updated_at"]
+        value: Any
         for attr, value in (
             ("name", name),
             ("description", description),
@@ -492,8 +493,8 @@ def role_assign(
                 existing.delete()  # an expired assignment counts as a new one
                 existing = None
         if existing is None and locked.max_members is not None:
-            held = RoleAssignment.objects.filter(role=locked).filter(_live(now)).count()
-            if held >= locked.max_members:
+            holders = RoleAssignment.objects.filter(role=locked).filter(_live(now)).count()
+            if holders >= locked.max_members:
                 raise RoleFull(
                     f"The role {locked.slug!r} already has its maximum of "
                     f"{locked.max_members} member(s)"
@@ -722,7 +723,7 @@ def _grant_state(grant: Grant) -> dict[str, Any]:
         "resource_type": grant.resource_type,
         "resource_id": grant.resource_id,
         "membership_id": str(grant.membership_id) if grant.membership_id else None,
-        "role": grant.role.slug if grant.role_id else None,
+        "role": grant.role.slug if grant.role is not None else None,
         "expires_at": grant.expires_at.isoformat() if grant.expires_at else None,
     }
 
@@ -826,7 +827,7 @@ def _delegation_state(delegation: Delegation) -> dict[str, Any]:
     return {
         "delegator_id": str(delegation.delegator.user_id),
         "delegate_id": str(delegation.delegate.user_id),
-        "role": delegation.role.slug if delegation.role_id else None,
+        "role": delegation.role.slug if delegation.role is not None else None,
         "permissions": list(delegation.permissions or []),
         "starts_at": delegation.starts_at.isoformat(),
         "ends_at": delegation.ends_at.isoformat(),
@@ -850,7 +851,7 @@ def delegation_approve(
         )
     wanted = (
         role_effective_rules(delegation.role)
-        if delegation.role_id is not None
+        if delegation.role is not None
         else list(delegation.permissions or [])
     )
     ensure_actor_holds(approver, wanted, until=delegation.ends_at)

@@ -16,11 +16,11 @@ from tessera.identity.models import User
 OWN_PROFILE_FIELDS = ("first_name", "last_name", "phone", "timezone", "language", "avatar_url")
 
 
-def _max_length(name: str) -> int:
-    """The column width of one of the user's own text fields."""
-    field = User._meta.get_field(name)
+def max_length_of(model: type[models.Model], name: str) -> int:
+    """The width of a bounded text column (`CharField` and its kin) of `model`."""
+    field = model._meta.get_field(name)
     if not isinstance(field, models.CharField) or field.max_length is None:
-        raise TypeError(f"User.{name} is not a bounded text field")
+        raise TypeError(f"{model.__name__}.{name} is not a bounded text field")
     return field.max_length
 
 
@@ -32,7 +32,7 @@ def _clean(name: str, value: Any) -> tuple[Any, dict | None]:
     if not isinstance(value, str):
         return None, field_error(name, "A string.")
     value = value.strip()
-    limit = _max_length(name)
+    limit = max_length_of(User, name)
     if len(value) > limit:
         return None, field_error(name, f"At most {limit} characters.", "too_long")
     if name == "avatar_url" and value and not value.startswith(("https://", "http://")):

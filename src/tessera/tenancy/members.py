@@ -30,6 +30,7 @@ from tessera.audit.services import Actor, audit_record
 from tessera.errors import Conflict, PermissionDenied, TesseraError, ValidationFailed, field_error
 from tessera.identity.emails import normalize_email
 from tessera.identity.models import User
+from tessera.identity.profile import max_length_of
 from tessera.identity.services import user_create
 from tessera.tenancy.errors import MembershipExists
 from tessera.tenancy.models import Membership, MembershipStatus, Tenant
@@ -62,9 +63,9 @@ CREATE_FIELDS = frozenset(
 
 
 _MAX_LENGTHS = {
-    **{name: User._meta.get_field(name).max_length for name in PROFILE_FIELDS},
+    **{name: max_length_of(User, name) for name in PROFILE_FIELDS},
     **{
-        name: Membership._meta.get_field(name).max_length
+        name: max_length_of(Membership, name)
         for name in ("department", "job_title", "cost_center", "employee_id")
     },
 }
@@ -438,8 +439,9 @@ def member_update(
             before[name], after[name] = getattr(membership, name), value
             setattr(membership, name, value)
             member_changed.append(name)
+    wanted_manager = clean.get("manager")
     manager_changed = "manager_id" in changes and (
-        (clean.get("manager").pk if clean.get("manager") else None) != membership.manager_id
+        (wanted_manager.pk if wanted_manager is not None else None) != membership.manager_id
     )
     try:
         with transaction.atomic():
@@ -450,7 +452,7 @@ def member_update(
                 # every membership field reaches the engine's subject (conditions, scopes)
                 membership_version_bump(membership_id=membership.pk)
             if manager_changed:
-                old = membership.manager.user_id if membership.manager_id else None
+                old = membership.manager.user_id if membership.manager is not None else None
                 new_manager = clean.get("manager")
                 membership_set_manager(membership=membership, manager=new_manager)
                 before["manager_id"] = str(old) if old else None
@@ -625,7 +627,7 @@ def bulk_rows_from_csv(text: str) -> list[dict[str, Any]]:
                 errors.append(field_error("columns", "An `email` column is required.", "required"))
             raise ValidationFailed("Invalid CSV header", errors=errors)
         reader.fieldnames = header
-        rows = []
+        rows: list[dict[str, Any]] = []
         for number, raw in enumerate(reader, start=2):
             if len(rows) >= BULK_MAX_ROWS:
                 raise _too_many()
@@ -761,7 +763,7 @@ def tenant_update(
     with transaction.atomic():
         if changes.get("settings") is not None:
             tenant_settings_update(tenant=tenant, patch=changes["settings"], actor=actor)
-        if "name" in changes and name.strip() != tenant.name:
+        if isinstance(name, str) and name.strip() != tenant.name:  # validated above
             before = tenant.name
             tenant.name = name.strip()
             tenant.save(update_fields=["name", "updated_at"])

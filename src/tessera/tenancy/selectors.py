@@ -13,6 +13,7 @@ from tessera.tenancy.models import Membership, MembershipStatus, Tenant
 def tenant_get_by_hint(*, hint: str) -> Tenant:
     """The active tenant named by a slug or id (the X-Tenant header, a subdomain, a token)."""
     query = Tenant.objects.filter(is_active=True)
+    tenant: Tenant | None
     try:
         tenant = query.get(id=uuid.UUID(hint))
     except (ValueError, Tenant.DoesNotExist):
