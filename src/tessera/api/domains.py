@@ -12,7 +12,7 @@ from pydantic import ConfigDict
 from tessera.access.bridge.guard import requires
 from tessera.api.pagination import clamp_limit, decode_key_cursor, encode_cursor
 from tessera.api.security import principal_auth
-from tessera.api.tenants import _platform_admin
+from tessera.api.tenants.views import _platform_admin
 from tessera.audit.actors import actor_from_request
 from tessera.directory.domains import (
     domain_approve,

@@ -15,7 +15,8 @@ from django.utils import timezone
 from ninja import Field, Router, Schema
 
 from tessera.access.bridge.guard import authorize, require_member
-from tessera.api.auth import LoginOut, Problem, _session_answer
+from tessera.api.auth.outputs import LoginOut, session_answer
+from tessera.api.problems import Problem
 from tessera.api.security import principal_auth
 from tessera.audit.actors import actor_from_request
 from tessera.authn.impersonation import (
@@ -82,7 +83,7 @@ def impersonate(request, response: HttpResponse, payload: ImpersonateIn):
         actor=actor_from_request(request),
     )
     response["Cache-Control"] = NO_STORE
-    answer = _session_answer(
+    answer = session_answer(
         started.tokens,
         user=started.target.user,
         tenant=request.tenant,

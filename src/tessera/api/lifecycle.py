@@ -18,7 +18,7 @@ from pydantic import Field
 from tessera.access.bridge.guard import requires
 from tessera.administration.member_selectors import member_get
 from tessera.api.security import principal_auth
-from tessera.api.users import user_resource
+from tessera.api.users.lookup import user_resource
 from tessera.audit.actors import actor_from_request
 from tessera.errors import NotFound
 from tessera.lifecycle.joiner import joiner_template_get, joiner_template_set

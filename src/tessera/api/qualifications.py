@@ -20,7 +20,7 @@ from tessera.administration.member_selectors import member_get
 from tessera.api.instants import Instant
 from tessera.api.pagination import newest_first_page
 from tessera.api.security import principal_auth
-from tessera.api.users import user_resource
+from tessera.api.users.lookup import user_resource
 from tessera.audit.actors import actor_from_request
 from tessera.engine import Qualification
 from tessera.engine.qualifications import valid_at

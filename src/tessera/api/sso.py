@@ -14,16 +14,12 @@ from django.http import HttpResponse, HttpResponseRedirect
 from ninja import Field, Router, Schema
 from pydantic import ConfigDict
 
-from tessera.api.auth import (
-    LoginOut,
-    MfaRequiredOut,
-    Problem,
-    _session_answer,
-    _set_session_cookie,
-)
+from tessera.api.auth.outputs import LoginOut, MfaRequiredOut, session_answer
+from tessera.api.problems import Problem
 from tessera.api.transport import require_allowed_origin
 from tessera.audit.actors import actor_from_request
 from tessera.authn.flows.login import LoginPending, LoginSuccess
+from tessera.authn.session_cookie import session_cookie_set
 from tessera.sso.flow import sso_callback, sso_exchange, sso_start
 from tessera.sso.selectors import provider_for_email, provider_for_sign_in, start_url
 
@@ -61,8 +57,10 @@ def _login_answer(request, response: HttpResponse, outcome, *, cookie: bool):
         return {"mfa_required": True, "mfa_token": outcome.token, **outcome.data}
     assert isinstance(outcome, LoginSuccess)
     if cookie:
-        _set_session_cookie(request, response, outcome.tokens.session)
-    return _session_answer(
+        session_cookie_set(
+            request, response, outcome.tokens.session, actor=actor_from_request(request)
+        )
+    return session_answer(
         outcome.tokens,
         user=outcome.user,
         tenant=outcome.tenant,
@@ -116,7 +114,12 @@ def callback(
     else:
         response = HttpResponseRedirect(outcome.location)
         if outcome.success is not None:
-            _set_session_cookie(request, response, outcome.success.tokens.session)
+            session_cookie_set(
+                request,
+                response,
+                outcome.success.tokens.session,
+                actor=actor_from_request(request),
+            )
     response["Cache-Control"] = "no-store"
     response.delete_cookie(BROWSER_COOKIE, path=COOKIE_PATH, samesite="Lax")
     return response

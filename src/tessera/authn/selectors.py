@@ -17,7 +17,7 @@ from tessera.tenancy.models import Membership, MembershipStatus, Tenant
 
 
 def sessions_live_for_user(
-    *, user_id, now: datetime, limit: int, after: tuple[datetime, str] | None = None
+    *, user_id, now: datetime, limit: int, after: tuple[datetime, uuid.UUID] | None = None
 ) -> list[Session]:
     """The user's live sessions, newest first; keyset pagination after (created_at, id)."""
     query = Session.objects.filter(

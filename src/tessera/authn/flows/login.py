@@ -144,7 +144,7 @@ def _verify(user: User | None, password: str) -> bool:
         and not user.is_service_account
         and user.has_usable_password()
     )
-    if not usable:
+    if not usable or user is None:
         check_password(password, _dummy_hash())
         return False
     # no rehash on login: the setter would write outside the flow's transaction
