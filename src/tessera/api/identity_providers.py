@@ -114,7 +114,7 @@ def _out(provider) -> dict[str, Any]:
     }
 
 
-def _body(payload: Schema) -> dict[str, Any]:
+def _body(payload: ProviderFields) -> dict[str, Any]:
     data = payload.dict(exclude_unset=True)
     if payload.group_mapping is not None:
         data["group_mapping"] = [rule.dict() for rule in payload.group_mapping]

@@ -56,6 +56,7 @@ def _login_answer(request, response: HttpResponse, outcome, *, cookie: bool):
     if isinstance(outcome, LoginPending):
         return {"mfa_required": True, "mfa_token": outcome.token, **outcome.data}
     assert isinstance(outcome, LoginSuccess)
+    assert outcome.tokens is not None  # an SSO sign-in issues tokens (an admin-site one has none)
     if cookie:
         session_cookie_set(
             request, response, outcome.tokens.session, actor=actor_from_request(request)
@@ -114,12 +115,9 @@ def callback(
     else:
         response = HttpResponseRedirect(outcome.location)
         if outcome.success is not None:
-            session_cookie_set(
-                request,
-                response,
-                outcome.success.tokens.session,
-                actor=actor_from_request(request),
-            )
+            tokens = outcome.success.tokens
+            assert tokens is not None  # an SSO sign-in issues tokens
+            session_cookie_set(request, response, tokens.session, actor=actor_from_request(request))
     response["Cache-Control"] = "no-store"
     response.delete_cookie(BROWSER_COOKIE, path=COOKIE_PATH, samesite="Lax")
     return response

@@ -85,7 +85,7 @@ def api_key_list(
     tenant: Tenant,
     membership_ids: Iterable | None,
     limit: int,
-    after: tuple[datetime, str] | None = None,
+    after: tuple[datetime, uuid.UUID] | None = None,
 ) -> list[ApiKey]:
     """Live keys of the tenant (of these memberships only, unless None), newest first."""
     usage_flush()

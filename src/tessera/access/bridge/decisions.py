@@ -324,7 +324,8 @@ def _review(
             return True
         return qualification_outcome(entry.condition, subject, now)
 
-    allows, denies = [], []
+    allows: list[Any] = []
+    denies: list[Any] = []
     for entry in effective_permissions(compiled.policy, now):
         if not permission_covers(entry.permission, action):
             continue
