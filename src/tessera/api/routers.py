@@ -4,29 +4,29 @@ from __future__ import annotations
 
 from ninja import Router
 
-from tessera.api.access_reviews import router as access_reviews_router
+from tessera.api.access_reviews.views import router as access_reviews_router
 from tessera.api.account.views import router as account_router
 from tessera.api.api_keys.views import router as api_keys_router
 from tessera.api.audit.views import router as audit_router
 from tessera.api.auth.views import router as auth_router
 from tessera.api.authz.views import router as authz_router
-from tessera.api.compliance import router as compliance_router
+from tessera.api.compliance.views import router as compliance_router
 from tessera.api.delegations.views import router as delegations_router
-from tessera.api.domains import platform_router as domains_platform_router
-from tessera.api.domains import router as domains_router
+from tessera.api.domains.views import platform_router as domains_platform_router
+from tessera.api.domains.views import router as domains_router
 from tessera.api.grants.views import router as grants_router
-from tessera.api.identity_providers import router as identity_providers_router
-from tessera.api.impersonation import router as impersonation_router
+from tessera.api.identity_providers.views import router as identity_providers_router
+from tessera.api.impersonation.views import router as impersonation_router
 from tessera.api.invitations.views import router as invitations_router
-from tessera.api.lifecycle import offboard_router, template_router
+from tessera.api.lifecycle.views import offboard_router, template_router
 from tessera.api.member_security.views import router as member_security_router
 from tessera.api.mfa.views import router as mfa_router
 from tessera.api.privacy.views import router as privacy_router
-from tessera.api.qualifications import catalog_router as qualifications_router
-from tessera.api.qualifications import records_router as qualification_records_router
+from tessera.api.qualifications.views import catalog_router as qualifications_router
+from tessera.api.qualifications.views import records_router as qualification_records_router
 from tessera.api.roles.views import permissions_router, roles_router
 from tessera.api.service_accounts.views import router as service_accounts_router
-from tessera.api.sso import router as sso_router
+from tessera.api.sso.views import router as sso_router
 from tessera.api.tenant.views import router as tenant_router
 from tessera.api.tenants.views import router as tenants_router
 from tessera.api.users.views import router as users_router

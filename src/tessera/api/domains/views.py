@@ -1,70 +1,29 @@
 """/api/v1/domains: the tenant's email domains and their verification (`tenant:read|update`);
-/api/v1/tenants/{tid}/domains/{id}/approve: a platform administrator vouches instead of DNS."""
+/api/v1/tenants/{tid}/domains/{id}/approve: a platform administrator vouches instead of DNS.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
-from ninja import Field, Router, Schema, Status
-from pydantic import ConfigDict
+from ninja import Router, Status
 
 from tessera.access.bridge.guard import requires
+from tessera.api.domains.inputs import DomainIn
+from tessera.api.domains.outputs import DomainOut, DomainPage, domain_as_dict
 from tessera.api.pagination import clamp_limit, decode_key_cursor, encode_cursor
 from tessera.api.security import principal_auth
 from tessera.api.tenants.views import _platform_admin
 from tessera.audit.actors import actor_from_request
 from tessera.directory.domains import (
     domain_approve,
-    domain_challenge,
     domain_claim,
     domain_delete,
     domain_verify,
 )
-from tessera.directory.models import Domain
 from tessera.directory.selectors import domain_get, domain_list
 from tessera.tenancy.selectors import tenant_get
 
 router = Router(tags=["single sign-on"], auth=principal_auth)
 platform_router = Router(tags=["single sign-on"], auth=principal_auth)
-
-
-class DomainIn(Schema):
-    model_config = ConfigDict(extra="forbid")
-
-    domain: str = Field(..., max_length=300)
-
-
-class VerificationOut(Schema):
-    type: str
-    name: str
-    value: str
-
-
-class DomainOut(Schema):
-    id: str
-    domain: str
-    verification: VerificationOut
-    verified_at: datetime | None
-    verified_by: str
-    created_at: datetime
-
-
-class DomainPage(Schema):
-    items: list[DomainOut]
-    next_cursor: str | None
-
-
-def domain_as_dict(domain: Domain) -> dict[str, Any]:
-    challenge = domain_challenge(domain)
-    return {
-        "id": str(domain.pk),
-        "domain": domain.domain,
-        "verification": {"type": challenge.type, "name": challenge.name, "value": challenge.value},
-        "verified_at": domain.verified_at,
-        "verified_by": domain.verified_by,
-        "created_at": domain.created_at,
-    }
 
 
 @router.get("", response=DomainPage, summary="The tenant's claimed and verified domains")

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import HttpResponse, HttpResponseRedirect
-from ninja import Field, Router, Schema
-from pydantic import ConfigDict
+from ninja import Router
 
 from tessera.api.auth.outputs import LoginOut, MfaRequiredOut, session_answer
 from tessera.api.problems import Problem
+from tessera.api.sso.inputs import DiscoverIn, ExchangeIn
+from tessera.api.sso.outputs import CodeOut, DiscoverOut
 from tessera.api.transport import require_allowed_origin
 from tessera.audit.actors import actor_from_request
 from tessera.authn.flows.login import LoginPending, LoginSuccess
@@ -25,31 +26,9 @@ from tessera.sso.selectors import provider_for_email, provider_for_sign_in, star
 
 router = Router(tags=["single sign-on"])
 
+
 BROWSER_COOKIE = "tessera_sso"
 COOKIE_PATH = "/api/v1/auth/sso/"
-
-
-class DiscoverIn(Schema):
-    model_config = ConfigDict(extra="forbid")
-
-    email: str = Field(..., max_length=320)
-
-
-class DiscoverOut(Schema):
-    sso: bool
-    provider_id: str | None = None
-    start_url: str | None = None
-
-
-class ExchangeIn(Schema):
-    model_config = ConfigDict(extra="forbid")
-
-    code: str = Field(..., max_length=256)
-    cookie: bool = Field(False, description="also set the HttpOnly session cookie")
-
-
-class CodeOut(Schema):
-    code: str
 
 
 def _login_answer(request, response: HttpResponse, outcome, *, cookie: bool):

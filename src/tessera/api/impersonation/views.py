@@ -8,14 +8,14 @@ carries `act: {"sub": <impersonator's user id>}`.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from django.http import HttpResponse
 from django.utils import timezone
-from ninja import Field, Router, Schema
+from ninja import Router
 
 from tessera.access.bridge.guard import authorize, require_member
-from tessera.api.auth.outputs import LoginOut, session_answer
+from tessera.api.auth.outputs import session_answer
+from tessera.api.impersonation.inputs import ImpersonateIn
+from tessera.api.impersonation.outputs import ImpersonationEndedOut, ImpersonationOut
 from tessera.api.problems import Problem
 from tessera.api.security import principal_auth
 from tessera.audit.actors import actor_from_request
@@ -28,27 +28,9 @@ from tessera.tenancy.selectors import membership_get
 
 router = Router(tags=["auth"])
 
+
 ERRORS = {401: Problem, 403: Problem, 404: Problem, 409: Problem, 422: Problem}
 NO_STORE = "no-store"
-
-
-class ImpersonateIn(Schema):
-    user_id: str = Field(..., max_length=64, description="the member to act as (global user id)")
-    reason: str = Field(..., max_length=2000, description="why (mandatory; audited, shown to them)")
-    minutes: int | None = Field(
-        None, description="how long (default and maximum: the tenant's impersonation.max_minutes)"
-    )
-
-
-class ImpersonationOut(LoginOut):
-    impersonator_id: str
-    impersonation_ends_at: datetime
-    reason: str
-
-
-class ImpersonationEndedOut(Schema):
-    session_id: str
-    ended_at: datetime
 
 
 @router.post(

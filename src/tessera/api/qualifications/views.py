@@ -10,22 +10,30 @@ permission, anyone else's with `qualification:read` on that member. Writing: cat
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
 from django.utils import timezone
-from ninja import Router, Schema, Status
+from ninja import Router, Status
 
 from tessera.access.bridge.guard import authorize, require_member, requires
 from tessera.administration.member_selectors import member_get
-from tessera.api.instants import Instant
 from tessera.api.pagination import newest_first_page
+from tessera.api.qualifications.inputs import (
+    QualificationRecordIn,
+    QualificationRevokeIn,
+    QualificationTypeIn,
+)
+from tessera.api.qualifications.outputs import (
+    QualificationRecordOut,
+    QualificationRecordPage,
+    QualificationTypeOut,
+    QualificationTypePage,
+    record_as_dict,
+    type_as_dict,
+)
 from tessera.api.security import principal_auth
 from tessera.api.users.lookup import user_resource
 from tessera.audit.actors import actor_from_request
-from tessera.engine import Qualification
-from tessera.engine.qualifications import valid_at
 from tessera.errors import NotFound
-from tessera.qualifications.models import QualificationRecord, QualificationType
 from tessera.qualifications.selectors import (
     qualification_record_get,
     qualification_record_list,
@@ -41,96 +49,9 @@ from tessera.qualifications.services import (
 from tessera.tenancy.models import Membership
 
 catalog_router = Router(tags=["qualifications"], auth=principal_auth)
+
+
 records_router = Router(tags=["qualifications"], auth=principal_auth)
-
-
-class QualificationTypeIn(Schema):
-    code: str
-    name: str
-    kind: str = "certification"
-    validity_days: int | None = None
-
-
-class QualificationTypeOut(Schema):
-    id: str
-    code: str
-    name: str
-    kind: str
-    validity_days: int | None
-    created_at: datetime
-
-
-class QualificationTypePage(Schema):
-    items: list[QualificationTypeOut]
-    next_cursor: str | None
-
-
-class QualificationRecordIn(Schema):
-    type: str
-    level: int
-    valid_from: Instant | None = None
-    valid_until: Instant | None = None
-    evidence: str = ""
-
-
-class QualificationRevokeIn(Schema):
-    reason: str = ""
-
-
-class QualificationRecordOut(Schema):
-    id: str
-    user_id: str
-    type: str
-    type_name: str
-    kind: str
-    level: int
-    valid_from: datetime
-    valid_until: datetime | None
-    valid_now: bool
-    evidence: str
-    verified_by: str | None
-    revoked_at: datetime | None
-    revoked_by: str | None
-    revoke_reason: str
-    created_at: datetime
-
-
-class QualificationRecordPage(Schema):
-    items: list[QualificationRecordOut]
-    next_cursor: str | None
-
-
-def type_as_dict(entry: QualificationType) -> dict:
-    return {
-        "id": str(entry.pk),
-        "code": entry.code,
-        "name": entry.name,
-        "kind": entry.kind,
-        "validity_days": entry.validity_days,
-        "created_at": entry.created_at,
-    }
-
-
-def record_as_dict(record: QualificationRecord, now: datetime | None = None) -> dict:
-    now = now or timezone.now()
-    window = Qualification(record.type.code, record.level, record.valid_from, record.valid_until)
-    return {
-        "id": str(record.pk),
-        "user_id": str(record.membership.user_id),
-        "type": record.type.code,
-        "type_name": record.type.name,
-        "kind": record.type.kind,
-        "level": record.level,
-        "valid_from": record.valid_from,
-        "valid_until": record.valid_until,
-        "valid_now": record.revoked_at is None and valid_at(window, now),
-        "evidence": record.evidence,
-        "verified_by": str(record.verified_by.user_id) if record.verified_by else None,
-        "revoked_at": record.revoked_at,
-        "revoked_by": str(record.revoked_by.user_id) if record.revoked_by else None,
-        "revoke_reason": record.revoke_reason,
-        "created_at": record.created_at,
-    }
 
 
 def _holder(request, user_id: str) -> Membership:
@@ -145,9 +66,6 @@ def _is_self(request, user_id: str) -> bool:
         return uuid.UUID(str(user_id)) == uuid.UUID(str(request.principal.user_id))
     except ValueError:
         return False
-
-
-# --- the catalog --------------------------------------------------------------------------------
 
 
 @catalog_router.get(
@@ -174,9 +92,6 @@ def create_type(request, payload: QualificationTypeIn):
         actor=actor_from_request(request),
     )
     return Status(201, type_as_dict(entry))
-
-
-# --- a member's records -------------------------------------------------------------------------
 
 
 @records_router.get(

@@ -6,10 +6,10 @@ from datetime import timedelta
 from typing import Any
 
 from django.utils import timezone
-from ninja import Query, Router, Schema
+from ninja import Query, Router
 
 from tessera.access.bridge.guard import requires
-from tessera.api.instants import Instant
+from tessera.api.compliance.inputs import PeriodQuery
 from tessera.api.security import principal_auth
 from tessera.audit.actors import actor_from_request
 from tessera.audit.models import AuditEventType
@@ -19,13 +19,9 @@ from tessera.errors import ValidationFailed, field_error
 
 router = Router(tags=["compliance"], auth=principal_auth)
 
+
 DEFAULT_DAYS = 90
 MAX_DAYS = 3 * 366
-
-
-class PeriodQuery(Schema):
-    since: Instant | None = None
-    until: Instant | None = None
 
 
 @router.get(

@@ -9,95 +9,32 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from ninja import Router, Schema
-from pydantic import Field
+from ninja import Router
 
 from tessera.access.bridge.guard import requires
 from tessera.administration.member_selectors import member_get
+from tessera.api.lifecycle.inputs import JoinerTemplateIn, OffboardIn
+from tessera.api.lifecycle.outputs import (
+    JoinerTemplateOut,
+    OffboardingOut,
+    offboarding_as_dict,
+    template_as_dict,
+)
 from tessera.api.security import principal_auth
 from tessera.api.users.lookup import user_resource
 from tessera.audit.actors import actor_from_request
 from tessera.errors import NotFound
 from tessera.lifecycle.joiner import joiner_template_get, joiner_template_set
-from tessera.lifecycle.models import JoinerTemplate, Offboarding
 from tessera.lifecycle.offboarding import member_offboard, member_offboard_cancel
 from tessera.lifecycle.selectors import offboarding_latest
 from tessera.tenancy.models import Membership
 
 template_router = Router(tags=["lifecycle"], auth=principal_auth)
+
+
 offboard_router = Router(tags=["lifecycle"], auth=principal_auth)
-
-
-class JoinerRuleIn(Schema):
-    department: str | None = None
-    job_title: str | None = None
-    roles: list[str]
-
-
-class JoinerTemplateIn(Schema):
-    rules: list[dict[str, Any]] = Field(
-        default_factory=list,
-        description="[{department?, job_title?, roles: [slug]}]: a rule applies when each key "
-        "it names equals the member's value; the member gets the roles of every rule that applies",
-        json_schema_extra={"items": JoinerRuleIn.model_json_schema()},
-    )
-    require_mfa: bool = False
-    welcome_mail: bool = True
-    first_review_after_days: int | None = None
-
-
-class JoinerTemplateOut(Schema):
-    rules: list[dict[str, Any]]
-    require_mfa: bool
-    welcome_mail: bool
-    first_review_after_days: int | None
-    updated_at: datetime | None
-
-
-class OffboardIn(Schema):
-    transfer_to: str | None = Field(None, description="user id of the member who takes over")
-    erase_after_days: int | None = Field(
-        None, description="0-3650; the erasure date is now + this many days (default 30)"
-    )
-
-
-class OffboardingOut(Schema):
-    id: str
-    user_id: str
-    status: str
-    erase_at: datetime
-    transfer_to: str | None
-    steps: dict[str, Any]
-    created_at: datetime
-    cancelled_at: datetime | None
-    erased_at: datetime | None
-
-
-def template_as_dict(template: JoinerTemplate) -> dict[str, Any]:
-    return {
-        "rules": template.rules or [],
-        "require_mfa": template.require_mfa,
-        "welcome_mail": template.welcome_mail,
-        "first_review_after_days": template.first_review_after_days,
-        "updated_at": template.updated_at,
-    }
-
-
-def offboarding_as_dict(offboarding: Offboarding) -> dict[str, Any]:
-    return {
-        "id": str(offboarding.pk),
-        "user_id": str(offboarding.user_id),
-        "status": offboarding.status,
-        "erase_at": offboarding.erase_at,
-        "transfer_to": str(offboarding.transfer_to.user_id) if offboarding.transfer_to else None,
-        "steps": offboarding.steps,
-        "created_at": offboarding.created_at,
-        "cancelled_at": offboarding.cancelled_at,
-        "erased_at": offboarding.erased_at,
-    }
 
 
 def _member(request, user_id: str) -> Membership:

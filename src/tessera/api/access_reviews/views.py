@@ -8,14 +8,20 @@ campaign with none). Only an item's assigned reviewer decides it (403 `not_revie
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any, Literal
 
 from django.http import HttpResponse, StreamingHttpResponse
-from ninja import Field, Router, Schema, Status
+from ninja import Router, Status
 
 from tessera.access.bridge.guard import is_allowed, require_member, requires
-from tessera.api.instants import Instant
+from tessera.api.access_reviews.inputs import DecisionIn, ReviewIn
+from tessera.api.access_reviews.outputs import (
+    ItemOut,
+    ItemPage,
+    ReviewCreatedOut,
+    ReviewOut,
+    ReviewPage,
+)
 from tessera.api.pagination import clamp_limit, decode_cursor, encode_cursor, newest_first_page
 from tessera.api.security import principal_auth
 from tessera.audit.actors import actor_from_request
@@ -34,75 +40,6 @@ from tessera.reviews.services import access_review_create, access_review_decide
 from tessera.tenancy.selectors import membership_get
 
 router = Router(tags=["access reviews"], auth=principal_auth)
-
-
-class ScopeIn(Schema):
-    roles: list[str] | None = Field(None, max_length=50)
-    department: str | None = Field(None, max_length=120)
-    all: bool | None = None
-    privileged: bool | None = Field(None, description="members holding privileged access")
-
-
-class ReviewIn(Schema):
-    name: str = Field(..., max_length=200)
-    scope: ScopeIn
-    due_at: Instant
-    fallback_reviewer_id: str | None = Field(
-        None, max_length=64, description="reviews members without a manager (default: you)"
-    )
-
-
-class DecisionIn(Schema):
-    decision: Literal["keep", "revoke"]
-    note: str | None = Field(None, max_length=1000)
-
-
-class Counts(Schema):
-    total: int
-    pending: int
-    kept: int
-    revoked: int
-
-
-class ItemOut(Schema):
-    id: str
-    user_id: str
-    kind: str
-    access: str
-    detail: dict[str, Any]
-    reviewer_id: str | None
-    decision: str
-    applied: bool
-    note: str
-    decided_by: str | None
-    decided_at: datetime | None
-
-
-class ReviewOut(Schema):
-    id: str
-    name: str
-    scope: dict[str, Any]
-    status: str
-    due_at: datetime
-    created_at: datetime
-    completed_at: datetime | None
-    created_by: str | None
-    fallback_reviewer_id: str | None
-    counts: Counts
-
-
-class ReviewCreatedOut(ReviewOut):
-    items: list[ItemOut]
-
-
-class ReviewPage(Schema):
-    items: list[ReviewOut]
-    next_cursor: str | None
-
-
-class ItemPage(Schema):
-    items: list[ItemOut]
-    next_cursor: str | None
 
 
 def _visible(request, review_id):

@@ -6,13 +6,13 @@ returned (`client_secret_set` tells whether one is stored).
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
-from ninja import Field, Router, Schema, Status
-from pydantic import ConfigDict
+from ninja import Router, Status
 
 from tessera.access.bridge.guard import requires
+from tessera.api.identity_providers.inputs import ProviderFields, ProviderIn, ProviderPatch
+from tessera.api.identity_providers.outputs import ProviderOut, ProviderPage
 from tessera.api.pagination import newest_first_page
 from tessera.api.security import principal_auth
 from tessera.audit.actors import actor_from_request
@@ -25,85 +25,6 @@ from tessera.sso.providers import (
 from tessera.sso.selectors import callback_url, provider_get, provider_list, start_url
 
 router = Router(tags=["single sign-on"], auth=principal_auth)
-
-Kind = Literal["oidc", "entra", "google", "okta"]
-
-
-class GroupRule(Schema):
-    model_config = ConfigDict(extra="forbid")
-
-    group: str = Field(..., max_length=256)
-    roles: list[str] = Field(..., max_length=100)
-
-
-class ProviderFields(Schema):
-    model_config = ConfigDict(extra="forbid")
-
-    name: str | None = Field(None, max_length=120)
-    issuer: str | None = Field(None, max_length=500, description="expected `iss`; `{tid}` allowed")
-    discovery_url: str | None = Field(None, max_length=500)
-    entra_tenant_id: str | None = Field(
-        None, max_length=100, description="Entra: directory id, or `organizations` (multi-tenant)"
-    )
-    authorization_endpoint: str | None = Field(None, max_length=500)
-    token_endpoint: str | None = Field(None, max_length=500)
-    jwks_uri: str | None = Field(None, max_length=500)
-    client_id: str | None = Field(None, max_length=255)
-    client_secret: str | None = Field(None, max_length=2000, description="write-only, sealed")
-    scopes: list[str] | None = Field(None, max_length=30)
-    jit: bool | None = None
-    enabled: bool | None = None
-    claim_mapping: dict[str, str] | None = None
-    group_claim: str | None = Field(None, max_length=120)
-    group_prefix: str | None = Field(None, max_length=120)
-    default_roles: list[str] | None = Field(None, max_length=50)
-    group_mapping: list[GroupRule] | None = Field(None, max_length=1000)
-    return_origins: list[str] | None = Field(None, max_length=50)
-    allowed_tenants: list[str] | None = Field(None, max_length=50)
-    hosted_domain: str | None = Field(None, max_length=253)
-
-
-class ProviderIn(ProviderFields):
-    kind: Kind = "oidc"
-    name: str = Field(..., max_length=120)
-    client_id: str = Field(..., max_length=255)
-
-
-class ProviderPatch(ProviderFields):
-    kind: Kind | None = None
-
-
-class ProviderOut(Schema):
-    id: str
-    kind: str
-    name: str
-    issuer: str
-    discovery_url: str
-    authorization_endpoint: str
-    token_endpoint: str
-    jwks_uri: str
-    client_id: str
-    client_secret_set: bool
-    scopes: list[str]
-    jit: bool
-    enabled: bool
-    claim_mapping: dict[str, str]
-    group_claim: str
-    group_prefix: str
-    default_roles: list[str]
-    group_mapping: list[dict[str, Any]]
-    return_origins: list[str]
-    allowed_tenants: list[str]
-    hosted_domain: str
-    start_url: str
-    redirect_uri: str
-    created_at: datetime
-    updated_at: datetime
-
-
-class ProviderPage(Schema):
-    items: list[ProviderOut]
-    next_cursor: str | None
 
 
 def _out(provider) -> dict[str, Any]:
