@@ -51,7 +51,7 @@ migrations-check: $(STAMP)  ## fail when a model change has no migration
 	$(VENV)/bin/tessera makemigrations --check --dry-run
 
 screenshots: $(STAMP)  ## walk the pages for people in Chromium and save docs/screenshots/*.png
-	TESSERA_SCREENSHOTS=1 $(VENV)/bin/pytest -q -p no:cacheprovider tests/e2e/test_first_run_walk.py tests/e2e/test_pages_browser.py
+	TESSERA_SCREENSHOTS=1 $(VENV)/bin/pytest -q -p no:cacheprovider tests/e2e/test_first_run_walk.py tests/e2e/test_pages_browser.py tests/e2e/test_console_browser.py
 
 clean:  ## remove the virtualenvs and local data
 	rm -rf $(VENV) $(TOOLS) var

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "tessera.web",
     "tessera.directory",
     "tessera.sso",
+    "tessera.console",
 ]
 
 MIDDLEWARE = [

@@ -1,5 +1,5 @@
 """URL map: the API (and its Swagger UI and ReDoc pages), the admin, the pages for people
-(tessera.web), JWKS and the probes."""
+(tessera.web), the tenant administration console (tessera.console), JWKS and the probes."""
 
 from django.contrib import admin
 from django.urls import include, path
@@ -16,6 +16,7 @@ urlpatterns = [
     path("api/redoc", lambda request: Redoc().render_page(request, api), name="redoc"),
     path("api/", api.urls),
     path("admin/", admin.site.urls),
+    path("console/", include("tessera.console.urls")),
     path("", include("tessera.web.urls")),
 ]
 

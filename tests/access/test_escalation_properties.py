@@ -241,6 +241,8 @@ def _run(require_approval: bool, plan) -> None:
 @example(require_approval=False, plan=[("overrides", 3, []), ("assign", "admin", 1, False)])
 # shedding one's own denies: replacing one's overrides, giving up a restricting role
 @example(require_approval=False, plan=[("overrides", 1, []), ("unassign", "restricted", 1)])
+# re-giving a held deny role with an expiry shortens the deny: once it ends, the member widens
+@example(require_approval=False, plan=[("assign", "restricted", 1, True)])
 def test_property_no_sequence_of_steps_escalates(require_approval, plan):
     cache.clear()
     clear_local_cache()

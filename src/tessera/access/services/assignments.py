@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from django.db import transaction
@@ -28,6 +29,7 @@ from tessera.access.services.roles import RoleFull
 from tessera.access.services.validation import ADMIN_ROLE, _future, _same_tenant
 from tessera.audit.models import AuditEventType
 from tessera.audit.services import Actor, audit_record
+from tessera.engine import MatchedRule
 from tessera.errors import NotFound
 from tessera.expiry import active_at
 from tessera.tenancy.models import Membership
@@ -69,6 +71,15 @@ def role_assign(
             granted_by, role_effective_rules(role), until=expires_at, now=now, held=held
         )
         ensure_target_within(granted_by, membership, now=now, held=held)
+        held_until = list(
+            RoleAssignment.objects.filter(membership=membership, role=role)
+            .filter(active_at(now))
+            .values_list("expires_at", flat=True)
+        )
+        if held_until and _ends_sooner(expires_at, held_until[0]):
+            # the role ends sooner than it did: once it ends, the member holds what they hold
+            # without it — a role may carry denies, so that must lie within the giver's too
+            ensure_change_within(granted_by, membership, drop=_assignment_of(role.slug))
     with transaction.atomic():
         locked = Role.objects.select_for_update().get(pk=role.pk)
         existing = RoleAssignment.objects.filter(membership=membership, role=locked).first()
@@ -125,15 +136,7 @@ def role_unassign(
     if by is not None:
         ensure_actor_holds(by, role_effective_rules(role))
         ensure_target_within(by, membership)
-        ensure_change_within(
-            by,
-            membership,
-            drop=lambda rule: (
-                rule.source.kind == "role"
-                and rule.source.via == "assignment"
-                and rule.source.path[:1] == (role.slug,)
-            ),
-        )
+        ensure_change_within(by, membership, drop=_assignment_of(role.slug))
     with transaction.atomic():
         locked = Role.objects.select_for_update().get(pk=role.pk)
         assignment = RoleAssignment.objects.filter(membership=membership, role=locked).first()
@@ -157,3 +160,17 @@ def role_unassign(
             status__in=[DelegationStatus.ACTIVE, DelegationStatus.PENDING],
         ):
             _delegation_end(delegation, actor=actor, reason="delegator lost the role")
+
+
+def _assignment_of(slug: str) -> Callable[[MatchedRule], bool]:
+    """The member's rules that come from holding the role `slug` directly."""
+    return lambda rule: (
+        rule.source.kind == "role"
+        and rule.source.via == "assignment"
+        and rule.source.path[:1] == (slug,)
+    )
+
+
+def _ends_sooner(new: datetime | None, old: datetime | None) -> bool:
+    """Whether expiry `new` ends a held role sooner than `old` does (None: never ends)."""
+    return new is not None and (old is None or new < old)
