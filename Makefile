@@ -32,12 +32,12 @@ test: $(STAMP)  ## the whole suite (PostgreSQL + Redis when TESSERA_TEST_DATABAS
 	$(VENV)/bin/pytest -q -p no:cacheprovider tests/engine --cov=tessera.engine --cov-branch --cov-report=term-missing:skip-covered --cov-fail-under=100
 	cd clients/python && TESSERA_E2E_REQUIRED=1 ../../$(VENV)/bin/pytest -q -c pyproject.toml
 
-lint: $(STAMP)  ## ruff lint + format check (server and client), layers (import-linter), mypy on the engine
+lint: $(STAMP)  ## ruff lint + format check (server and client), layers (import-linter), mypy (django-stubs) on the whole package
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/ruff format --check src tests benchmarks
 	cd clients/python && ../../$(VENV)/bin/ruff check . && ../../$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports --no-cache
-	$(VENV)/bin/mypy src/tessera/engine
+	$(VENV)/bin/mypy src/tessera
 	$(VENV)/bin/tessera makemigrations --check --dry-run
 
 fmt: $(STAMP)  ## format and autofix

@@ -21,6 +21,7 @@ API never accepts it (tessera.authn.request_auth).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from django import forms
@@ -33,13 +34,16 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from tessera.audit.actors import actor_from_request
+from tessera.audit.models import AuditEventType
 from tessera.authn import lockout
 from tessera.authn.errors import InvalidCredentials, TooManyAttempts
 from tessera.authn.flows.login import AdminMfaRequired, LoginPending, login_password
 from tessera.authn.flows.mfa import mfa_verify
 from tessera.authn.models import Session
+from tessera.authn.passwords import password_change
 from tessera.authn.reauthentication import session_end_replaced
 from tessera.authn.sessions import session_revoke, session_touch
+from tessera.errors import TesseraError
 from tessera.identity.mfa import MfaCodeInvalid
 from tessera.identity.password_change import (
     PasswordChangeRequired as AdminPasswordChangeRequired,
@@ -246,8 +250,6 @@ def admin_session_end(request) -> None:
         return
     session = Session.objects.filter(pk=session_id).first()
     if session is not None:
-        from tessera.audit.models import AuditEventType
-
         session_revoke(
             session=session,
             reason="logout",
@@ -284,11 +286,6 @@ def admin_password_change_view(request, site):
     password under the account lockout, the strictest password policy and history, the other
     sessions ended, trusted devices forgotten, PASSWORD_CHANGE audited (Django's own view would
     skip all of that)."""
-    from dataclasses import replace
-
-    from tessera.authn.passwords import password_change
-    from tessera.errors import TesseraError
-
     form = AdminPasswordChangeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

@@ -1,20 +1,23 @@
 """The admin site: platform administrators only, signed in through Tessera's login flow
 (tessera.admin_login): lockout, MFA step, audit, a revocable Tessera session with the platform's
-idle and absolute limits."""
+idle and absolute limits. Its app configuration is `tessera.admin_apps`."""
 
-from django.contrib.admin.apps import AdminConfig
+from __future__ import annotations
 
+from django.contrib.admin import AdminSite
+from django.contrib.auth.decorators import login_not_required
+from django.urls import path
+from django.utils.decorators import method_decorator
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
 
-class TesseraAdminConfig(AdminConfig):
-    default_site = "tessera.admin_site.TesseraAdminSite"
-
-
-from django.contrib.admin import AdminSite  # noqa: E402
-from django.contrib.auth.decorators import login_not_required  # noqa: E402
-from django.urls import path  # noqa: E402
-from django.utils.decorators import method_decorator  # noqa: E402
-from django.views.decorators.cache import never_cache  # noqa: E402
-from django.views.decorators.csrf import csrf_protect  # noqa: E402
+from tessera.admin_login import (
+    admin_login_view,
+    admin_mfa_view,
+    admin_password_change_view,
+    admin_session_end,
+    admin_session_live,
+)
 
 
 class TesseraAdminSite(AdminSite):
@@ -23,8 +26,6 @@ class TesseraAdminSite(AdminSite):
     index_title = "Identities, tenants and access"
 
     def has_permission(self, request) -> bool:
-        from tessera.admin_login import admin_session_live
-
         user = request.user
         return bool(
             user.is_active
@@ -36,27 +37,19 @@ class TesseraAdminSite(AdminSite):
     @method_decorator(csrf_protect)
     @login_not_required
     def login(self, request, extra_context=None):
-        from tessera.admin_login import admin_login_view
-
         return admin_login_view(request, self)
 
     @method_decorator(never_cache)
     @method_decorator(csrf_protect)
     @login_not_required
     def mfa(self, request):
-        from tessera.admin_login import admin_mfa_view
-
         return admin_mfa_view(request, self)
 
     def password_change(self, request, extra_context=None):
         # (wrapped by admin_view in get_urls: platform administrators with a live session only)
-        from tessera.admin_login import admin_password_change_view
-
         return admin_password_change_view(request, self)
 
     def logout(self, request, extra_context=None):
-        from tessera.admin_login import admin_session_end
-
         if request.method == "POST":
             admin_session_end(request)
         return super().logout(request, extra_context)

@@ -13,7 +13,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tessera.settings")
 
 from django.core.wsgi import get_wsgi_application  # noqa: E402
 
-django_wsgi = get_wsgi_application()
+django_wsgi = get_wsgi_application()  # sets Django up: the imports below load models
 
 from a2wsgi import WSGIMiddleware  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
@@ -23,7 +23,10 @@ from tessera.realtime.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": WSGIMiddleware(django_wsgi, workers=settings.HTTP_THREADS),
-        "websocket": URLRouter(websocket_urlpatterns),
+        # the stubs disagree, not the objects: WSGIHandler answers an HttpResponse (an iterable of
+        # bytes) that django-stubs types as HttpResponseBase; URLRouter takes the path() routes
+        # that channels-stubs calls _ExtendedURLPattern (see tessera.realtime.routing)
+        "http": WSGIMiddleware(django_wsgi, workers=settings.HTTP_THREADS),  # type: ignore[arg-type]
+        "websocket": URLRouter(websocket_urlpatterns),  # type: ignore[arg-type]
     }
 )

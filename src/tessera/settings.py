@@ -45,7 +45,7 @@ CSRF_TRUSTED_ORIGINS = [
 ]
 
 INSTALLED_APPS = [
-    "tessera.admin_site.TesseraAdminConfig",
+    "tessera.admin_apps.TesseraAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -21,5 +21,5 @@ def orm_uses(path: Path) -> list[str]:
 
 
 def test_no_api_module_queries_the_orm_directly():
-    offenders = [use for path in sorted(API_DIR.glob("*.py")) for use in orm_uses(path)]
+    offenders = [use for path in sorted(API_DIR.rglob("*.py")) for use in orm_uses(path)]
     assert offenders == []

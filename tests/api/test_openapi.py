@@ -2,6 +2,8 @@
 
 import pytest
 
+from tessera.api.openapi import problem_components
+
 
 @pytest.fixture
 def document(client, db):
@@ -64,3 +66,18 @@ def test_the_contract_paths_are_documented(document):
         "/api/v1/audit-events/verify",
     ]:
         assert path in paths, path
+
+
+def test_operation_ids_name_the_area_not_the_file_of_its_views(document):
+    ids = {(method, path): op["operationId"] for method, path, op in operations(document)}
+    assert len(set(ids.values())) == len(ids)
+    assert ids["POST", "/api/v1/auth/login"] == "tessera_api_auth_login"
+    assert ids["GET", "/api/v1/users/{user_id}"] == "tessera_api_users_get_user"
+    assert ids["PATCH", "/api/v1/auth/me"] == "tessera_api_account_update_me"
+    assert not [i for i in ids.values() if "_views_" in i]
+
+
+def test_the_problem_schema_is_the_one_the_views_declare(document):
+    schemas = document["components"]["schemas"]
+    for name, schema in problem_components().items():
+        assert schemas[name] == schema

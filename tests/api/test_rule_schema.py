@@ -1,7 +1,7 @@
 """The served OpenAPI document types rules, field rules and the condition language.
 
 The operator list comes from the engine: an operator added there without a schema in
-`tessera.api.rule_schema` fails here. Validation stays the engine's (tests/admin_api cover its
+`tessera.api.rule_schema` fails here. Validation stays the engine's (tests/api cover its
 422 messages); these schemas only document it.
 """
 

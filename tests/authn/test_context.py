@@ -8,7 +8,7 @@ import pytest
 from django.test import RequestFactory
 from django.utils import timezone
 
-from tessera.api.security import TenantRequired, require_member
+from tessera.access.bridge.guard import NoTenant, require_member
 from tessera.audit.actors import actor_from_request
 from tessera.authn.errors import ReauthenticationRequired
 from tessera.authn.models import Session
@@ -70,7 +70,7 @@ def test_require_member(tokens):
         require_member(request)
     request.principal = object()
     request.membership = None
-    with pytest.raises(TenantRequired):
+    with pytest.raises(NoTenant):
         require_member(request)
     request.membership = "the membership"
     assert require_member(request) == "the membership"

@@ -131,7 +131,7 @@ def test_the_action_urls_answer_only_post(as_admin, acme):
 
 
 def test_a_suspension_in_the_console_stops_the_members_next_api_request(as_admin, acme):
-    from tests.admin_api.conftest import Api
+    from tests.api.conftest import Api
 
     theirs = Api(acme["member"].user, "acme")
     assert theirs.get("/users").status_code == 200

@@ -9,7 +9,7 @@ from django.test import Client
 from tessera.access.models import RoleAssignment
 from tessera.identity.models import User
 from tessera.tenancy.models import Membership, MembershipStatus
-from tests.admin_api.test_concurrency import race  # threads released at once
+from tests.api.test_concurrency import race  # threads released at once
 from tests.console.conftest import sign_in
 from tests.factories import make_member, make_tenant
 

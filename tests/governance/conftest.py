@@ -1,3 +1,3 @@
 """The governance tests reuse the tenant-administration world (acme and globex)."""
 
-from tests.admin_api.conftest import api, platform_admin, world  # noqa: F401
+from tests.api.conftest import api, platform_admin, world  # noqa: F401

@@ -13,8 +13,8 @@ from tessera.lifecycle.offboarding import offboardings_erase_due
 from tessera.qualifications.expiry import qualifications_expiry_notify
 from tessera.qualifications.models import QualificationRecord, QualificationType
 from tessera.tenancy.models import Membership
-from tests.admin_api.conftest import Api
-from tests.admin_api.test_concurrency import race
+from tests.api.conftest import Api
+from tests.api.test_concurrency import race
 from tests.factories import make_member, make_tenant
 from tests.ownership.test_races import race as together
 

@@ -14,8 +14,8 @@ from tessera.access.services.roles import role_create
 from tessera.audit.models import AuditEvent, AuditEventType
 from tessera.reviews.models import AccessReviewItem
 from tessera.reviews.services import access_review_create
-from tests.admin_api.conftest import Api
-from tests.admin_api.test_concurrency import race
+from tests.api.conftest import Api
+from tests.api.test_concurrency import race
 from tests.factories import make_member, make_tenant
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]

@@ -24,7 +24,7 @@ from tessera.audit.services import Actor, audit_record
 from tessera.authn.devices import device_trust
 from tessera.identity.mfa import totp_confirm, totp_setup
 from tessera.identity.models import PasswordHistory
-from tests.admin_api.conftest import Api
+from tests.api.conftest import Api
 from tests.authn.conftest import bearer
 from tests.factories import DEFAULT_PASSWORD, make_member, make_tenant, make_user
 

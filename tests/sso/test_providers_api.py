@@ -11,7 +11,7 @@ from tessera.directory.domains import domain_claim
 from tessera.sso.models import IdentityProvider
 from tessera.sso.providers import SECRET_PURPOSE
 from tests.access.helpers import allow, make_role
-from tests.admin_api.conftest import Api
+from tests.api.conftest import Api
 from tests.directory.conftest import dns_records  # noqa: F401  (fixture)
 from tests.factories import make_member, make_tenant, make_user
 

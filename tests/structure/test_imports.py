@@ -15,21 +15,6 @@ ROOT = Path(tessera.__file__).parent
 REPO = ROOT.parent.parent
 LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
 
-# In-function imports still in the area of issue 13's other half (branch struct-api: api/,
-# realtime/, the admin site, the CLI): that branch removes them. A count may only go down.
-PENDING = {
-    "admin_login.py": 4,
-    "admin_site.py": 5,
-    "api/access_log.py": 1,
-    "api/app.py": 1,
-    "api/health.py": 1,
-    "api/management/commands/serve.py": 3,
-    "api/users.py": 2,
-    "cli.py": 1,
-    "realtime/consumers.py": 13,
-    "realtime/notify.py": 1,
-}
-
 
 def _in_function_imports(path: Path) -> list[int]:
     """Line numbers of imports inside functions, except under `if TYPE_CHECKING:` and in an
@@ -62,7 +47,7 @@ def test_no_import_is_placed_inside_a_function():
         if "/migrations/" in f"/{name}":
             continue
         lines = _in_function_imports(path)
-        if len(lines) > PENDING.get(name, 0):
+        if lines:
             offenders[name] = lines
     assert offenders == {}, f"imports inside functions (move them to the top): {offenders}"
 

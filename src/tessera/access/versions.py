@@ -69,7 +69,7 @@ def uses_redis() -> bool:
 
 
 _redis_lock = threading.Lock()
-_redis_client: tuple[str, object] | None = None
+_redis_client: tuple[str, redis.Redis] | None = None
 _serializer = RedisSerializer()
 
 
@@ -77,15 +77,16 @@ def redis_get_many(keys: list[str]) -> dict:
     """`cache.get_many` in one MGET, through a client kept for the process."""
     global _redis_client
     entry = _redis_client
-    if entry is None or entry[0] != settings.REDIS_URL:
+    url = settings.REDIS_URL or ""  # asked only when a Redis URL is configured (uses_redis)
+    if entry is None or entry[0] != url:
         with _redis_lock:
-            entry = (settings.REDIS_URL, redis.Redis.from_url(settings.REDIS_URL))
+            entry = (url, redis.Redis.from_url(url))
             _redis_client = entry
     raw = entry[1].mget([cache.make_and_validate_key(key) for key in keys])
     return {
         key: _serializer.loads(value)
         for key, value in zip(keys, raw, strict=True)
-        if value is not None
+        if isinstance(value, bytes)  # a missing key answers None
     }
 
 

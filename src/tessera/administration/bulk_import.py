@@ -60,7 +60,7 @@ def bulk_rows_from_csv(text: str) -> list[dict[str, Any]]:
                 errors.append(field_error("columns", "An `email` column is required.", "required"))
             raise ValidationFailed("Invalid CSV header", errors=errors)
         reader.fieldnames = header
-        rows = []
+        rows: list[dict[str, Any]] = []
         for number, raw in enumerate(reader, start=2):
             if len(rows) >= BULK_MAX_ROWS:
                 raise _too_many()

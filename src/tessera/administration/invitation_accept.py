@@ -42,7 +42,7 @@ from tessera.authn.verification import identity_take_over, password_required_err
 from tessera.crypto import opaque_token_hash
 from tessera.errors import InvalidInput, PermissionDenied, ValidationFailed, field_error
 from tessera.identity.passwords import password_expired, password_validate, policy_for_user
-from tessera.tenancy.models import Invitation, MembershipStatus
+from tessera.tenancy.models import Invitation, Membership, MembershipStatus
 from tessera.tenancy.services import membership_set_status
 
 MAX_TOKEN_LENGTH = 256
@@ -68,7 +68,8 @@ class InvitationForAnotherPerson(PermissionDenied):
     code = "invitation_for_another_person"
 
 
-def _locked(token: str, now) -> Invitation:
+def _locked(token: str, now) -> tuple[Invitation, Membership]:
+    """The live invitation of `token`, locked, with its membership; refused otherwise."""
     if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
         raise InvitationTokenInvalid("The invitation link is not valid")
     invitation = (
@@ -79,22 +80,23 @@ def _locked(token: str, now) -> Invitation:
     )
     if invitation is None:
         raise InvitationTokenInvalid("The invitation link is not valid")
-    if invitation.revoked_at is not None or invitation.membership_id is None:
+    membership = invitation.membership
+    if invitation.revoked_at is not None or membership is None:
         raise InvitationRevoked("This invitation was withdrawn")
     if invitation.accepted_at is not None:
         raise InvitationUsed("This invitation was already accepted; sign in instead")
     if invitation.expires_at <= now:
         raise InvitationExpired("This invitation has expired; ask for a new one")
-    user = invitation.membership.user
+    user = membership.user
     if (
         not invitation.tenant.is_active
         or not user.is_active
         or user.is_service_account
         or user.email != invitation.email
-        or invitation.membership.status == MembershipStatus.SUSPENDED
+        or membership.status == MembershipStatus.SUSPENDED
     ):
         raise InvitationTokenInvalid("The invitation link is not valid")
-    return invitation
+    return invitation, membership
 
 
 def _check_current_password(user, password: str, *, tenant, actor: Actor) -> None:
@@ -123,11 +125,11 @@ def invitation_preview(*, token: str) -> InvitationPreview:
     """The invitation a link names, checked as `invitation_accept` checks it (the same 400s);
     nothing changes."""
     with transaction.atomic():
-        invitation = _locked(token, timezone.now())
+        invitation, membership = _locked(token, timezone.now())
         return InvitationPreview(
             tenant_name=invitation.tenant.name,
             email=invitation.email,
-            new_password_needed=invitation.membership.user.email_verified_at is None,
+            new_password_needed=membership.user.email_verified_at is None,
         )
 
 
@@ -148,8 +150,8 @@ def invitation_accept(
     now = timezone.now()
     # a wrong current password is recorded (lockout, LOGIN_FAILED) outside the rolled-back work
     with transaction.atomic():
-        invitation = _locked(token, now)
-        membership, tenant = invitation.membership, invitation.tenant
+        invitation, membership = _locked(token, now)
+        tenant = invitation.tenant
         user = membership.user
         if signed_in_user_id is not None and str(signed_in_user_id) != str(user.pk):
             raise InvitationForAnotherPerson(
@@ -172,8 +174,8 @@ def invitation_accept(
     else:
         _check_current_password(user, password, tenant=tenant, actor=actor)
     with transaction.atomic():
-        invitation = _locked(token, now)  # again, locked: the state may have moved meanwhile
-        membership, tenant = invitation.membership, invitation.tenant
+        invitation, membership = _locked(token, now)  # again, locked: the state may have moved
+        tenant = invitation.tenant
         user = membership.user
         if (user.email_verified_at is None) != take_over:
             raise InvitationUsed("This invitation was already accepted; sign in instead")

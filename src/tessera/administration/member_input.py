@@ -14,6 +14,7 @@ from tessera.identity.emails import normalize_email
 from tessera.identity.mailer import mail_queue, page_link
 from tessera.identity.models import User
 from tessera.identity.passwords import password_validate
+from tessera.identity.profile import max_length_of
 from tessera.tenancy.errors import SelfActionForbidden
 from tessera.tenancy.models import Membership, MembershipStatus, Tenant
 from tessera.tenancy.selectors import membership_get
@@ -37,9 +38,9 @@ CREATE_FIELDS = frozenset(
 
 
 _MAX_LENGTHS = {
-    **{name: User._meta.get_field(name).max_length for name in PROFILE_FIELDS},
+    **{name: max_length_of(User, name) for name in PROFILE_FIELDS},
     **{
-        name: Membership._meta.get_field(name).max_length
+        name: max_length_of(Membership, name)
         for name in ("department", "job_title", "cost_center", "employee_id")
     },
 }

@@ -240,8 +240,9 @@ def member_update(
             before[name], after[name] = getattr(membership, name), value
             setattr(membership, name, value)
             member_changed.append(name)
+    wanted_manager = clean.get("manager")
     manager_changed = "manager_id" in changes and (
-        (clean.get("manager").pk if clean.get("manager") else None) != membership.manager_id
+        (wanted_manager.pk if wanted_manager is not None else None) != membership.manager_id
     )
     try:
         with transaction.atomic():
@@ -252,7 +253,7 @@ def member_update(
                 # every membership field reaches the engine's subject (conditions, scopes)
                 membership_version_bump(membership_id=membership.pk)
             if manager_changed:
-                old = membership.manager.user_id if membership.manager_id else None
+                old = membership.manager.user_id if membership.manager is not None else None
                 new_manager = clean.get("manager")
                 membership_set_manager(membership=membership, manager=new_manager)
                 before["manager_id"] = str(old) if old else None

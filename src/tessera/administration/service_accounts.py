@@ -9,6 +9,7 @@ It is managed like any member afterwards (roles, deactivation, removal — which
 from __future__ import annotations
 
 import secrets
+import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -97,7 +98,7 @@ def service_account_create(
 
 
 def service_accounts_list(
-    *, tenant: Tenant, limit: int, after: tuple[datetime, str] | None = None
+    *, tenant: Tenant, limit: int, after: tuple[datetime, uuid.UUID] | None = None
 ) -> list[Membership]:
     """The tenant's service accounts (memberships, identity and roles loaded), oldest first."""
 

@@ -45,7 +45,7 @@ def tenant_update(
     with transaction.atomic():
         if changes.get("settings") is not None:
             tenant_settings_update(tenant=tenant, patch=changes["settings"], actor=actor)
-        if "name" in changes and name.strip() != tenant.name:
+        if isinstance(name, str) and name.strip() != tenant.name:  # validated above
             before = tenant.name
             tenant.name = name.strip()
             tenant.save(update_fields=["name", "updated_at"])

@@ -14,6 +14,8 @@ import logging
 import re
 from typing import Any
 
+from uvicorn.config import LOGGING_CONFIG
+
 CREDENTIAL_WORDS = (
     "token",
     "ticket",
@@ -67,8 +69,6 @@ FILTER_CONFIG = {"()": "tessera.api.access_log.RedactCredentialsFilter"}
 
 def uvicorn_log_config() -> dict[str, Any]:
     """uvicorn's default logging configuration with the filter on each of its handlers."""
-    from uvicorn.config import LOGGING_CONFIG
-
     config = copy.deepcopy(LOGGING_CONFIG)
     config.setdefault("filters", {})["redact_credentials"] = FILTER_CONFIG
     for handler in config["handlers"].values():

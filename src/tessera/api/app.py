@@ -7,9 +7,11 @@ from django.http import Http404
 from django.http.multipartparser import MultiPartParserError
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
+from ninja.operation import Operation
 
 from tessera import __version__
 from tessera.api.openapi import complete_openapi
+from tessera.api.routers import ROUTERS
 from tessera.api.transport import JsonOnlyParser
 from tessera.errors import TesseraError
 from tessera.problems import (
@@ -23,6 +25,13 @@ from tessera.problems import (
 class TesseraAPI(NinjaAPI):
     def get_openapi_schema(self, *args, **kwargs):
         return complete_openapi(super().get_openapi_schema(*args, **kwargs))
+
+    def get_openapi_operation_id(self, operation: Operation) -> str:
+        """`<area module>_<view>`: a view in `tessera.api.users.views` is `tessera_api_users_…`,
+        so the ids name the area, not the file that holds its views (stable across layouts)."""
+        view = operation.view_func
+        area = view.__module__.removesuffix(".views")
+        return f"{area}_{view.__name__}".replace(".", "_")
 
 
 api = TesseraAPI(
@@ -149,11 +158,5 @@ def _unexpected(request, exc):
     return internal_error_response(request, exc)
 
 
-def _register_routers() -> None:
-    from tessera.api.routers import ROUTERS
-
-    for prefix, router in ROUTERS:
-        api.add_router(prefix, router)
-
-
-_register_routers()
+for prefix, router in ROUTERS:
+    api.add_router(prefix, router)

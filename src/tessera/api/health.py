@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.http import require_safe
+
+from tessera.problems import CONTENT_TYPE, problem_body
 
 
 @require_safe
@@ -26,8 +29,6 @@ def readyz(request):
         ready = False
     if settings.REDIS_URL:
         try:
-            from django.core.cache import cache
-
             cache.set("readyz", "1", 5)
             checks["redis"] = "ok" if cache.get("readyz") == "1" else "error"
             ready = ready and checks["redis"] == "ok"
@@ -35,12 +36,11 @@ def readyz(request):
             checks["redis"] = f"error: {type(exc).__name__}"
             ready = False
     if not ready:
-        body = {
-            "type": "https://tessera.dev/problems/unavailable",
-            "title": "Service unavailable",
-            "status": 503,
-            "detail": "A backing service does not answer.",
-            "checks": checks,
-        }
-        return JsonResponse(body, status=503, content_type="application/problem+json")
+        body = problem_body(
+            status=503,
+            title="Service unavailable",
+            detail="A backing service does not answer.",
+            code="unavailable",
+        )
+        return JsonResponse({**body, "checks": checks}, status=503, content_type=CONTENT_TYPE)
     return JsonResponse({"status": "ok", "checks": checks})

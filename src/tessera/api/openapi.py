@@ -10,36 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from ninja.schema import NinjaGenerateJsonSchema
+
+from tessera.api.problems import Problem
 from tessera.api.rule_schema import COMPONENTS as RULE_COMPONENTS
 from tessera.api.rule_schema import link_components
 
-PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
-PROBLEM_SCHEMA: dict[str, Any] = {
-    "title": "Problem",
-    "description": "An RFC 9457 problem (`application/problem+json`).",
-    "type": "object",
-    "required": ["type", "title", "status", "detail"],
-    "properties": {
-        "type": {"type": "string"},
-        "title": {"type": "string"},
-        "status": {"type": "integer"},
-        "detail": {"type": "string"},
-        "code": {"type": "string", "description": "stable machine-readable error code"},
-        "instance": {"type": "string"},
-        "request_id": {"type": "string"},
-        "errors": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "field": {"type": "string"},
-                    "message": {"type": "string"},
-                    "code": {"type": "string"},
-                },
-            },
-        },
-    },
-}
+REF_TEMPLATE = "#/components/schemas/{model}"
+PROBLEM_REF = {"$ref": REF_TEMPLATE.format(model="Problem")}
 DESCRIPTIONS = {
     "400": "Malformed request body (not JSON)",
     "401": "Missing, invalid or revoked credentials",
@@ -70,6 +48,16 @@ def _problem_response(code: str) -> dict[str, Any]:
     return response
 
 
+def problem_components() -> dict[str, dict[str, Any]]:
+    """The JSON Schemas of `Problem` and the models it refers to, keyed by component name."""
+    schema = Problem.model_json_schema(
+        ref_template=REF_TEMPLATE, schema_generator=NinjaGenerateJsonSchema, mode="serialization"
+    )
+    components: dict[str, dict[str, Any]] = schema.pop("$defs", {})
+    components["Problem"] = schema
+    return components
+
+
 def expected_errors(path: str, operation: dict[str, Any]) -> list[str]:
     codes = ["429"]
     if operation.get("security"):
@@ -89,7 +77,8 @@ def complete_openapi(document: dict[str, Any]) -> dict[str, Any]:
     and condition schemas, in place."""
     components = document.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
-    schemas.setdefault("Problem", PROBLEM_SCHEMA)
+    for name, schema in problem_components().items():
+        schemas.setdefault(name, schema)
     link_components(document)
     for name, schema in RULE_COMPONENTS.items():
         schemas.setdefault(name, schema)

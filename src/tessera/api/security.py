@@ -1,4 +1,4 @@
-"""How API endpoints require a caller: the ninja auth classes and `require_member`.
+"""How API endpoints require a caller: the ninja auth classes (a member: `access.guard`).
 
 Authentication itself happens once per request in `tessera.authn.middleware` (which leaves
 `request.principal`); these classes only answer that principal to ninja (None → 401) and document
@@ -13,7 +13,6 @@ from ninja.security import APIKeyCookie, HttpBearer
 
 from tessera.authn.errors import CsrfFailed
 from tessera.authn.request_auth import SESSION_COOKIE
-from tessera.errors import NotAuthenticated, PermissionDenied
 
 
 def _principal_or_none(request):
@@ -52,20 +51,3 @@ class SessionCookieAuth(APIKeyCookie):
 
 principal_auth = [BearerAuth(), SessionCookieAuth()]
 """`Router(auth=principal_auth)`: the request's principal, or 401."""
-
-
-class TenantRequired(PermissionDenied):
-    code = "tenant_required"
-
-
-def require_member(request):
-    """The caller's active membership in the request's tenant (401 without a caller, 403 without
-    a tenant: send a tenant-bound token or the `X-Tenant` header)."""
-    if getattr(request, "principal", None) is None:
-        raise NotAuthenticated("Authentication required")
-    membership = getattr(request, "membership", None)
-    if membership is None:
-        raise TenantRequired(
-            "Act in a tenant you are an active member of (a tenant-bound token or X-Tenant)"
-        )
-    return membership

@@ -10,20 +10,17 @@
   read (`tessera.authn.request_auth`), and the admin site's session does not authenticate the API
   at all. A test walks every unsafe operation of the OpenAPI document.
 - **Origins.** A login that sets the session cookie (`"cookie": true`) must come from an allowed
-  origin: the origin of `TESSERA_PUBLIC_URL`, one of `TESSERA_CORS_ORIGINS` or
-  `TESSERA_CSRF_TRUSTED_ORIGINS`, or the request's own origin. Browsers send `Origin` on every
+  origin: one `tessera.origins` lists (`TESSERA_PUBLIC_URL`'s, `TESSERA_CORS_ORIGINS`,
+  `TESSERA_CSRF_TRUSTED_ORIGINS`), or the request's own origin. Browsers send `Origin` on every
   cross-origin POST, so a request without `Origin` (nor `Referer`) is a non-browser client and is
   allowed; `Origin: null` (sandboxed frames, `data:` pages) is refused.
 """
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
-from django.conf import settings
-
 from tessera.api.text_guard import StrictParser
 from tessera.errors import PermissionDenied, TesseraError
+from tessera.origins import allowed_origins, origin_of
 
 JSON_CONTENT_TYPE = "application/json"
 
@@ -56,19 +53,6 @@ class JsonOnlyParser(StrictParser):
 
 
 # --- origins ------------------------------------------------------------------------------------
-
-
-def origin_of(url: str) -> str | None:
-    """`scheme://host[:port]` of a URL, lower-cased; None when it has no scheme or host."""
-    parts = urlsplit(url.strip())
-    if not parts.scheme or not parts.netloc:
-        return None
-    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
-
-
-def allowed_origins() -> frozenset[str]:
-    configured = [settings.PUBLIC_URL, *settings.CORS_ORIGINS, *settings.CSRF_TRUSTED_ORIGINS]
-    return frozenset(o for o in (origin_of(u) for u in configured) if o)
 
 
 def _own_origin(request) -> str | None:

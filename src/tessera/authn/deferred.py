@@ -35,7 +35,7 @@ def defer(request, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None
     pending.append(call)
 
 
-def _guarded(call: Callable[[], Any]) -> Callable[[], None]:
+def _guarded(call: functools.partial[Any]) -> Callable[[], None]:
     def run() -> None:
         try:
             call()

@@ -90,7 +90,9 @@ def _limiter_get() -> MovingWindowRateLimiter:
         with _lock:
             if _limiter is None or _storage_uri != uri:
                 prefix = settings.CACHES.get("default", {}).get("KEY_PREFIX") or "tessera"
-                storage: Storage = storage_from_string(uri, key_prefix=f"{prefix}:limits")
+                storage = storage_from_string(uri, key_prefix=f"{prefix}:limits")
+                if not isinstance(storage, Storage):  # an async+ URI: not ours to configure
+                    raise TypeError(f"{uri!r} is not a synchronous limits storage")
                 _limiter = MovingWindowRateLimiter(storage)
                 _storage_uri = uri
             limiter = _limiter

@@ -76,7 +76,7 @@ def member_sessions(
     membership: Membership,
     by: Membership | None,
     limit: int,
-    after: tuple[datetime, str] | None = None,
+    after: tuple[datetime, uuid.UUID] | None = None,
     now: datetime | None = None,
 ) -> list[Session]:
     """The member's live sessions in this tenant, newest first (keyset after (created_at, id))."""

@@ -36,6 +36,7 @@ import uuid
 from datetime import timedelta
 
 from django.core import signing
+from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
@@ -131,8 +132,13 @@ def cookie_claims(value: str) -> tuple[str, str, str | None, str | None]:
     return sid, uid, tid or None, mid or None
 
 
+def _no_response(request: HttpRequest) -> HttpResponse:
+    """The CSRF middleware is asked for its checks only: no response ever passes through it."""
+    raise RuntimeError("not a middleware chain")
+
+
 def _check_csrf(request) -> None:
-    middleware = CsrfViewMiddleware(lambda r: None)
+    middleware = CsrfViewMiddleware(_no_response)
     request.csrf_processing_done = False
     middleware.process_request(request)
     if middleware.process_view(request, _csrf_protected_view, (), {}) is not None:
@@ -243,6 +249,7 @@ def authenticate_request(request) -> Principal | None:
     cookie = _session_cookie(request)
     if header and api_key:
         raise TokenInvalid("Send one credential: `Authorization` or `X-API-Key`, not both")
+    principal: Principal | None
     if header:
         scheme, _, credential = header.strip().partition(" ")
         if scheme.lower() != "bearer" or not credential.strip():

@@ -17,7 +17,7 @@ from tessera.tenancy.models import Membership, MembershipStatus, Tenant
 
 
 def sessions_live_for_user(
-    *, user_id, now: datetime, limit: int, after: tuple[datetime, str] | None = None
+    *, user_id, now: datetime, limit: int, after: tuple[datetime, uuid.UUID] | None = None
 ) -> list[Session]:
     """The user's live sessions, newest first; keyset pagination after (created_at, id)."""
     query = Session.objects.filter(
@@ -85,7 +85,7 @@ def api_key_list(
     tenant: Tenant,
     membership_ids: Iterable | None,
     limit: int,
-    after: tuple[datetime, str] | None = None,
+    after: tuple[datetime, uuid.UUID] | None = None,
 ) -> list[ApiKey]:
     """Live keys of the tenant (of these memberships only, unless None), newest first."""
     usage_flush()

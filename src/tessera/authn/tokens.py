@@ -56,7 +56,7 @@ def access_token_issue(
     now = now or timezone.now()
     ttl = int(settings.ACCESS_TOKEN_TTL)
     iat = int(now.timestamp())
-    claims = {
+    claims: dict[str, Any] = {
         "iss": settings.JWT_ISSUER,
         "aud": settings.JWT_AUDIENCE,
         "sub": str(user_id),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import ClassVar
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.db import models
@@ -27,8 +28,8 @@ class UserManager(BaseUserManager["User"]):
         fields.setdefault("is_platform_admin", True)
         return self.create_user(email, password, **fields)
 
-    def get_by_natural_key(self, email: str) -> User:
-        return self.get(email=normalize_email(email))
+    def get_by_natural_key(self, email: str | None) -> User:
+        return self.get(email=normalize_email(email or ""))
 
 
 class User(AbstractBaseUser):
@@ -71,7 +72,7 @@ class User(AbstractBaseUser):
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
     class Meta:
         ordering = ["email"]

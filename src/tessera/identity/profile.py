@@ -6,7 +6,7 @@ import zoneinfo
 from collections.abc import Mapping
 from typing import Any
 
-from django.db import transaction
+from django.db import models, transaction
 
 from tessera.audit.models import AuditEventType
 from tessera.audit.services import Actor, audit_record
@@ -14,6 +14,14 @@ from tessera.errors import ValidationFailed, field_error
 from tessera.identity.models import User
 
 OWN_PROFILE_FIELDS = ("first_name", "last_name", "phone", "timezone", "language", "avatar_url")
+
+
+def max_length_of(model: type[models.Model], name: str) -> int:
+    """The width of a bounded text column (`CharField` and its kin) of `model`."""
+    field = model._meta.get_field(name)
+    if not isinstance(field, models.CharField) or field.max_length is None:
+        raise TypeError(f"{model.__name__}.{name} is not a bounded text field")
+    return field.max_length
 
 
 def _clean(name: str, value: Any) -> tuple[Any, dict | None]:
@@ -24,7 +32,7 @@ def _clean(name: str, value: Any) -> tuple[Any, dict | None]:
     if not isinstance(value, str):
         return None, field_error(name, "A string.")
     value = value.strip()
-    limit = User._meta.get_field(name).max_length
+    limit = max_length_of(User, name)
     if len(value) > limit:
         return None, field_error(name, f"At most {limit} characters.", "too_long")
     if name == "avatar_url" and value and not value.startswith(("https://", "http://")):

@@ -302,7 +302,7 @@ def offboardings_erase_due(*, now: datetime | None = None) -> int:
             )
             if offboarding is None:
                 continue
-            if offboarding.membership_id is not None:
+            if offboarding.membership is not None:
                 try:
                     with transaction.atomic():
                         member_erase(

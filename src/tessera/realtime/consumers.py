@@ -29,6 +29,14 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.http import is_same_domain
 
+from tessera.access.bridge.guard import scopes_allow
+from tessera.access.bridge.policy import member_policy
+from tessera.authn.errors import TokenInvalid
+from tessera.authn.models import ApiKey, Session
+from tessera.authn.request_auth import SESSION_COOKIE, cookie_claims
+from tessera.authn.session_state import access_state
+from tessera.engine import Context, Resource, decide
+from tessera.origins import allowed_origins
 from tessera.realtime.groups import (
     api_key_group,
     tenant_admins_group,
@@ -36,6 +44,8 @@ from tessera.realtime.groups import (
     tenant_stream_group,
     user_group,
 )
+from tessera.realtime.tickets import NOTIFICATION_READ, ticket_redeem
+from tessera.tenancy.models import Membership
 
 CLOSE_UNAUTHENTICATED = 4401
 ADMIN_ACTION = "tenant:update"
@@ -57,9 +67,7 @@ def _cookie(scope, name: str) -> str | None:
 
 
 def _origin_allowed(scope) -> bool:
-    """No Origin (not a browser), an allowed origin (tessera.api.transport), or one of our hosts."""
-    from tessera.api.transport import allowed_origins
-
+    """No Origin (not a browser), an allowed origin (tessera.origins), or one of our hosts."""
     origin = _header(scope, b"origin")
     if not origin:
         return True
@@ -76,10 +84,6 @@ def recheck_seconds() -> float:
 def authenticate_scope(scope) -> dict | None:
     """{user_id, session_id, api_key_id, tenant_id, membership_id, tenant_wide, is_admin} for
     live credentials, else None."""
-    from tessera.authn.errors import TokenInvalid
-    from tessera.authn.request_auth import SESSION_COOKIE, cookie_claims
-    from tessera.realtime.tickets import ticket_redeem
-
     params = parse_qs(scope.get("query_string", b"").decode("latin-1"))
     if "token" in params:
         return None  # access tokens do not travel in URLs: ask POST /api/v1/auth/ws-ticket
@@ -116,8 +120,6 @@ def authenticate_scope(scope) -> dict | None:
 
 def identity_check(identity: dict) -> dict | None:
     """The identity with `is_admin` re-read, while its credential is live; None once it is not."""
-    from tessera.authn.session_state import access_state
-
     now = timezone.now()
     mid, tid = identity["membership_id"], identity["tenant_id"]
     if identity["api_key_id"] is not None:
@@ -133,8 +135,6 @@ def identity_check(identity: dict) -> dict | None:
 
 def _session_end(session_id) -> float | None:
     """When the session expires if nothing moves it (idle or absolute), as a timestamp."""
-    from tessera.authn.models import Session
-
     row = (
         Session.objects.filter(pk=session_id)
         .values_list("expires_at", "absolute_expires_at")
@@ -146,11 +146,6 @@ def _session_end(session_id) -> float | None:
 def _api_key_live(identity: dict, now) -> bool:
     """The key is unrevoked, unexpired, its membership active, and it still holds
     `notification:read` (its scopes and its owner's policy)."""
-    from tessera.access.bridge.guard import scopes_allow
-    from tessera.authn.models import ApiKey
-    from tessera.authn.session_state import access_state
-    from tessera.realtime.tickets import NOTIFICATION_READ
-
     row = (
         ApiKey.objects.filter(
             pk=identity["api_key_id"],
@@ -176,10 +171,6 @@ def _api_key_live(identity: dict, now) -> bool:
 
 
 def _member_may(membership_id, state, action: str, *, mfa: bool) -> bool:
-    from tessera.access.bridge.policy import member_policy
-    from tessera.engine import Context, Resource, decide
-    from tessera.tenancy.models import Membership
-
     membership = Membership.objects.filter(pk=membership_id).first()
     if membership is None:
         return False

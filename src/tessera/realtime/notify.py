@@ -42,6 +42,7 @@ from tessera.realtime.groups import (
     tenant_stream_group,
     user_group,
 )
+from tessera.tenancy.models import Membership, MembershipStatus
 
 logger = logging.getLogger("tessera.realtime")
 
@@ -72,8 +73,6 @@ def notify_permissions_changed(*, tenant_id, user_id=None) -> None:
 
 
 def _member_tenants(user_id) -> list:
-    from tessera.tenancy.models import Membership, MembershipStatus
-
     return list(
         Membership.objects.filter(user_id=user_id, status=MembershipStatus.ACTIVE).values_list(
             "tenant_id", flat=True

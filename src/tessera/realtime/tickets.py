@@ -98,7 +98,7 @@ def ticket_redeem(raw: str | None, *, now: datetime | None = None) -> TicketClai
         return None  # a concurrent redeemer won
     _, uid, sid, kid, tid, mid, wide = row
     as_str = lambda v: str(v) if v is not None else None  # noqa: E731
-    return TicketClaims(as_str(uid), as_str(sid), as_str(kid), as_str(tid), as_str(mid), wide)
+    return TicketClaims(str(uid), as_str(sid), as_str(kid), as_str(tid), as_str(mid), wide)
 
 
 def tickets_delete_expired(*, now: datetime | None = None) -> int:

@@ -142,9 +142,9 @@ def review_as_dict(review: AccessReview, *, reviewer: Membership | None = None) 
         "due_at": review.due_at,
         "created_at": review.created_at,
         "completed_at": review.completed_at,
-        "created_by": str(review.created_by.user_id) if review.created_by_id else None,
+        "created_by": str(review.created_by.user_id) if review.created_by is not None else None,
         "fallback_reviewer_id": (
-            str(review.fallback_reviewer.user_id) if review.fallback_reviewer_id else None
+            str(review.fallback_reviewer.user_id) if review.fallback_reviewer is not None else None
         ),
         "counts": review_counts(review, reviewer=reviewer),
     }

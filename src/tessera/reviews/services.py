@@ -200,6 +200,8 @@ def _apply_revoke(item: AccessReviewItem, *, reviewer: Membership, actor: Actor 
         role_unassign(membership=membership, role=role, actor=actor)
         return True
     if item.kind == ItemKind.GRANT:
+        if item.grant_id is None:  # the grant was deleted since the review began
+            return False
         grant = Grant.objects.filter(pk=item.grant_id, membership=membership).first()
         if grant is None:
             return False

@@ -23,7 +23,7 @@ the provider verified in a domain the tenant proved it owns, and later sign-ins 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -75,12 +75,18 @@ def email_verified(provider: IdentityProvider, claims: dict[str, Any]) -> bool:
     return value is True or value == "true"
 
 
-def _names(claims: dict[str, Any], mapped: dict[str, Any]) -> dict[str, str]:
-    return {
-        k: str(mapped[k])[:150]
-        for k in ("first_name", "last_name")
-        if isinstance(mapped.get(k), str)
-    }
+class _Names(TypedDict, total=False):
+    first_name: str
+    last_name: str
+
+
+def _names(claims: dict[str, Any], mapped: dict[str, Any]) -> _Names:
+    names = _Names()
+    if isinstance(mapped.get("first_name"), str):
+        names["first_name"] = str(mapped["first_name"])[:150]
+    if isinstance(mapped.get("last_name"), str):
+        names["last_name"] = str(mapped["last_name"])[:150]
+    return names
 
 
 def _first_link_user(

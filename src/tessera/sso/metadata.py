@@ -99,7 +99,11 @@ def provider_jwks(provider: IdentityProvider, *, kid: str | None) -> dict[str, A
     the cached set lacks `kid` (rotation) and was not fetched within the last minute."""
     now = timezone.now()
     keys = provider.jwks.get("keys") if isinstance(provider.jwks, dict) else None
-    have = bool(keys) and (kid is None or any(k.get("kid") == kid for k in keys))
+    if not isinstance(keys, list):  # a malformed cached set counts as none
+        keys = None
+    have = (
+        keys is not None and bool(keys) and (kid is None or any(k.get("kid") == kid for k in keys))
+    )
     recent = provider.jwks_fetched_at and now - provider.jwks_fetched_at < JWKS_REFETCH_AFTER
     if have or (keys and recent):
         return provider.jwks

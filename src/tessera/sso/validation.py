@@ -6,12 +6,12 @@ kind's own rules (Entra `{tid}` issuers, Google `hd`). Nothing here is hand-writ
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, cast
 
 from authlib.oidc.core import CodeIDToken
 from joserfc import jws, jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
+from joserfc.jwk import KeySet, KeySetSerialization
 
 from tessera.sso.errors import SsoTokenInvalid
 from tessera.sso.metadata import provider_jwks
@@ -35,7 +35,8 @@ def _decoded(provider: IdentityProvider, raw: str) -> tuple[dict, dict]:
     kid = header.get("kid") if isinstance(header.get("kid"), str) else None
     keys = provider_jwks(provider, kid=kid)
     try:
-        key_set = KeySet.import_key_set(keys)
+        # the fetched JSON, checked by joserfc as it imports it (errors below)
+        key_set = KeySet.import_key_set(cast(KeySetSerialization, keys))
     except (JoseError, ValueError, TypeError):
         raise SsoTokenInvalid("The provider's JWK Set cannot be read") from None
     if kid is not None and not any(k.kid == kid for k in key_set.keys):
@@ -50,7 +51,7 @@ def _decoded(provider: IdentityProvider, raw: str) -> tuple[dict, dict]:
 def id_token_validate(
     *,
     provider: IdentityProvider,
-    raw: str,
+    raw: object,  # what the token endpoint sent: checked here
     nonce: str,
     access_token: str | None,
     now: float | None = None,

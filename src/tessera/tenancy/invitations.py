@@ -43,7 +43,7 @@ def _inviter_name(by: Membership | None) -> str:
 
 
 def _mail(invitation: Invitation, raw: str, *, by: Membership | None) -> None:
-    user = invitation.membership.user if invitation.membership_id else None
+    user = invitation.membership.user if invitation.membership is not None else None
     mail_queue(
         "invitation",
         to=invitation.email,

@@ -4,7 +4,8 @@ person is signed in, their profile's `language` wins (tessera.web.auth.page_acti
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.middleware.locale import LocaleMiddleware
 
 from tessera.web.headers import is_page_path
@@ -15,7 +16,9 @@ class PageLocaleMiddleware(LocaleMiddleware):
         if is_page_path(request.path_info):
             super().process_request(request)
 
-    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    def process_response(
+        self, request: HttpRequest, response: HttpResponseBase
+    ) -> HttpResponseBase:
         if is_page_path(request.path_info):
             return super().process_response(request, response)
         return response

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.contrib import messages
+from typing import TYPE_CHECKING
+
+from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
 
@@ -18,7 +20,13 @@ def _as_validation_error(exc: TesseraError) -> ValidationError:
     return ValidationError(_problem_text(exc))
 
 
-class ServiceAdminMixin:
+if TYPE_CHECKING:  # the mixin's methods are a ModelAdmin's (mixed into one)
+    _ModelAdminBase = admin.ModelAdmin
+else:
+    _ModelAdminBase = object
+
+
+class ServiceAdminMixin(_ModelAdminBase):
     """Shows a service's refusal (a guard rail, a conflict) as an error message instead of a
     500; the admin's transaction has rolled back, so nothing of the attempt was written."""
 

@@ -91,7 +91,8 @@ def _grant_window(windows: Iterable[Window], now: datetime) -> tuple[bool, datet
     if not started:
         return False, None, future
     ends = [w[1] for w in started]
-    return True, (None if any(end is None for end in ends) else max(ends)), future
+    bounded = [end for end in ends if end is not None]
+    return True, (max(bounded) if len(bounded) == len(ends) else None), future
 
 
 def _min_time(a: datetime | None, b: datetime | None) -> datetime | None:

@@ -90,8 +90,8 @@ def role_assign(
                 existing.delete()  # an expired assignment counts as a new one
                 existing = None
         if existing is None and locked.max_members is not None:
-            held = RoleAssignment.objects.filter(role=locked).filter(active_at(now)).count()
-            if held >= locked.max_members:
+            holders = RoleAssignment.objects.filter(role=locked).filter(active_at(now)).count()
+            if holders >= locked.max_members:
                 raise RoleFull(
                     f"The role {locked.slug!r} already has its maximum of "
                     f"{locked.max_members} member(s)"

@@ -107,7 +107,7 @@ def _delegation_state(delegation: Delegation) -> dict[str, Any]:
     return {
         "delegator_id": str(delegation.delegator.user_id),
         "delegate_id": str(delegation.delegate.user_id),
-        "role": delegation.role.slug if delegation.role_id else None,
+        "role": delegation.role.slug if delegation.role is not None else None,
         "permissions": list(delegation.permissions or []),
         "starts_at": delegation.starts_at.isoformat(),
         "ends_at": delegation.ends_at.isoformat(),
@@ -131,7 +131,7 @@ def delegation_approve(
         )
     wanted = (
         role_effective_rules(delegation.role)
-        if delegation.role_id is not None
+        if delegation.role is not None
         else list(delegation.permissions or [])
     )
     ensure_actor_holds(approver, wanted, until=delegation.ends_at)

@@ -101,7 +101,7 @@ def _grant_state(grant: Grant) -> dict[str, Any]:
         "resource_type": grant.resource_type,
         "resource_id": grant.resource_id,
         "membership_id": str(grant.membership_id) if grant.membership_id else None,
-        "role": grant.role.slug if grant.role_id else None,
+        "role": grant.role.slug if grant.role is not None else None,
         "expires_at": grant.expires_at.isoformat() if grant.expires_at else None,
     }
 

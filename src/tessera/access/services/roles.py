@@ -158,6 +158,7 @@ def role_update(
     with transaction.atomic():
         before = _role_state(role)
         fields = ["updated_at"]
+        value: Any
         for attr, value in (
             ("name", name),
             ("description", description),

@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeGuard
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
@@ -136,7 +136,7 @@ def _normalized(email: str) -> str:
         return (email or "").strip().lower()[:254]
 
 
-def _verify(user: User | None, password: str) -> bool:
+def _verify(user: User | None, password: str) -> TypeGuard[User]:
     """Check the password, spending one hash verification whatever the account's state."""
     usable = (
         user is not None
@@ -144,7 +144,7 @@ def _verify(user: User | None, password: str) -> bool:
         and not user.is_service_account
         and user.has_usable_password()
     )
-    if not usable:
+    if not usable or user is None:
         check_password(password, _dummy_hash())
         return False
     # no rehash on login: the setter would write outside the flow's transaction

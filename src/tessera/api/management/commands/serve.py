@@ -1,6 +1,10 @@
 """`tessera serve`: collect the static assets, then the ASGI app under uvicorn."""
 
+import uvicorn
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
+
+from tessera.api.access_log import uvicorn_log_config
 
 
 class Command(BaseCommand):
@@ -13,14 +17,9 @@ class Command(BaseCommand):
         parser.add_argument("--log-level", default="info")
 
     def handle(self, *args, host, port, workers, log_level, **options):
-        import uvicorn
-        from django.core.management import call_command
-
         # Hashed, compressed static files, so that the admin and /api/docs render as in production;
         # unchanged files are not copied again.
         call_command("collectstatic", interactive=False, verbosity=0)
-
-        from tessera.api.access_log import uvicorn_log_config
 
         uvicorn.run(
             "tessera.asgi:application",

@@ -1,7 +1,7 @@
 """`tessera compliance soc2 --tenant SLUG [--since ISO] [--until ISO]`: SOC 2 evidence (JSON)."""
 
 import json
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
@@ -22,7 +22,7 @@ def _instant(value: str | None, name: str):
     if parsed is None:
         raise CommandError(f"--{name}: not an ISO 8601 date-time: {value!r}")
     if timezone.is_naive(parsed):
-        parsed = timezone.make_aware(parsed, timezone.UTC)
+        parsed = timezone.make_aware(parsed, UTC)
     return parsed
 
 

@@ -1,0 +1,1 @@
+"""/api/v1 access reviews: inputs, outputs and views."""

@@ -1,0 +1,1 @@
+"""The person's own account (invitation, email, profile): inputs, outputs and views."""

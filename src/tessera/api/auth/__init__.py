@@ -1,0 +1,1 @@
+"""/api/v1/auth: inputs, outputs and views."""

@@ -1,0 +1,1 @@
+"""/api/v1 compliance: inputs, outputs and views."""

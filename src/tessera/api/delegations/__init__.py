@@ -1,0 +1,1 @@
+"""/api/v1/delegations: inputs, outputs and views."""

@@ -1,0 +1,1 @@
+"""/api/v1 identity providers: inputs, outputs and views."""

@@ -1,0 +1,1 @@
+"""/api/v1 lifecycle: inputs, outputs and views."""

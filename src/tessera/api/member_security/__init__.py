@@ -1,0 +1,1 @@
+"""A member's sign-in, seen and ended by a tenant administrator: inputs, outputs and views."""

@@ -1,0 +1,1 @@
+"""GDPR requests: inputs, outputs and views."""

@@ -1,0 +1,1 @@
+"""/api/v1/service-accounts: inputs, outputs and views."""

@@ -1,0 +1,1 @@
+"""/api/v1 sso: inputs, outputs and views."""

@@ -1,0 +1,1 @@
+"""/api/v1/tenant: inputs, outputs and views."""

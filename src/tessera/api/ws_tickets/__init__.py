@@ -1,0 +1,1 @@
+"""POST /api/v1/auth/ws-ticket: inputs, outputs and views."""
