@@ -111,3 +111,17 @@ def test_the_layers_contract_refuses_an_upward_import_and_a_cycle(source_copy, p
         bad.unlink()
     assert result.returncode != 0
     assert refusal in result.stdout
+
+
+MAX_MODULE_LINES = 400
+
+
+def test_no_module_is_longer_than_it_can_be_read():
+    """Issue 13: a module holds one thing; above 400 lines it holds several (migrations aside)."""
+    long = {
+        str(path.relative_to(ROOT)): lines
+        for path in ROOT.rglob("*.py")
+        if "migrations" not in path.parts
+        and (lines := len(path.read_text().splitlines())) > MAX_MODULE_LINES
+    }
+    assert long == {}

@@ -51,9 +51,6 @@ MAX_REVIEW_SCAN = 2000
 """Access review: the most candidate members one page examines before answering a cursor."""
 
 
-# --- input --------------------------------------------------------------------------------------
-
-
 Action = NewType("Action", str)
 """A concrete `resource:action` that `parse_action` accepted."""
 
