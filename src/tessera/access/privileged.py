@@ -15,6 +15,7 @@ from django.db.models import Q, QuerySet
 from tessera.access.models import Effect, MembershipOverride, Role, RoleAssignment
 from tessera.access.selectors import role_effective_rules
 from tessera.engine import permission_covers
+from tessera.expiry import active_at
 from tessera.tenancy.models import Membership, MembershipStatus, Tenant
 
 PRIVILEGED_PERMISSIONS: tuple[str, ...] = (
@@ -51,9 +52,7 @@ def privileged_role_ids(*, tenant: Tenant) -> list:
 def privileged_members(*, tenant: Tenant, now: datetime) -> QuerySet[Membership]:
     """Active members holding privileged access now (through a live role or an override)."""
     role_ids = privileged_role_ids(tenant=tenant)
-    by_role = RoleAssignment.objects.filter(role_id__in=role_ids).filter(
-        Q(expires_at__isnull=True) | Q(expires_at__gt=now)
-    )
+    by_role = RoleAssignment.objects.filter(role_id__in=role_ids).filter(active_at(now))
     overrides = MembershipOverride.objects.filter(
         membership__tenant=tenant, effect=Effect.ALLOW
     ).values_list("membership_id", "permission")

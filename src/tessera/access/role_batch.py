@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from tessera.access.models import Delegation, DelegationStatus, Role, RoleAssignment
@@ -22,6 +21,7 @@ from tessera.access.services.delegations import delegation_revoke
 from tessera.access.services.roles import RoleFull
 from tessera.access.services.validation import ADMIN_ROLE
 from tessera.audit.services import Actor
+from tessera.expiry import active_at
 from tessera.tenancy.models import Membership
 from tessera.tenancy.services import membership_version_bump
 
@@ -65,7 +65,7 @@ def role_assignments_apply(
             if existing is not None:
                 existing.delete()  # an expired assignment counts as a new one
             if locked.max_members is not None:
-                live = Q(expires_at__isnull=True) | Q(expires_at__gt=now)
+                live = active_at(now)
                 holders = RoleAssignment.objects.filter(role=locked).filter(live).count()
                 if holders >= locked.max_members:
                     raise RoleFull(

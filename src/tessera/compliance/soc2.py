@@ -16,7 +16,7 @@ import statistics
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Max, OuterRef, Q, Subquery
+from django.db.models import Max, OuterRef, Subquery
 from django.utils import timezone
 
 from tessera.access.privileged import PRIVILEGED_PERMISSIONS, privileged_members
@@ -26,6 +26,7 @@ from tessera.audit.selectors import audit_chain_verify
 from tessera.audit.services import chain_key
 from tessera.authn.models import ApiKey, Session
 from tessera.compliance.measure import measure, share
+from tessera.expiry import active_at
 from tessera.identity.models import TotpFactor
 from tessera.reviews.models import AccessReview, AccessReviewItem, Decision, ReviewStatus
 from tessera.tenancy.models import Membership, MembershipStatus, Tenant
@@ -87,9 +88,7 @@ def _cc6_1(tenant: Tenant, now: datetime) -> dict[str, Any]:
         return {"active_members": total, "with_mfa": with_mfa, "percent": share(with_mfa, total)}
 
     def api_keys() -> dict[str, int]:
-        live = ApiKey.objects.filter(tenant=tenant, revoked_at__isnull=True).filter(
-            Q(expires_at__isnull=True) | Q(expires_at__gt=now)
-        )
+        live = ApiKey.objects.filter(tenant=tenant, revoked_at__isnull=True).filter(active_at(now))
         return {
             "live": live.count(),
             "without_expiry": live.filter(expires_at__isnull=True).count(),

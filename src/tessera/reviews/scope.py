@@ -19,11 +19,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from tessera.access.models import Grant, Role, RoleAssignment
 from tessera.access.privileged import privileged_members
 from tessera.errors import ValidationFailed, field_error
+from tessera.expiry import active_at
 from tessera.reviews.models import ItemKind
 from tessera.tenancy.models import Membership, MembershipStatus, Tenant
 
@@ -79,7 +80,7 @@ def members_in_scope(
     """The active members the (validated) scope selects, in a stable order."""
     members = Membership.objects.filter(tenant=tenant, status=MembershipStatus.ACTIVE)
     if scope.get("roles"):
-        live = Q(expires_at__isnull=True) | Q(expires_at__gt=now)
+        live = active_at(now)
         holders = RoleAssignment.objects.filter(
             live, role__tenant=tenant, role__slug__in=scope["roles"]
         ).values("membership_id")
@@ -110,7 +111,7 @@ def _rule_label(rule: Mapping[str, Any]) -> str:
 
 def access_of(membership: Membership, *, now: datetime) -> Iterator[PlannedItem]:
     """One planned item per live role, grant and override rule of the member."""
-    live = Q(expires_at__isnull=True) | Q(expires_at__gt=now)
+    live = active_at(now)
     for assignment in (
         RoleAssignment.objects.filter(live, membership=membership)
         .select_related("role")
