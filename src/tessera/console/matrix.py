@@ -53,7 +53,7 @@ def _ancestors(role: Role, by_pk: dict[Any, Role]) -> list[Role]:
 def _rules_of(role: Role, by_pk: dict[Any, Role]) -> list[RuleSeen]:
     found = []
     for owner in [role, *_ancestors(role, by_pk)]:
-        for rule in sorted(owner.rules.all(), key=lambda r: (r.position, r.pk)):  # type: ignore[attr-defined]  # the reverse relation of RoleRule.role
+        for rule in sorted(owner.rules.all(), key=lambda r: (r.position, r.pk)):
             found.append(
                 RuleSeen(
                     effect=rule.effect,

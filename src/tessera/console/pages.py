@@ -80,7 +80,7 @@ class Console:
 def _console_for(request: HttpRequest) -> Console:
     if getattr(request, "membership", None) is None:  # a session bound to no tenant
         raise ConsoleClosed(_("Sign in to the tenant you administer to open its console."))
-    membership: Membership = require_member(request)  # type: ignore[no-untyped-call]
+    membership: Membership = require_member(request)
     can = {p.replace(":", "_"): is_allowed(request, p) for p in SYSTEM_PERMISSIONS}
     if not any(can[p.replace(":", "_")] for p in ADMINISTRATIVE):
         raise ConsoleClosed(_("The console is for the tenant's administrators and managers."))

@@ -59,7 +59,7 @@ def _may_approve(console: Console, d: Delegation, held: list[MatchedRule]) -> bo
         d.created_by_id,
     ):
         return False
-    lent = role_effective_rules(d.role) if d.role_id else list(d.permissions or [])
+    lent = role_effective_rules(d.role) if d.role is not None else list(d.permissions or [])
     try:
         ensure_actor_holds(console.membership, lent, until=d.ends_at, held=held)
     except PermissionDenied:
