@@ -42,7 +42,7 @@ class Manager(ComplexAttribute):
     value: Annotated[str | None, Required.true, CaseExact.true] = None
     """The id of the manager's SCIM User."""
 
-    ref: Annotated[Reference[User] | None, Required.false] = Field(  # type: ignore[type-arg]
+    ref: Annotated[Reference[User] | None, Required.false] = Field(
         None, serialization_alias="$ref", validation_alias="$ref"
     )
     """The URI of the manager's SCIM User."""

@@ -95,8 +95,8 @@ def user_body(membership: Membership, *, location_base: str) -> dict[str, Any]:
         enterprise["employeeNumber"] = membership.employee_id
     if membership.cost_center:
         enterprise["costCenter"] = membership.cost_center
-    if membership.manager_id is not None:
-        manager = membership.manager
+    manager = membership.manager
+    if manager is not None:
         enterprise["manager"] = {
             "value": str(manager.user_id),
             "$ref": f"{location_base}/Users/{manager.user_id}",

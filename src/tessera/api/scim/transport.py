@@ -13,7 +13,7 @@ import functools
 import json
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
@@ -22,6 +22,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from tessera.api.text_guard import storable
 from tessera.api.throttle import throttle_check
+from tessera.audit.services import Actor
 from tessera.authn import lockout
 from tessera.errors import RateLimited, TesseraError
 from tessera.request_facts import client_ip
@@ -32,11 +33,22 @@ from tessera.scim.errors import (
     ScimUnauthorized,
     scim_error_body,
 )
+from tessera.scim.models import ScimToken
 from tessera.scim.tokens import scim_actor, scim_token_authenticate
+from tessera.tenancy.models import Tenant
 
 logger = logging.getLogger("tessera.scim")
 CONTENT_TYPE = "application/scim+json"
 BASE_PATH = "/scim/v2"
+
+
+class ScimRequest(HttpRequest):
+    """The type of a request inside a `scim_view` (the same HttpRequest object, with what
+    `_authenticate` set on it)."""
+
+    tenant: Tenant
+    scim_token: ScimToken
+    scim_actor: Actor
 
 
 def scim_json(body: Any, *, status: int = 200, headers: dict[str, str] | None = None):
@@ -99,9 +111,10 @@ def _authenticate(request: HttpRequest) -> None:
     except ScimUnauthorized:
         lockout.auth_failure_record(ip=ip)
         raise
-    request.tenant = token.tenant
-    request.scim_token = token
-    request.scim_actor = scim_actor(
+    authenticated = cast(ScimRequest, request)
+    authenticated.tenant = token.tenant
+    authenticated.scim_token = token
+    authenticated.scim_actor = scim_actor(
         token,
         ip=ip,
         user_agent=request.headers.get("User-Agent", ""),

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from django.http import HttpRequest, HttpResponse
 from pydantic import ValidationError
-from scim2_models import Context, ResponseParameters, SCIMException
+from scim2_models import Context, Resource, ResponseParameters, SCIMException
 
 from tessera.api.scim.transport import (
+    ScimRequest,
     json_body,
     location_base,
     scim_json,
     scim_view,
 )
+from tessera.audit.services import Actor
 from tessera.scim.errors import (
     ScimInvalidFilter,
     ScimInvalidValue,
@@ -74,23 +76,45 @@ def _query(request: HttpRequest) -> dict[str, Any]:
     return found
 
 
+class _Write(TypedDict):
+    """What every change of a user or group takes from the request."""
+
+    actor: Actor
+    location_base: str
+    if_match: str | None
+
+
+def _write(request: ScimRequest, base: str) -> _Write:
+    return {
+        "actor": request.scim_actor,
+        "location_base": base,
+        "if_match": request.headers.get("If-Match"),
+    }
+
+
 _QUERY_KEYS = ("filter", "startIndex", "count", "attributes", "excludedAttributes")
 
 
-def _parameters(query: dict[str, Any], model: type) -> ResponseParameters | None:
+def _parameters(
+    query: dict[str, Any], model: type[Resource[Any]]
+) -> ResponseParameters[Any] | None:
     attributes = query.get("attributes")
     excluded = query.get("excludedAttributes")
     if not attributes and not excluded:
         return None
     try:
-        return ResponseParameters[model].model_validate(  # type: ignore[index]
+        # parametrised at run time with the endpoint's model (pydantic resolves the paths against
+        # it); mypy reads a subscript as a type, which a variable cannot be
+        return ResponseParameters[model].model_validate(  # type: ignore[valid-type]
             {"attributes": attributes or None, "excludedAttributes": excluded or None}
         )
     except (SCIMException, ValidationError, ValueError) as exc:
         raise ScimInvalidValue(f"Invalid attributes or excludedAttributes: {exc}") from None
 
 
-def _shaped(body: dict[str, Any], model: type, parameters: ResponseParameters | None):
+def _shaped(
+    body: dict[str, Any], model: type[Resource[Any]], parameters: ResponseParameters[Any] | None
+) -> dict[str, Any]:
     if parameters is None:
         return body
     return model.model_validate(body).model_dump(scim_ctx=QUERY, response_parameters=parameters)
@@ -170,7 +194,7 @@ def schemas(request: HttpRequest, urn: str | None = None) -> HttpResponse:
 # --- users --------------------------------------------------------------------------------------
 
 
-def _user_page(request: HttpRequest, query: dict[str, Any], *, start: int, count: int):
+def _user_page(request: ScimRequest, query: dict[str, Any], *, start: int, count: int):
     return page_of(
         scim_users(tenant=request.tenant),
         filter_text=query.get("filter"),
@@ -182,7 +206,7 @@ def _user_page(request: HttpRequest, query: dict[str, Any], *, start: int, count
     )
 
 
-def _group_page(request: HttpRequest, query: dict[str, Any], *, start: int, count: int):
+def _group_page(request: ScimRequest, query: dict[str, Any], *, start: int, count: int):
     return page_of(
         scim_groups(tenant=request.tenant),
         filter_text=query.get("filter"),
@@ -194,7 +218,7 @@ def _group_page(request: HttpRequest, query: dict[str, Any], *, start: int, coun
     )
 
 
-def _list_users(request: HttpRequest) -> HttpResponse:
+def _list_users(request: ScimRequest) -> HttpResponse:
     query = _query(request)
     parameters = _parameters(query, ScimUserModel)
     start, count = paging(query.get("startIndex"), query.get("count"))
@@ -204,7 +228,7 @@ def _list_users(request: HttpRequest) -> HttpResponse:
     return _list(items, total=page.total, start=page.start_index)
 
 
-def _list_groups(request: HttpRequest) -> HttpResponse:
+def _list_groups(request: ScimRequest) -> HttpResponse:
     query = _query(request)
     parameters = _parameters(query, ScimGroupModel)
     start, count = paging(query.get("startIndex"), query.get("count"))
@@ -217,7 +241,7 @@ def _list_groups(request: HttpRequest) -> HttpResponse:
 
 
 @scim_view({"GET", "POST"})
-def users(request: HttpRequest) -> HttpResponse:
+def users(request: ScimRequest) -> HttpResponse:
     if request.method == "GET":
         return _list_users(request)
     resource = resource_read(ScimUserModel, json_body(request), Context.RESOURCE_CREATION_REQUEST)
@@ -228,17 +252,17 @@ def users(request: HttpRequest) -> HttpResponse:
 
 
 @scim_view({"POST"})
-def users_search(request: HttpRequest) -> HttpResponse:
+def users_search(request: ScimRequest) -> HttpResponse:
     return _list_users(request)
 
 
 @scim_view({"POST"})
-def groups_search(request: HttpRequest) -> HttpResponse:
+def groups_search(request: ScimRequest) -> HttpResponse:
     return _list_groups(request)
 
 
 @scim_view({"POST"})
-def search(request: HttpRequest) -> HttpResponse:
+def search(request: ScimRequest) -> HttpResponse:
     """POST /.search: Users then Groups, one page over both (§3.4.3). A filter on an attribute
     only one of them has matches nothing of the other."""
     query = _query(request)
@@ -248,7 +272,9 @@ def search(request: HttpRequest) -> HttpResponse:
         (_user_page, ScimUserModel, lambda m: _user(m, base)),
         (_group_page, ScimGroupModel, lambda g: group_body(g, location_base=base)),
     )
-    totals, items, skip, left, failures = 0, [], start - 1, count, []
+    items: list[dict[str, Any]] = []
+    failures: list[ScimInvalidFilter] = []
+    totals, skip, left = 0, start - 1, count
     for page_of_kind, model, body_of in kinds:
         try:
             parameters = _parameters(query, model)
@@ -272,7 +298,7 @@ def _user(membership, base: str) -> dict[str, Any]:
 
 
 @scim_view({"GET", "PUT", "PATCH", "DELETE"})
-def user(request: HttpRequest, user_id: str) -> HttpResponse:
+def user(request: ScimRequest, user_id: str) -> HttpResponse:
     base = location_base(request)
     membership = scim_user_get(tenant=request.tenant, user_id=user_id)
     if membership is None:
@@ -281,11 +307,7 @@ def user(request: HttpRequest, user_id: str) -> HttpResponse:
         parameters = _parameters(_query(request), ScimUserModel)
         body = _user(membership, base)
         return _resource({**_shaped(body, ScimUserModel, parameters), "meta": body["meta"]})
-    write = {
-        "actor": request.scim_actor,
-        "location_base": base,
-        "if_match": request.headers.get("If-Match"),
-    }
+    write = _write(request, base)
     if request.method == "DELETE":
         scim_user_delete(membership=membership, **write)
         return HttpResponse(status=204)
@@ -303,7 +325,7 @@ def user(request: HttpRequest, user_id: str) -> HttpResponse:
 
 
 @scim_view({"GET", "POST"})
-def groups(request: HttpRequest) -> HttpResponse:
+def groups(request: ScimRequest) -> HttpResponse:
     if request.method == "GET":
         return _list_groups(request)
     resource = resource_read(ScimGroupModel, json_body(request), Context.RESOURCE_CREATION_REQUEST)
@@ -314,7 +336,7 @@ def groups(request: HttpRequest) -> HttpResponse:
 
 
 @scim_view({"GET", "PUT", "PATCH", "DELETE"})
-def group(request: HttpRequest, group_id: str) -> HttpResponse:
+def group(request: ScimRequest, group_id: str) -> HttpResponse:
     base = location_base(request)
     found = scim_group_get(tenant=request.tenant, group_id=group_id)
     if found is None:
@@ -323,11 +345,7 @@ def group(request: HttpRequest, group_id: str) -> HttpResponse:
         parameters = _parameters(_query(request), ScimGroupModel)
         body = group_body(found, location_base=base)
         return _resource({**_shaped(body, ScimGroupModel, parameters), "meta": body["meta"]})
-    write = {
-        "actor": request.scim_actor,
-        "location_base": base,
-        "if_match": request.headers.get("If-Match"),
-    }
+    write = _write(request, base)
     if request.method == "DELETE":
         scim_group_delete(group=found, **write)
         return HttpResponse(status=204)
