@@ -8,7 +8,7 @@ import pytest
 from tessera.scim.models import ScimGroupMember, ScimUser
 from tessera.scim.tokens import scim_token_create
 from tessera.tenancy.models import Membership
-from tests.admin_api.test_concurrency import race
+from tests.api.test_concurrency import race
 from tests.factories import make_member, make_tenant
 from tests.scim.conftest import ScimClient, patch_ops, user_payload
 
