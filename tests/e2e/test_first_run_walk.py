@@ -105,6 +105,7 @@ def test_the_printed_admin_signs_in_enrols_totp_invites_and_the_member_accepts(f
 
     # the administrator signs in again: the MFA step takes a backup code
     page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url("**/signin/")  # the sign-out's own redirect, not aborted by the next goto
     page.goto(f"{server.base}/signin/")
     page.get_by_label("Email").fill(email)
     page.get_by_role("button", name="Continue").click()
