@@ -45,11 +45,15 @@ def page_of(
     start_index: int,
     count: int,
 ) -> Page:
-    """One page of `queryset` (ordered) matching `filter_text`, with the total count."""
+    """One page of `queryset` (ordered) matching `filter_text`, with the total count.
+
+    A first page with room to spare holds every match, so its length is the total: the lookup a
+    directory sends before each create (`userName eq "…"`) costs one query, not two."""
     if filter_text:
         queryset = queryset.filter(
             filter_query(filter_text, model=model, attributes=attributes, core_urn=core_urn)
         )
-    total = queryset.count()
     items = list(queryset[start_index - 1 : start_index - 1 + count]) if count else []
-    return Page(total=total, start_index=start_index, items=items)
+    if start_index == 1 and len(items) < count:
+        return Page(total=len(items), start_index=start_index, items=items)
+    return Page(total=queryset.count(), start_index=start_index, items=items)
