@@ -13,7 +13,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from tessera.audit.archive import ArchiveRefused
+from tessera.audit.archive import MANIFEST, ArchiveRefused
 from tessera.audit.archive_verify import audit_archive_verify
 from tessera.audit.models import AuditChain
 from tessera.audit.partitions import audit_is_partitioned, audit_partitions, audit_partitions_ensure
@@ -91,6 +91,8 @@ class Command(BaseCommand):
         )
 
     def _verify_archive(self, directory: Path):
+        if not (directory / MANIFEST).is_file():
+            raise CommandError(f"no {MANIFEST} in {directory}: not an audit archive")
         checked, problems = audit_archive_verify(directory)
         for problem in problems:
             self.stdout.write(f"BROKEN  {problem}")
