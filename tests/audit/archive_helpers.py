@@ -47,5 +47,8 @@ def read_jsonl(path: Path) -> list[dict]:
 
 
 def tenant_settings(tenant: Tenant, **retention) -> None:
-    tenant.settings = {**tenant.settings, "retention": {**tenant.settings["retention"], **retention}}
+    tenant.settings = {
+        **tenant.settings,
+        "retention": {**tenant.settings["retention"], **retention},
+    }
     tenant.save(update_fields=["settings"])

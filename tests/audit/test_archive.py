@@ -24,8 +24,8 @@ from tests.audit.archive_helpers import (
     at,
     clock,
     read_jsonl,
-    tenant_with_history,
     tenant_settings,
+    tenant_with_history,
 )
 
 MONTHS = [(2017, 1), (2017, 2), (2017, 3), (2017, 4)]
