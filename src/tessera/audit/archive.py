@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from django.db import connection, models, transaction
 from django.db.models import Count, Max, Min
@@ -172,7 +172,7 @@ def _follow(spans: dict[str, ChainSpan], event: AuditEvent) -> None:
 
 def _write_month(path: Path, month: datetime, spans: dict[str, ChainSpan], compress: bool) -> int:
     count = 0
-    stream: IO[bytes] = gzip.open(path, "wb") if compress else path.open("wb")
+    stream = cast(IO[bytes], gzip.open(path, "wb") if compress else path.open("wb"))
     with stream:
         for event in _month_events(month):
             _follow(spans, event)

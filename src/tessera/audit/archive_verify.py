@@ -12,7 +12,7 @@ import gzip
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from tessera.audit.archive import FORMAT, MANIFEST, ChainSpan, archive_event, file_sha256
 from tessera.audit.selectors import personal_fields_broken
@@ -20,7 +20,8 @@ from tessera.audit.services import event_digest
 
 
 def _lines(path: Path) -> Iterator[dict[str, Any]]:
-    stream: IO[bytes] = gzip.open(path, "rb") if path.name.endswith(".gz") else path.open("rb")
+    compressed = path.name.endswith(".gz")
+    stream = cast(IO[bytes], gzip.open(path, "rb") if compressed else path.open("rb"))
     with stream:
         for line in stream:
             yield json.loads(line)
