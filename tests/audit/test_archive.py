@@ -230,3 +230,27 @@ def test_sqlite_removal_bypasses_the_guard_only_for_the_archive(history, tmp_pat
         AuditEvent.objects.filter(created_at__lt=at(2017, 3, 1)).delete()
     audit_archive_run(before=date(2017, 3, 1), out_dir=tmp_path)
     assert not AuditEvent.objects.filter(created_at__lt=at(2017, 3, 1)).exists()
+
+
+def test_an_existing_archive_is_never_overwritten(history, tmp_path):
+    audit_archive_run(before=date(2017, 2, 1), out_dir=tmp_path)
+    manifest = (tmp_path / "manifest.json").read_text()
+
+    with pytest.raises(ArchiveRefused, match="already holds an archive"):
+        audit_archive_run(before=date(2017, 3, 1), out_dir=tmp_path)
+
+    assert (tmp_path / "manifest.json").read_text() == manifest
+    assert AuditEvent.objects.filter(created_at__lt=at(2017, 3, 1)).exists()
+
+
+def test_garbage_in_an_archive_is_reported_not_raised(history, tmp_path):
+    audit_archive_run(before=date(2017, 2, 1), out_dir=tmp_path)
+    path = tmp_path / "audit-2017-01.jsonl"
+    path.write_text(path.read_text() + "not json\n" + '{"id": "x"}\n')
+
+    _, problems = audit_archive_verify(tmp_path)
+
+    assert "audit-2017-01.jsonl: line 4 is not an archived event" in problems
+    assert "audit-2017-01.jsonl: line 5 is not an archived event" in problems
+    (tmp_path / "manifest.json").write_text('{"format": "tessera-audit-archive/1"}')
+    assert audit_archive_verify(tmp_path) == (0, ["manifest.json is not a valid archive manifest"])

@@ -133,7 +133,11 @@ def archive_row(event: AuditEvent) -> dict[str, Any]:
 
 
 def archive_event(row: dict[str, Any]) -> AuditEvent:
-    """An (unsaved) event from an archived row, for verifying its hashes."""
+    """An (unsaved) event from an archived row, for verifying its hashes; ValueError when the row
+    does not hold exactly the event's columns."""
+    columns = {f.attname for f in AuditEvent._meta.concrete_fields}
+    if not isinstance(row, dict) or set(row) != columns:
+        raise ValueError("not an archived audit event")
     values = dict(row)
     for name in ("created_at", "redacted_at"):
         if values.get(name):
@@ -194,6 +198,8 @@ def audit_archive_write(
     *, cutoff: datetime, out_dir: Path, compress: bool = False
 ) -> ArchiveResult:
     """Write the events before the cutoff to `out_dir` (one file per month) and a manifest."""
+    if (out_dir / MANIFEST).exists():
+        raise ArchiveRefused(f"{out_dir} already holds an archive; choose an empty directory")
     audit_partitions_ensure()  # rows stranded in the default partition get their month's
     out_dir.mkdir(parents=True, exist_ok=True)
     result = ArchiveResult(cutoff=cutoff)

@@ -24,7 +24,10 @@ def _lines(path: Path) -> Iterator[dict[str, Any]]:
     stream = cast(IO[bytes], gzip.open(path, "rb") if compressed else path.open("rb"))
     with stream:
         for line in stream:
-            yield json.loads(line)
+            try:
+                yield json.loads(line)
+            except ValueError:
+                yield {}  # not JSON: reported as not an archived event
 
 
 def _check_file(
@@ -32,9 +35,13 @@ def _check_file(
 ) -> tuple[int, list[str]]:
     problems = []
     count = 0
-    for row in _lines(path):
+    for number, row in enumerate(_lines(path), start=1):
         count += 1
-        event = archive_event(row)
+        try:
+            event = archive_event(row)
+        except (TypeError, ValueError, AttributeError):
+            problems.append(f"{path.name}: line {number} is not an archived event")
+            continue
         span = spans.get(event.chain)
         if span is None:
             problems.append(f"{path.name}: chain {event.chain} is not in the manifest")
@@ -60,10 +67,16 @@ def audit_archive_verify(directory: Path) -> tuple[int, list[str]]:
     manifest_path = directory / MANIFEST
     if not manifest_path.is_file():
         return 0, [f"no {MANIFEST} in {directory}"]
-    manifest = json.loads(manifest_path.read_text())
-    if manifest.get("format") != FORMAT:
-        return 0, [f"unknown archive format {manifest.get('format')!r}"]
-    declared = {key: ChainSpan(**span) for key, span in manifest["chains"].items()}
+    try:
+        manifest = json.loads(manifest_path.read_text())
+        if manifest.get("format") != FORMAT:
+            return 0, [f"unknown archive format {manifest.get('format')!r}"]
+        declared = {key: ChainSpan(**span) for key, span in manifest["chains"].items()}
+        entries = sorted(manifest["files"], key=lambda f: f["month"])
+        for entry in entries:
+            entry["name"], entry["count"], entry["sha256"]  # noqa: B018 (present, or KeyError)
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return 0, [f"{MANIFEST} is not a valid archive manifest"]
     # walk state per chain: starts just before the declared span
     spans = {
         key: ChainSpan(span.first_seq, span.first_seq - 1, span.prev_hash, span.prev_hash)
@@ -71,8 +84,8 @@ def audit_archive_verify(directory: Path) -> tuple[int, list[str]]:
     }
     problems: list[str] = []
     checked = 0
-    for entry in sorted(manifest["files"], key=lambda f: f["month"]):
-        path = directory / entry["name"]
+    for entry in entries:
+        path = directory / Path(entry["name"]).name
         if not path.is_file():
             problems.append(f"{entry['name']} is missing")
             continue
