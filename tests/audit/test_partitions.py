@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 from django.apps import apps
+from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
@@ -149,3 +150,14 @@ def test_migration_converts_existing_rows_both_ways(tenant):
     assert audit_is_partitioned()
     assert partition_of(event) == partition_name(month_start(event.created_at))
     assert audit_chain_verify(key=chain_key(tenant.pk)).valid
+
+
+def test_cleanup_creates_the_coming_months(capsys):
+    ahead = partition_name(next_month(next_month(next_month(month_start(timezone.now())))))
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE {ahead}")
+
+    call_command("cleanup")
+
+    assert table_exists(ahead)
+    assert "audit_partitions_created: 1" in capsys.readouterr().out
