@@ -78,6 +78,7 @@ class AuditEventType(models.TextChoices):
     SCIM_GROUP_CREATED = "SCIM_GROUP_CREATED"
     SCIM_GROUP_UPDATED = "SCIM_GROUP_UPDATED"
     SCIM_GROUP_DELETED = "SCIM_GROUP_DELETED"
+    AUDIT_ARCHIVED = "AUDIT_ARCHIVED"
 
 
 class ActorType(models.TextChoices):
@@ -88,11 +89,17 @@ class ActorType(models.TextChoices):
 
 
 class AuditChain(models.Model):
-    """The head of one hash chain; locked while an event is appended so the chain stays linear."""
+    """The head of one hash chain; locked while an event is appended so the chain stays linear.
+
+    `archived_length` / `archived_last_hash`: the chain's prefix moved out of the database by
+    `tessera audit archive` (its last position and hash); verification starts after it.
+    """
 
     key = models.CharField(max_length=64, primary_key=True)
     last_hash = models.CharField(max_length=64, default="")
     length = models.PositiveBigIntegerField(default=0)
+    archived_length = models.PositiveBigIntegerField(default=0)
+    archived_last_hash = models.CharField(max_length=64, default="", blank=True)
 
 
 class AuditEventQuerySet(models.QuerySet):
@@ -106,6 +113,12 @@ class AuditEventQuerySet(models.QuerySet):
 
 
 class AuditEvent(models.Model):
+    """One event. On PostgreSQL the table is partitioned by month of `created_at` (migration
+    0010): there the primary key is (id, created_at) and the (chain, seq) constraint also holds
+    created_at — the database cannot enforce uniqueness across partitions without the partition
+    key. Django still treats `id` as the primary key (it is unique: a random UUID), and a chain's
+    positions stay unique because appends serialise on the chain head (`AuditChain`, locked)."""
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     seq = models.PositiveBigIntegerField(help_text="position in its chain, from 1")
     chain = models.CharField(max_length=64, db_index=True)

@@ -102,7 +102,7 @@ class ChainReport:
     redacted: int = 0
 
 
-def _personal_fields_broken(event: AuditEvent) -> str | None:
+def personal_fields_broken(event: AuditEvent) -> str | None:
     """Why the event's personal fields do not match its commitment; None when they do.
 
     Unredacted: `pii_hash` must recompute from ip, user_agent, changes and the salt (so any
@@ -123,9 +123,14 @@ def audit_chain_verify(*, key: str, batch: int = 5000) -> ChainReport:
 
     Redacted events (GDPR erasure) verify through their stored commitment: the chain detects any
     change to their other fields, to the order, or a removal, but not their blanked personal data.
+    The walk follows positions, so it crosses month partitions on PostgreSQL; it starts after the
+    prefix `tessera audit archive` moved out (`archived_length`, linked by `archived_last_hash`).
     """
-    prev_hash, expected_seq, checked, redacted = "", 1, 0, 0
-    last_seq = 0
+    head = AuditChain.objects.filter(key=key).first()
+    archived = head.archived_length if head is not None else 0
+    prev_hash = head.archived_last_hash if head is not None else ""
+    expected_seq, checked, redacted = archived + 1, 0, 0
+    last_seq = archived
     while True:
         rows = list(AuditEvent.objects.filter(chain=key, seq__gt=last_seq).order_by("seq")[:batch])
         if not rows:
@@ -136,7 +141,7 @@ def audit_chain_verify(*, key: str, batch: int = 5000) -> ChainReport:
                 return ChainReport(False, checked, str(event.id), "an event is missing before it")
             if event.prev_hash != prev_hash:
                 return ChainReport(False, checked, str(event.id), "its link to the previous event")
-            broken = _personal_fields_broken(event)
+            broken = personal_fields_broken(event)
             if broken:
                 return ChainReport(False, checked, str(event.id), broken)
             if event_digest(event) != event.hash:
@@ -146,7 +151,7 @@ def audit_chain_verify(*, key: str, batch: int = 5000) -> ChainReport:
         last_seq = rows[-1].seq
 
     head = AuditChain.objects.filter(key=key).first()
-    if head is not None and (head.length != checked or head.last_hash != prev_hash):
+    if head is not None and (head.length != archived + checked or head.last_hash != prev_hash):
         return ChainReport(
             False, checked, None, "events were removed from the end of the chain", redacted
         )

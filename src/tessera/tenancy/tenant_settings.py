@@ -80,6 +80,19 @@ class SsoPolicy(_Strict):
     )
 
 
+class RetentionPolicy(_Strict):
+    """How long the tenant's audit trail stays in the database (`tessera audit archive` refuses to
+    move younger events out). One period for the whole chain: the hash chain links every event, so
+    it is cut only as a whole prefix; 7 years by default, for security events."""
+
+    audit_retention_days: int = Field(
+        2557, ge=30, le=36_525, description="days audit events are kept before archiving"
+    )
+    data_retention_exempt: bool = Field(
+        False, description="legal hold: nothing of this tenant is archived or deleted"
+    )
+
+
 class TenantSettings(_Strict):
     password: PasswordPolicy = Field(default_factory=PasswordPolicy)
     lockout: LockoutPolicy = Field(default_factory=LockoutPolicy)
@@ -92,6 +105,7 @@ class TenantSettings(_Strict):
     access_reviews: AccessReviewPolicy = Field(default_factory=AccessReviewPolicy)
     qualifications: QualificationPolicy = Field(default_factory=QualificationPolicy)
     sso: SsoPolicy = Field(default_factory=SsoPolicy)
+    retention: RetentionPolicy = Field(default_factory=RetentionPolicy)
 
 
 def parse_tenant_settings(data: dict[str, Any] | None) -> TenantSettings:
