@@ -1,4 +1,4 @@
-"""The HTTP suite's table (printed and in docs/benchmarks.md) and its entry in docs/benchmarks.json."""
+"""The HTTP suite's table (printed, and in docs/benchmarks.md) and its benchmarks.json entry."""
 
 from __future__ import annotations
 

@@ -22,6 +22,9 @@ function setup_thread(thread, index)
     if (i - 1) % thread_count == index - 1 then table.insert(mine, token) end
   end
   thread:set("tokens", mine)
+  -- wrk calls request() once in the first thread before the run to check the request (for
+  -- pipelining); that request is never sent, so it must not spend a token
+  thread:set("verify_pending", index == 1)
 end
 
 -- in each thread
@@ -34,7 +37,10 @@ end
 
 function request()
   local token = tokens[head]
-  if token == nil then
+  if verify_pending then
+    verify_pending = false
+    token = token or "none"
+  elseif token == nil then
     wrk.thread:stop()
     token = "exhausted"
   else
