@@ -12,7 +12,7 @@ from benchmarks.http.suite import RowResult
 ENTRY = "bench_http"
 TITLE = "Over real HTTP"
 HEADER = (
-    "| workload | db | conns | req/s | p50 ms | p99 ms | server CPU ms/req | "
+    "| workload | db | conns | req/s | p50 ms | p99 ms | server CPU ms/req (cores) | "
     "wrk CPU ms/req (cores) | errors | target | met |"
 )
 ORDER = {row.key: n for n, row in enumerate(ROWS)}
@@ -62,7 +62,7 @@ def table(records: list[dict]) -> list[str]:
             met = "not met: " + "; ".join(r["missed"])
         lines.append(
             f"| {r['workload']} | {r['db']} | {r['connections']} | {r['req_per_s']:,.0f} "
-            f"| {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['cpu_ms']:.3f} "
+            f"| {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['cpu_ms']:.3f} ({r['server_cores']:.2f}) "
             f"| {r['generator_cpu_ms']:.3f} ({r['generator_cores']:.2f}) | {r['errors']:.0f} "
             f"| {r['target']} | {met} |"
         )

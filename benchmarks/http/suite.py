@@ -153,14 +153,13 @@ class Suite:
             headers["Cookie"] = self._admin_cookie
         return headers
 
-    def refresh_tokens(self, count: int) -> Path:
-        """A file of `count` fresh refresh tokens, each the head of its own person's chain."""
-        emails = self.facts["rotator_emails"]
-        if count > len(emails):
-            raise SuiteError(f"the refresh row needs {count} chains, the seed has {len(emails)}")
+    def refresh_tokens(self) -> Path:
+        """A file of fresh refresh tokens, each the head of its own person's chain (one per
+        connection and a few to spare: a person's sessions are capped, so not one person's)."""
         path = self.scratch / "refresh-tokens"
+        emails = self.facts["rotator_emails"]
         tokens = [api_login(self.client, email, self.facts)["refresh_token"] for email in emails]
-        path.write_text("\n".join(tokens[:count]) + "\n")
+        path.write_text("\n".join(tokens) + "\n")
         return path
 
     def probe(self, row: Row, headers: dict[str, str], body: bytes | None) -> None:
@@ -189,8 +188,10 @@ class Suite:
         }
         url = self.server.base + row.path
         if row.auth == "refresh":
+            if row.connections > len(self.facts["rotator_emails"]):
+                raise SuiteError(f"{row.key}: more connections than refresh chains in the seed")
             options["script"] = "refresh.lua"
-            options["tokens_file"] = self.refresh_tokens(len(self.facts["rotator_emails"]))
+            options["tokens_file"] = self.refresh_tokens()
         if row.warmup and warmup > 0:
             run_wrk(url, seconds=warmup, **options)
         self.server.wait_idle()
