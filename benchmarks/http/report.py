@@ -62,7 +62,8 @@ def table(records: list[dict]) -> list[str]:
             met = "not met: " + "; ".join(r["missed"])
         lines.append(
             f"| {r['workload']} | {r['db']} | {r['connections']} | {r['req_per_s']:,.0f} "
-            f"| {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['cpu_ms']:.3f} ({r['server_cores']:.2f}) "
+            f"| {r['p50_ms']:.2f} | {r['p99_ms']:.2f} "
+            f"| {r['cpu_ms']:.3f} ({r['server_cores']:.2f}) "
             f"| {r['generator_cpu_ms']:.3f} ({r['generator_cores']:.2f}) | {r['errors']:.0f} "
             f"| {r['target']} | {met} |"
         )
