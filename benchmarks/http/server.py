@@ -128,10 +128,12 @@ class Server:
         assert self.process is not None
         return tree_cpu_seconds(self.process.pid)
 
-    def wait_idle(self, *, interval: float = 0.25, timeout: float = 60.0) -> None:
-        """Until the server stops using CPU (under 10 % of a core over `interval`): requests a
-        finished wrk run left in flight are still being answered, and would count in the next."""
+    def wait_idle(self, *, interval: float = 0.25, timeout: float = 120.0) -> None:
+        """Until the requests a finished wrk run left in flight are answered (they would count in
+        the next run): /healthz, a sync view, queues behind them in the worker's one thread for
+        sync code; then until the server stops using CPU (under 10 % of a core over `interval`)."""
         deadline = time.monotonic() + timeout
+        httpx.get(f"{self.base}/healthz", timeout=timeout).raise_for_status()
         last = self.cpu_seconds()
         while time.monotonic() < deadline:
             time.sleep(interval)

@@ -196,7 +196,7 @@ class Suite:
             run_wrk(url, seconds=warmup, **options)
         self.server.wait_idle()
         before = self.server.cpu_seconds()
-        result = run_wrk(url, seconds=seconds, **options)
+        result = run_wrk(url, seconds=max(seconds, row.min_seconds), **options)
         cpu = self.server.cpu_seconds() - before
         self.server.wait_idle()
         return RowResult(row, db, result, cpu)
