@@ -124,6 +124,7 @@ def prepare() -> dict:
 
     from tessera.access.services.assignments import role_assign_system
     from tessera.administration.bootstrap import bootstrap
+    from tessera.authn.sessions import session_create, session_tokens_issue
     from tessera.identity.models import User
     from tessera.tenancy.models import Membership
     from tessera.tenancy.services import membership_create
@@ -152,13 +153,25 @@ def prepare() -> dict:
                 cursor.execute("ANALYZE")
         seeded = round(time.perf_counter() - migrated, 1)
     members = Membership.objects.filter(tenant=tenant)
+    chains = [
+        session_tokens_issue(
+            session=session_create(
+                user=membership.user, tenant=tenant, membership=membership, ip="127.0.0.1"
+            )
+        ).refresh_token
+        for membership in members.filter(
+            user__email__in=[rotator_email(n) for n in range(ROTATORS)]
+        ).select_related("user")
+    ]
     subjects = members.filter(employee_id__startswith="B").order_by("employee_id")[:SUBJECTS]
     return {
         "tenant": TENANT,
         "manager_email": MANAGER_EMAIL,
         "admin_email": ADMIN_EMAIL,
         "login_email": LOGIN_EMAIL,
-        "rotator_emails": [rotator_email(n) for n in range(ROTATORS)],
+        # heads of refresh-token chains, one person each (a person's sessions are capped), as a
+        # password sign-in would have started them (without paying for its hashes here)
+        "refresh_tokens": chains,
         "password": PASSWORD,
         "members": members.count(),
         "smith": members.filter(user__last_name="Smith").count(),

@@ -154,12 +154,10 @@ class Suite:
         return headers
 
     def refresh_tokens(self) -> Path:
-        """A file of fresh refresh tokens, each the head of its own person's chain (one per
-        connection and a few to spare: a person's sessions are capped, so not one person's)."""
+        """A file of the refresh-token chains' heads the seed started (one per connection, and a
+        few to spare)."""
         path = self.scratch / "refresh-tokens"
-        emails = self.facts["rotator_emails"]
-        tokens = [api_login(self.client, email, self.facts)["refresh_token"] for email in emails]
-        path.write_text("\n".join(tokens) + "\n")
+        path.write_text("\n".join(self.facts["refresh_tokens"]) + "\n")
         return path
 
     def probe(self, row: Row, headers: dict[str, str], body: bytes | None) -> None:
@@ -188,7 +186,7 @@ class Suite:
         }
         url = self.server.base + row.path
         if row.auth == "refresh":
-            if row.connections > len(self.facts["rotator_emails"]):
+            if row.connections > len(self.facts["refresh_tokens"]):
                 raise SuiteError(f"{row.key}: more connections than refresh chains in the seed")
             options["script"] = "refresh.lua"
             options["tokens_file"] = self.refresh_tokens()
