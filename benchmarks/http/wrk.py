@@ -87,7 +87,7 @@ def run_wrk(
     headers: dict[str, str] | None = None,
     body_file: Path | None = None,
     tokens_file: Path | None = None,
-    timeout_s: float = 10.0,
+    timeout_s: float = 30.0,
 ) -> WrkResult:
     """Run wrk against `url` for `seconds` with `connections` keep-alive connections."""
     threads = min(2, connections)
