@@ -42,6 +42,9 @@ def _section(name: str, entry: dict) -> list[str]:
             f"at start {entry['load_average_start']}; {entry['seconds']:.0f} s.",
             "",
         ]
+        if entry.get("runs"):
+            runs = "; ".join(f"{db}: {run}" for db, run in sorted(entry["runs"].items()))
+            lines += [f"Rows measured per database — {runs}.", ""]
         if entry.get("seed_seconds"):
             seeded = ", ".join(f"{db} {s:.0f} s" for db, s in sorted(entry["seed_seconds"].items()))
             lines += [f"Seeding (once per database, reused after): {seeded}.", ""]

@@ -14,6 +14,7 @@ import time
 from benchmarks.http.report import ENTRY, cpu_model, load_average, merge, row_record, table
 from benchmarks.http.rows import select
 from benchmarks.http.suite import run_database
+from benchmarks.http.wrk import wrk_binary
 from benchmarks.report import REPORT, ROOT, load, machine, write
 
 NOTES = (
@@ -56,6 +57,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def run_entry(previous: dict | None, argv: list[str] | None = None) -> dict:
     """Run the suite; print its table; the docs/benchmarks.json entry, merged with `previous`."""
     options = parse_args(argv or [])
+    wrk_binary()  # fail now, not after the seed, when wrk is missing
     load = load_average()
     cores = os.cpu_count() or 1
     print(f"load average at start: {load} on {cores} cores", flush=True)

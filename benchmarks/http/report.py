@@ -81,5 +81,8 @@ def merge(previous: dict | None, records: list[dict], *, meta: dict) -> dict:
         "title": TITLE,
         "rows": rows,
         "table": table(rows),
+        "runs": {
+            r["db"]: f"{r['date']}, load average at start {r['load_average_start']}" for r in rows
+        },
         "numbers": {},
     }
