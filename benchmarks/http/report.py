@@ -48,6 +48,10 @@ def row_record(result: RowResult, *, load: str) -> dict:
     }
 
 
+def _rate(value: float) -> str:
+    return f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
+
+
 def table(records: list[dict]) -> list[str]:
     """Markdown rows, one per record."""
     lines = [HEADER, "|" + "---|" * (HEADER.count("|") - 1)]
@@ -61,7 +65,7 @@ def table(records: list[dict]) -> list[str]:
         else:
             met = "not met: " + "; ".join(r["missed"])
         lines.append(
-            f"| {r['workload']} | {r['db']} | {r['connections']} | {r['req_per_s']:,.0f} "
+            f"| {r['workload']} | {r['db']} | {r['connections']} | {_rate(r['req_per_s'])} "
             f"| {r['p50_ms']:.2f} | {r['p99_ms']:.2f} "
             f"| {r['cpu_ms']:.3f} ({r['server_cores']:.2f}) "
             f"| {r['generator_cpu_ms']:.3f} ({r['generator_cores']:.2f}) | {r['errors']:.0f} "
