@@ -7,16 +7,14 @@ used once, so the per-address cap never short-cuts the known ones), after a warm
 from __future__ import annotations
 
 import logging
-import os
 import random
 import statistics
-import subprocess
 import time
 
 import httpx
 
 from benchmarks.bench_engine import django_setup
-from benchmarks.bench_http_check import _free_port, start_server, wait_ready
+from benchmarks.http.server import Server
 
 ROUNDS = 300
 WARMUP = 20
@@ -51,32 +49,23 @@ def run() -> dict[str, float]:
     known = seed(ROUNDS + WARMUP)
     tag = random.randrange(10**9)
     unknown = [f"nobody-{tag}-{i}@example.test" for i in range(ROUNDS + WARMUP)]
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    os.environ["TESSERA_EMAIL_BACKEND"] = "django.core.mail.backends.locmem.EmailBackend"
-    os.environ["TESSERA_RATE_LIMIT_AUTH_FAILURES"] = "1000000/minute"
-    server = start_server(var_dir, port)
     times: dict[str, list[float]] = {"known": [], "unknown": []}
-    try:
-        wait_ready(base)
-        with httpx.Client(base_url=base, timeout=30) as client:
-            order = random.Random(12)
-            for i in range(ROUNDS + WARMUP):
-                pair = [("known", known[i]), ("unknown", unknown[i])]
-                order.shuffle(pair)  # neither kind always follows the other's deferred work
-                for kind, email in pair:
-                    started = time.perf_counter()
-                    r = client.post("/api/v1/auth/password/reset", json={"email": email})
-                    elapsed = (time.perf_counter() - started) * 1000
-                    assert r.status_code == 202, r.text
-                    if i >= WARMUP:
-                        times[kind].append(elapsed)
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
+    env = {
+        "TESSERA_VAR_DIR": var_dir,
+        "TESSERA_EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+    }
+    with Server(env) as server, httpx.Client(base_url=server.base, timeout=30) as client:
+        order = random.Random(12)
+        for i in range(ROUNDS + WARMUP):
+            pair = [("known", known[i]), ("unknown", unknown[i])]
+            order.shuffle(pair)  # neither kind always follows the other's deferred work
+            for kind, email in pair:
+                started = time.perf_counter()
+                r = client.post("/api/v1/auth/password/reset", json={"email": email})
+                elapsed = (time.perf_counter() - started) * 1000
+                assert r.status_code == 202, r.text
+                if i >= WARMUP:
+                    times[kind].append(elapsed)
     numbers: dict[str, float] = {"requests_per_kind": float(ROUNDS)}
     for kind, values in times.items():
         numbers[f"{kind}_p50_ms"] = statistics.median(values)

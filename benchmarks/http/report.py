@@ -1,0 +1,92 @@
+"""The HTTP suite's table (printed, and in docs/benchmarks.md) and its benchmarks.json entry."""
+
+from __future__ import annotations
+
+import datetime
+import os
+from pathlib import Path
+
+from benchmarks.http.rows import ROWS
+from benchmarks.http.suite import RowResult
+
+ENTRY = "bench_http"
+TITLE = "Over real HTTP"
+HEADER = (
+    "| workload | db | conns | req/s | p50 ms | p99 ms | server CPU ms/req (cores) | "
+    "wrk CPU ms/req (cores) | errors | target | met |"
+)
+ORDER = {row.key: n for n, row in enumerate(ROWS)}
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown CPU"
+
+
+def load_average() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+def row_record(result: RowResult, *, load: str) -> dict:
+    numbers = {key: round(value, 3) for key, value in result.numbers.items()}
+    return {
+        "key": result.row.key,
+        "workload": result.row.workload,
+        "db": result.db,
+        "connections": result.row.connections,
+        "target": ", ".join(str(t) for t in result.row.targets),
+        "missed": [str(t) for t in result.row.targets if not t.met(result.numbers)],
+        "met": result.met,
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "load_average_start": load,
+        **numbers,
+    }
+
+
+def _rate(value: float) -> str:
+    return f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
+
+
+def table(records: list[dict]) -> list[str]:
+    """Markdown rows, one per record."""
+    lines = [HEADER, "|" + "---|" * (HEADER.count("|") - 1)]
+    for r in records:
+        if r["met"]:
+            met = "met"
+        elif not r["requests"]:
+            met = "not met (no answer completed)"
+        elif not r["missed"] and r["errors"]:
+            met = f"not met ({r['errors']:.0f} errors)"
+        else:
+            met = "not met: " + "; ".join(r["missed"])
+        lines.append(
+            f"| {r['workload']} | {r['db']} | {r['connections']} | {_rate(r['req_per_s'])} "
+            f"| {r['p50_ms']:.2f} | {r['p99_ms']:.2f} "
+            f"| {r['cpu_ms']:.3f} ({r['server_cores']:.2f}) "
+            f"| {r['generator_cpu_ms']:.3f} ({r['generator_cores']:.2f}) | {r['errors']:.0f} "
+            f"| {r['target']} | {met} |"
+        )
+    return lines
+
+
+def merge(previous: dict | None, records: list[dict], *, meta: dict) -> dict:
+    """The suite's JSON entry: `records` replace the rows of the same (db, workload)."""
+    kept = {(r["db"], r["key"]): r for r in (previous or {}).get("rows", [])}
+    kept.update({(r["db"], r["key"]): r for r in records})
+    rows = sorted(kept.values(), key=lambda r: (r["db"], ORDER.get(r["key"], 99)))
+    return {
+        **(previous or {}),
+        **meta,
+        "title": TITLE,
+        "rows": rows,
+        "table": table(rows),
+        "runs": {
+            r["db"]: f"{r['date']}, load average at start {r['load_average_start']}" for r in rows
+        },
+        "numbers": {},
+    }
