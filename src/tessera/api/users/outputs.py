@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
+from django.http import HttpResponse
 from ninja import Schema
+from ninja.responses import NinjaJSONEncoder
 
 from tessera.administration.member_selectors import member_role_slugs
 from tessera.administration.members import _profile_is_tenant_owned
@@ -135,3 +138,10 @@ def member_row_as_dict(row: dict[str, Any]) -> dict[str, Any]:
         "created_at": row["created_at"],
         "updated_at": row["updated_at"],
     }
+
+
+def user_page_response(items: list[dict[str, Any]], next_cursor: str | None) -> HttpResponse:
+    """A `UserPage` rendered as django-ninja renders it, without validating each of the (already
+    well-typed) rows against `UserOut` again: that validation was a fifth of a page's CPU."""
+    body = json.dumps({"items": items, "next_cursor": next_cursor}, cls=NinjaJSONEncoder)
+    return HttpResponse(body, content_type="application/json; charset=utf-8")

@@ -37,6 +37,7 @@ from tessera.api.users.outputs import (
     UserPage,
     member_as_dict,
     member_row_as_dict,
+    user_page_response,
 )
 from tessera.audit.actors import actor_from_request
 from tessera.tenancy.models import Membership
@@ -64,10 +65,10 @@ def list_users(request, filters: Query[UserFilters], limit: int = 50, cursor: st
         cursor=MemberCursor.from_dict(decode_cursor(cursor)),
         limit=clamp_limit(limit),
     )
-    return {
-        "items": [member_row_as_dict(row) for row in page.items],
-        "next_cursor": encode_cursor(page.next_cursor.as_dict()) if page.next_cursor else None,
-    }
+    return user_page_response(
+        [member_row_as_dict(row) for row in page.items],
+        encode_cursor(page.next_cursor.as_dict()) if page.next_cursor else None,
+    )
 
 
 @router.post(
