@@ -55,9 +55,7 @@ def test_the_membership_changelist_searches_like_the_api(admin_client, acme):
     """Email or (accepted) name: the invited Smith is found by address only."""
     found = shown(admin_client.get(MEMBERS, {"q": "smith"}), EVERYONE)
     assert found == {"jo.smith@acme.test", "ann@acme.test"}
-    assert shown(admin_client.get(MEMBERS, {"q": "elsewhere"}), EVERYONE) == {
-        "dana@elsewhere.test"
-    }
+    assert shown(admin_client.get(MEMBERS, {"q": "elsewhere"}), EVERYONE) == {"dana@elsewhere.test"}
 
 
 def test_a_changelist_costs_the_same_queries_for_5_or_40_rows(

@@ -17,6 +17,7 @@ from tessera.access.admin.mixins import ServiceAdminMixin
 from tessera.access.admin.paging import CappedCountPaginator
 from tessera.access.models import Role, RoleAssignment
 from tessera.access.services.assignments import role_assign, role_unassign
+from tessera.administration.member_selectors import member_search_q
 from tessera.administration.members import (
     member_create,
     member_deactivate,
@@ -24,7 +25,6 @@ from tessera.administration.members import (
     member_remove,
     member_update,
 )
-from tessera.administration.member_selectors import member_search_q
 from tessera.administration.tenants import tenant_update
 from tessera.audit.actors import actor_from_request
 from tessera.errors import TesseraError
