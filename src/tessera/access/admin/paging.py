@@ -9,6 +9,7 @@ the first `CAP` rows, and a search narrows to the rest.
 from __future__ import annotations
 
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.utils.functional import cached_property
 
 CAP = 10_000
@@ -17,4 +18,7 @@ CAP = 10_000
 class CappedCountPaginator(Paginator):
     @cached_property
     def count(self) -> int:
-        return self.object_list[:CAP].count()
+        rows = self.object_list
+        if isinstance(rows, QuerySet):
+            return rows[:CAP].count()
+        return len(rows)
