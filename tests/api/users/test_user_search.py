@@ -76,7 +76,8 @@ def test_each_listed_member_is_shown_as_get_shows_them(people, api):
     client = api(people.admin)
     boss = people.manager
     make_member(people.acme, "report@acme.test", roles=["viewer", "member"], manager=boss)
-    platform = make_user("ops@platform.test", is_platform_admin=True)
+    # managed here and active, but a platform administrator: never editable by the tenant
+    platform = make_user("ops@platform.test", is_platform_admin=True, managed_by_tenant=people.acme)
     make_member(people.acme, user=platform, roles=["viewer"])
     client.post(f"/users/{people.member.user_id}/deactivate")
     listed = client.get("/users", {"limit": 200}).json()["items"]
@@ -86,6 +87,13 @@ def test_each_listed_member_is_shown_as_get_shows_them(people, api):
     report = next(u for u in listed if u["email"] == "report@acme.test")
     assert report["manager_id"] == str(boss.user_id)
     assert report["roles"] == ["member", "viewer"]
+    ops = next(u for u in listed if u["email"] == "ops@platform.test")
+    assert ops["profile_editable"] is False and report["profile_editable"] is True
+
+
+@pytest.mark.parametrize("q", ["%", "_", "\\"])
+def test_like_wildcards_in_q_match_only_themselves(world, api, q):
+    assert emails(api(world.admin).get("/users", {"q": q})) == set()
 
 
 def _walk(client, params, *, between=None) -> list[str]:
