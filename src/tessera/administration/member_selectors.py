@@ -3,8 +3,10 @@
 A page costs two queries whatever its size: the members (with their identity and manager joined)
 and their role slugs (prefetched). Pagination walks `(created_at, id)` — the order of the
 `tenancy_membership_tenant_created` index — so the 2,000th page costs what the first does. The
-search `q` matches email, first and last name case-insensitively; on PostgreSQL trigram indexes
-(migration tenancy 0002) keep it fast at 100,000 members.
+search `q` is the people search of `tessera.identity.search` (email, first and last name, any
+case; an invited person's name is not searched); on PostgreSQL trigram indexes (migrations
+tenancy 0002 and 0004) keep it fast at 100,000 members. The API's list reads plain rows
+(`member_rows_page`, module member_rows) instead of model instances.
 """
 
 from __future__ import annotations
@@ -20,10 +22,10 @@ from tessera.access.models import RoleAssignment
 from tessera.access.selectors import membership_role_slugs
 from tessera.errors import ValidationFailed, field_error
 from tessera.expiry import active_at
+from tessera.identity.search import email_matches, name_matches, search_term
 from tessera.tenancy.models import Membership, MembershipStatus, Tenant
 from tessera.tenancy.selectors import membership_queryset
 
-MAX_QUERY_LENGTH = 100
 STATUS_FILTERS = (*MembershipStatus.values, "inactive")
 
 
@@ -76,6 +78,14 @@ def member_role_slugs(membership: Membership) -> list[str]:
     return [a.role.slug for a in assignments]
 
 
+def member_search_q(term: str, *, path: str = "") -> Q:
+    """The members (at `path`, e.g. `membership__`) the search `term` finds: by email, or by name
+    once they accepted — an invited person's name is not the tenant's to know (nor to search)."""
+    invited = Q(**{f"{path}status": MembershipStatus.INVITED})
+    user = f"{path}user__"
+    return email_matches(term, path=user) | (name_matches(term, path=user) & ~invited)
+
+
 def member_filter(
     *,
     tenant: Tenant,
@@ -87,13 +97,13 @@ def member_filter(
     """The tenant's members matching the filters (unordered, no page), validated."""
     errors = []
     qs = membership_queryset(tenant=tenant)
-    q = (q or "").strip()
-    if len(q) > MAX_QUERY_LENGTH:
-        errors.append(field_error("q", f"At most {MAX_QUERY_LENGTH} characters."))
-    elif q:
-        names = Q(user__first_name__icontains=q) | Q(user__last_name__icontains=q)
-        # an invited person's name is not the tenant's to know (nor to search) until they accept
-        qs = qs.filter(Q(user__email__icontains=q) | (names & ~Q(status=MembershipStatus.INVITED)))
+    try:
+        term = search_term(q)
+    except ValidationFailed as exc:
+        errors.extend(exc.errors or [])
+        term = ""
+    if term:
+        qs = qs.filter(member_search_q(term))
     if status:
         if status not in STATUS_FILTERS:
             errors.append(field_error("status", f"One of {', '.join(STATUS_FILTERS)}."))

@@ -4,12 +4,14 @@ from django.contrib import admin
 from django.db import models, transaction
 
 from tessera.access.admin.mixins import ServiceAdminMixin
+from tessera.access.admin.paging import CappedCountPaginator
 from tessera.audit.actors import actor_from_request
 from tessera.audit.models import AuditEventType
 from tessera.audit.services import audit_record
 from tessera.authn.sessions import sessions_revoke_for_user
-from tessera.errors import Conflict
+from tessera.errors import Conflict, TesseraError
 from tessera.identity.models import User
+from tessera.identity.search import search_term, user_matches
 from tessera.identity.services import user_create
 from tessera.tenancy.models import Membership
 
@@ -58,7 +60,19 @@ class UserAdmin(ServiceAdminMixin, admin.ModelAdmin):
     inlines = [MembershipInline]
     list_per_page = 50
     show_full_result_count = False
+    paginator = CappedCountPaginator
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    def get_search_results(self, request, queryset, search_term_text):
+        """The people search of the API (tessera.identity.search): the same matches, and the
+        query shape the trigram indexes serve. A term over the limit finds no one."""
+        if not search_term_text:
+            return queryset, False
+        try:
+            term = search_term(search_term_text)
+        except TesseraError:
+            return queryset.none(), False
+        return (queryset.filter(user_matches(term)) if term else queryset), False
 
     def save_model(self, request, obj, form, change):
         """New identities through `user_create` (unusable password until set); changes are

@@ -9,13 +9,15 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils.html import format_html
 
 from tessera.access.admin.mixins import ServiceAdminMixin
+from tessera.access.admin.paging import CappedCountPaginator
 from tessera.access.models import Role, RoleAssignment
 from tessera.access.services.assignments import role_assign, role_unassign
+from tessera.administration.member_selectors import member_search_q
 from tessera.administration.members import (
     member_create,
     member_deactivate,
@@ -26,6 +28,7 @@ from tessera.administration.members import (
 from tessera.administration.tenants import tenant_update
 from tessera.audit.actors import actor_from_request
 from tessera.errors import TesseraError
+from tessera.identity.search import search_term
 from tessera.tenancy.invitations import invitation_resend, invitation_revoke
 from tessera.tenancy.models import Invitation, Membership, MembershipStatus, Tenant
 from tessera.tenancy.services import tenant_create
@@ -216,6 +219,20 @@ class MembershipAdmin(ServiceAdminMixin, admin.ModelAdmin):
     raw_id_fields = ("user", "manager")
     readonly_fields = ("id", "version", "created_at", "updated_at")
     show_full_result_count = False
+    paginator = CappedCountPaginator
+
+    def get_search_results(self, request, queryset, search_term_text):
+        """The member search of the API (member_search_q: email, or name once accepted), or an
+        employee id containing it. A term over the limit finds no one."""
+        if not search_term_text:
+            return queryset, False
+        try:
+            term = search_term(search_term_text)
+        except TesseraError:
+            return queryset.none(), False
+        if not term:
+            return queryset, False
+        return queryset.filter(member_search_q(term) | Q(employee_id__icontains=term)), False
 
     @admin.display(description="invitation")
     def invitation(self, membership):

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
+from django.http import HttpResponse
 from ninja import Schema
+from ninja.responses import NinjaJSONEncoder
 
 from tessera.administration.member_selectors import member_role_slugs
 from tessera.administration.members import _profile_is_tenant_owned
@@ -99,3 +102,46 @@ def member_as_dict(m: Membership) -> dict[str, Any]:
         "created_at": m.created_at,
         "updated_at": m.updated_at,
     }
+
+
+def member_row_as_dict(row: dict[str, Any]) -> dict[str, Any]:
+    """`member_as_dict` for a row of `member_rows_page` (the list): the same fields and rules,
+    read from plain columns instead of model instances."""
+    consented = row["status"] != MembershipStatus.INVITED
+    managed_here = row["user__managed_by_tenant_id"] == row["tenant_id"]
+    first, last = row["user__first_name"], row["user__last_name"]
+    manager = row["manager__user_id"]
+    return {
+        "id": str(row["user_id"]),
+        "email": row["user__email"],
+        "first_name": first if consented else "",
+        "last_name": last if consented else "",
+        "full_name": f"{first} {last}".strip() if consented else "",
+        "is_active": row["user__is_active"] if consented else True,
+        "status": row["status"],
+        "membership_id": str(row["id"]),
+        "department": row["department"],
+        "job_title": row["job_title"],
+        "employee_id": row["employee_id"],
+        "cost_center": row["cost_center"],
+        "clearance_level": row["clearance_level"],
+        "attributes": row["attributes"] or {},
+        "manager_id": str(manager) if manager is not None else None,
+        "roles": row["roles"],
+        "gdpr_consent_at": row["gdpr_consent_at"],
+        "must_change_password": row["user__must_change_password"] if managed_here else False,
+        "profile_editable": (
+            not row["user__is_platform_admin"]
+            and managed_here
+            and row["status"] == MembershipStatus.ACTIVE
+        ),
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+    }
+
+
+def user_page_response(items: list[dict[str, Any]], next_cursor: str | None) -> HttpResponse:
+    """A `UserPage` rendered as django-ninja renders it, without validating each of the (already
+    well-typed) rows against `UserOut` again: that validation was a fifth of a page's CPU."""
+    body = json.dumps({"items": items, "next_cursor": next_cursor}, cls=NinjaJSONEncoder)
+    return HttpResponse(body, content_type="application/json; charset=utf-8")

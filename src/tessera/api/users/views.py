@@ -14,7 +14,8 @@ from tessera.access.bridge.guard import requires
 from tessera.access.selectors import effective_permissions_of
 from tessera.access.services.overrides import overrides_set
 from tessera.administration.bulk_import import member_bulk_create
-from tessera.administration.member_selectors import MemberCursor, member_list, member_role_slugs
+from tessera.administration.member_rows import member_rows_page
+from tessera.administration.member_selectors import MemberCursor, member_role_slugs
 from tessera.administration.members import (
     member_create,
     member_deactivate,
@@ -35,6 +36,8 @@ from tessera.api.users.outputs import (
     UserOut,
     UserPage,
     member_as_dict,
+    member_row_as_dict,
+    user_page_response,
 )
 from tessera.audit.actors import actor_from_request
 from tessera.tenancy.models import Membership
@@ -53,7 +56,7 @@ def _by(request) -> Membership:
 @router.get("", response=UserPage, summary="Members of the caller's tenant")
 @requires("user:read")
 def list_users(request, filters: Query[UserFilters], limit: int = 50, cursor: str | None = None):
-    page = member_list(
+    page = member_rows_page(
         tenant=request.tenant,
         q=filters.q,
         role=filters.role,
@@ -62,10 +65,10 @@ def list_users(request, filters: Query[UserFilters], limit: int = 50, cursor: st
         cursor=MemberCursor.from_dict(decode_cursor(cursor)),
         limit=clamp_limit(limit),
     )
-    return {
-        "items": [member_as_dict(m) for m in page.items],
-        "next_cursor": encode_cursor(page.next_cursor.as_dict()) if page.next_cursor else None,
-    }
+    return user_page_response(
+        [member_row_as_dict(row) for row in page.items],
+        encode_cursor(page.next_cursor.as_dict()) if page.next_cursor else None,
+    )
 
 
 @router.post(
