@@ -257,6 +257,9 @@ WS_RECHECK_SECONDS = env_int("TESSERA_WS_RECHECK_SECONDS", 30)
 # Rate limits (the `limits` library); deployments and benchmarks may raise them.
 RATE_LIMIT_API = os.environ.get("TESSERA_RATE_LIMIT_API", "600/minute")
 RATE_LIMIT_BULK = os.environ.get("TESSERA_RATE_LIMIT_BULK", "10/minute")
+# authz/check and check/batch (one request each, whatever the batch's size): applications ask on
+# every request they serve, so their class is sized for that (tessera.api.throttle)
+RATE_LIMIT_DECISIONS = os.environ.get("TESSERA_RATE_LIMIT_DECISIONS", "60000/minute")
 RATE_LIMIT_IP_FAILURES = os.environ.get("TESSERA_RATE_LIMIT_IP_FAILURES", "20/5minutes")
 IP_BLOCK_SECONDS = env_int("TESSERA_IP_BLOCK_SECONDS", 1800)
 # failed authentications of API requests per client IP (bad access tokens, API keys, refresh
