@@ -2,7 +2,7 @@
 
 Each principal (user, or API key) gets `TESSERA_RATE_LIMIT_API` (600/minute) per tenant, anonymous
 callers the same per IP; bulk endpoints have their own `TESSERA_RATE_LIMIT_BULK` (10/minute) on top.
-The decision endpoints (`POST /api/v1/authz/check` and `/check/batch`) spend their own class instead,
+The decision endpoints (`POST /api/v1/authz/check`, `/check/batch`) spend their own class instead,
 `TESSERA_RATE_LIMIT_DECISIONS` (60000/minute): applications ask on every request they serve, and
 600/minute would hold one to 10 decisions a second. A batch counts as one request, whatever its
 number of checks (at most 1,000): it costs the server far less than as many single checks.
