@@ -89,11 +89,11 @@ def test_decisions_have_their_own_class_sized_for_applications(client, tenant, t
 def test_the_decision_budget_counts_requests_and_a_tenant_may_set_it(client, tenant, token):
     tenant_settings_update(tenant=tenant, patch={"rate_limits": {"decisions_per_minute": 2}})
     batch = {"checks": [{"action": "user:read"}] * 50}
-    post = lambda path, body: (
-        client.post(  # noqa: E731
-            path, body, content_type="application/json", headers=bearer(token)
-        ).status_code
-    )
+
+    def post(path, body):
+        answer = client.post(path, body, content_type="application/json", headers=bearer(token))
+        return answer.status_code
+
     assert post("/api/v1/authz/check/batch", batch) == 200  # 50 checks, one request
     assert post("/api/v1/authz/check", {"action": "user:read"}) == 200
     r = client.post(
