@@ -66,6 +66,7 @@ def start_server(var_dir: str, port: int) -> subprocess.Popen:
         "DJANGO_SETTINGS_MODULE": "tessera.settings",
         "TESSERA_RATE_LIMIT_API": "10000000/minute",
         "TESSERA_RATE_LIMIT_BULK": "100000/minute",
+        "TESSERA_RATE_LIMIT_DECISIONS": "10000000/minute",
         "TESSERA_LOG_LEVEL": "WARNING",
     }
     env.pop("TESSERA_DATABASE_URL", None)
