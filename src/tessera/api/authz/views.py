@@ -75,7 +75,8 @@ def _batch_subjects(request, payload: BatchIn) -> dict[str | None, tuple]:
         )
     members = memberships_by_user_id(tenant=request.tenant, user_ids=others)
     for key, i in others.items():
-        membership = members.get(_uuid_or_none(key))
+        user_id = _uuid_or_none(key)
+        membership = members.get(user_id) if user_id is not None else None
         if membership is None:
             raise NotFound(
                 "No such member in this tenant",
