@@ -97,3 +97,31 @@ def test_a_batch_of_1000_equals_1000_single_checks(client, tenant, crowd):
     assert not any(
         ok for c, ok in zip(checks, batch, strict=True) if c.get("subject_id") == suspended
     )
+
+
+def test_a_batch_names_the_first_check_whose_subject_is_no_member(client, tenant, other_tenant):
+    manager = make_member(tenant, "asker@example.test", roles=["manager"])
+    viewer = make_member(tenant, "seen@example.test", roles=["viewer"])
+    foreigner = make_member(other_tenant, "away@example.test", roles=["viewer"])
+    api_session_login(client, manager.user)
+    checks = [
+        {"action": "user:read"},
+        {"action": "user:read", "subject_id": str(viewer.user_id).upper()},
+        {"action": "user:read", "subject_id": "not-a-uuid"},
+        {"action": "user:read", "subject_id": str(foreigner.user_id)},
+    ]
+    r = client.post(
+        "/api/v1/authz/check/batch",
+        {"checks": checks},
+        content_type="application/json",
+        headers={"X-Tenant": tenant.slug},
+    )
+    assert r.status_code == 404
+    assert r.json()["errors"][0]["field"] == "checks[2].subject_id"
+    r = client.post(
+        "/api/v1/authz/check/batch",
+        {"checks": checks[:2]},
+        content_type="application/json",
+        headers={"X-Tenant": tenant.slug},
+    )
+    assert r.json() == {"results": [{"allowed": True}, {"allowed": True}]}
