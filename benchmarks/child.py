@@ -52,6 +52,7 @@ def run_child(module: str, *, default_url: str, env: dict[str, str] | None = Non
         "TESSERA_DATABASE_URL": url,
         "DJANGO_SETTINGS_MODULE": "tessera.settings",
         "TESSERA_RATE_LIMIT_API": "1000000/minute",
+        "TESSERA_RATE_LIMIT_DECISIONS": "1000000/minute",
         "TESSERA_LOG_LEVEL": "WARNING",
         **(env or {}),
     }

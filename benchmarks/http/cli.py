@@ -25,7 +25,7 @@ NOTES = (
     "done()), 2 wrk threads (1 for one connection), keep-alive, a warm-up run before each "
     "measured one (not for refresh); login runs at least 20 s. Rate limits are raised for the "
     "server process "
-    "(TESSERA_RATE_LIMIT_API, _BULK, _IP_FAILURES, _AUTH_FAILURES). Server CPU = utime + stime "
+    "(TESSERA_RATE_LIMIT_API, _BULK, _DECISIONS, _IP_FAILURES, _AUTH_FAILURES). Server CPU = utime + stime "
     "of the server process and its children (/proc/<pid>/stat) over the run, per request; "
     "1,000 / that bounds one worker's rate on an idle core. wrk CPU = the generator's "
     "(getrusage of the child), per request and in cores: well under the server's, the "

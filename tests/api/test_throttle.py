@@ -63,3 +63,45 @@ def test_invalid_tenant_rate_limits_are_refused(tenant):
 
     with pytest.raises(ValidationFailed):
         tenant_settings_update(tenant=tenant, patch={"rate_limits": {"api_per_minute": 0}})
+
+
+def test_decisions_have_their_own_class_sized_for_applications(client, tenant, token, settings):
+    """700 checks in a minute pass under the default decision budget, while the API class (here
+    5/minute) still refuses its sixth call: the checks spend nothing of it."""
+    settings.RATE_LIMIT_API = "5/minute"
+    check = {"action": "user:read"}
+    codes = {
+        client.post(
+            "/api/v1/authz/check", check, content_type="application/json", headers=bearer(token)
+        ).status_code
+        for _ in range(700)
+    }
+    assert codes == {200}
+    codes_me = [client.get("/api/v1/auth/me", headers=bearer(token)).status_code for _ in range(6)]
+    assert codes_me == [200] * 5 + [429]
+    batch = {"checks": [check] * 3}
+    r = client.post(
+        "/api/v1/authz/check/batch", batch, content_type="application/json", headers=bearer(token)
+    )
+    assert r.status_code == 200
+
+
+def test_the_decision_budget_counts_requests_and_a_tenant_may_set_it(client, tenant, token):
+    tenant_settings_update(tenant=tenant, patch={"rate_limits": {"decisions_per_minute": 2}})
+    batch = {"checks": [{"action": "user:read"}] * 50}
+
+    def post(path, body):
+        answer = client.post(path, body, content_type="application/json", headers=bearer(token))
+        return answer.status_code
+
+    assert post("/api/v1/authz/check/batch", batch) == 200  # 50 checks, one request
+    assert post("/api/v1/authz/check", {"action": "user:read"}) == 200
+    r = client.post(
+        "/api/v1/authz/check",
+        {"action": "user:read"},
+        content_type="application/json",
+        headers=bearer(token),
+    )
+    assert r.status_code == 429 and int(r["Retry-After"]) >= 1
+    # the other classes are untouched
+    assert client.get("/api/v1/auth/me", headers=bearer(token)).status_code == 200

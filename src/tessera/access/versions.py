@@ -191,6 +191,38 @@ def membership_state(*, tenant_id, membership_id, now: datetime) -> AccessState:
     )
 
 
+def membership_states(*, tenant_id, membership_ids, now: datetime) -> dict[str, AccessState]:
+    """`membership_state` of several memberships of one tenant, in one round trip (one query, or
+    one `MGET` that also fetches the tenant's version), by membership id (str). An id that is not
+    the tenant's answers DENIED."""
+    ids = [str(pk) for pk in dict.fromkeys(membership_ids)]
+    if not ids:
+        return {}
+    if not uses_redis():
+        rows = Membership.objects.filter(pk__in=ids, tenant_id=tenant_id).values_list(
+            "pk",
+            "status",
+            "version",
+            "tenant__policy_version",
+            "tenant__is_active",
+            "user__is_active",
+        )
+        states = dict.fromkeys(ids, DENIED)
+        for pk, status, version, tenant_version, tenant_active, user_active in rows:
+            ok = status == MembershipStatus.ACTIVE and bool(tenant_active) and bool(user_active)
+            states[str(pk)] = AccessState(True, ok, tenant_version, version)
+        return states
+    keys = [tenant_key(tenant_id), *(membership_key(tenant_id, pk) for pk in ids)]
+    found = redis_get_many(keys)
+    if found.get(keys[0]) is None:  # loaded (and cached) once, not once per membership
+        found[keys[0]] = load_tenant(tenant_id)
+        cache_fill({keys[0]: found[keys[0]]})
+    return {
+        pk: versions_state(found, tenant_id=tenant_id, membership_id=pk, session_ok=True, extras={})
+        for pk in ids
+    }
+
+
 def versions_state(
     found: dict, *, tenant_id, membership_id, session_ok: bool, extras: dict
 ) -> AccessState:

@@ -1,7 +1,11 @@
 """Request budgets for every API call (the `limits` library, fixed windows).
 
 Each principal (user, or API key) gets `TESSERA_RATE_LIMIT_API` (600/minute) per tenant, anonymous
-callers the same per IP; bulk endpoints have their own `TESSERA_RATE_LIMIT_BULK` (10/minute).
+callers the same per IP; bulk endpoints have their own `TESSERA_RATE_LIMIT_BULK` (10/minute) on top.
+The decision endpoints (`POST /api/v1/authz/check`, `/check/batch`) spend their own class instead,
+`TESSERA_RATE_LIMIT_DECISIONS` (60000/minute): applications ask on every request they serve, and
+600/minute would hold one to 10 decisions a second. A batch counts as one request, whatever its
+number of checks (at most 1,000): it costs the server far less than as many single checks.
 A tenant may set its own numbers (`settings.rate_limits`). Over budget: 429 with `Retry-After`.
 Failed logins have their own, stricter counters (tessera.authn.lockout).
 """
@@ -55,14 +59,32 @@ def _tenant_rate_limits(request, tenant) -> dict:
     return found
 
 
-def _budget(request, *, bulk: bool) -> RateLimitItem:
+DECISION_PATHS = frozenset({"/api/v1/authz/check", "/api/v1/authz/check/batch"})
+"""The paths of the decision class (`RATE_LIMIT_DECISIONS`); every other API path is `api`."""
+
+_DEFAULTS = {
+    "api": lambda: settings.RATE_LIMIT_API,
+    "bulk": lambda: settings.RATE_LIMIT_BULK,
+    "decisions": lambda: settings.RATE_LIMIT_DECISIONS,
+}
+
+
+def budget_classes(path: str) -> tuple[str, ...]:
+    """The budgets a request to `path` spends: `decisions`, or `api` (and `bulk` for bulk)."""
+    if path in DECISION_PATHS:
+        return ("decisions",)
+    if path.endswith("/bulk"):
+        return ("api", "bulk")
+    return ("api",)
+
+
+def _budget(request, kind: str) -> RateLimitItem:
     tenant = getattr(request, "tenant", None)
     if tenant is not None:
-        limits = _tenant_rate_limits(request, tenant)
-        per_minute = limits.get("bulk_per_minute" if bulk else "api_per_minute")
+        per_minute = _tenant_rate_limits(request, tenant).get(f"{kind}_per_minute")
         if per_minute:
             return RateLimitItemPerMinute(per_minute)
-    return _parsed(settings.RATE_LIMIT_BULK if bulk else settings.RATE_LIMIT_API)
+    return _parsed(_DEFAULTS[kind]())
 
 
 @functools.lru_cache(maxsize=64)
@@ -84,10 +106,8 @@ def throttle_check(request) -> None:
     tenant = getattr(request, "tenant", None)
     ids = (str(tenant.pk) if tenant is not None else "-", _caller(request))
     limiter = _limiter()
-    checks = [("api", _budget(request, bulk=False))]
-    if request.path.endswith("/bulk"):
-        checks.append(("bulk", _budget(request, bulk=True)))
-    for kind, item in checks:
+    for kind in budget_classes(request.path):
+        item = _budget(request, kind)
         if not limiter.hit(item, "throttle", kind, *ids):
             reset = limiter.get_window_stats(item, "throttle", kind, *ids).reset_time
             raise RateLimited(

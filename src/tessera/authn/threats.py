@@ -131,10 +131,11 @@ def _new_device(event: AuditEvent) -> list[Finding]:
         created_at__gte=event.created_at - timedelta(days=90),
         created_at__lt=event.created_at,
     ).exclude(pk=event.pk)
-    if not earlier.exists():
-        return []  # a first login has nothing to compare with
+    # the usual login (a known device) answers in one query
     if earlier.filter(Q(ip=event.ip) & Q(user_agent=event.user_agent)).exists():
         return []
+    if not earlier.exists():
+        return []  # a first login has nothing to compare with
     return [
         Finding(
             "new_device",

@@ -74,6 +74,21 @@ def membership_get(*, tenant: Tenant, user_id) -> Membership | None:
     return membership_queryset(tenant=tenant).filter(user_id=user_id).select_related("user").first()
 
 
+def memberships_by_user_id(*, tenant: Tenant, user_ids) -> dict[uuid.UUID, Membership]:
+    """The members of this tenant among `user_ids` (global user ids), by user id: one query.
+    Ids that are not UUIDs, and other tenants' users, are left out."""
+    wanted = set()
+    for user_id in user_ids:
+        try:
+            wanted.add(uuid.UUID(str(user_id)))
+        except ValueError:
+            continue
+    if not wanted:
+        return {}
+    found = membership_queryset(tenant=tenant).filter(user_id__in=wanted).select_related("user")
+    return {membership.user_id: membership for membership in found}
+
+
 def team_user_ids(*, membership: Membership) -> frozenset[str]:
     """The member and everyone who reports to them, transitively (by user id)."""
     ids = {str(membership.user_id)}

@@ -41,6 +41,8 @@ class RateLimitPolicy(_Strict):
 
     api_per_minute: int | None = Field(None, ge=1, le=1_000_000)
     bulk_per_minute: int | None = Field(None, ge=1, le=10_000)
+    # authz/check and check/batch (a batch counts once): their own class, not api_per_minute
+    decisions_per_minute: int | None = Field(None, ge=1, le=10_000_000)
 
 
 class InvitationPolicy(_Strict):

@@ -3,13 +3,15 @@ or the member's current ones; none for a membership that may not act."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.utils import timezone
 
 from tessera.access.bridge.policy import MemberPolicy, member_policy
-from tessera.access.versions import membership_state
+from tessera.access.versions import membership_state, membership_states
 from tessera.engine import Decision
 from tessera.tenancy.models import Membership
 
@@ -57,6 +59,34 @@ def policy_for(
     if not versions.ok or not versions.tenant_version or not versions.membership_version:
         return None
     return member_policy(membership, versions.tenant_version, versions.membership_version, now=now)
+
+
+def policies_for(
+    wanted: Iterable[tuple[Membership, Versions | None, datetime]],
+) -> dict[Any, MemberPolicy | None]:
+    """`policy_for` of several memberships (membership, its versions or None, now), by membership
+    pk: the versions not given are read in one round trip per tenant; each policy is looked up
+    (compiled at most) once. The first `now` given for a membership is the one used."""
+    first: dict[Any, tuple[Membership, Versions | None, datetime]] = {}
+    for membership, versions, now in wanted:
+        first.setdefault(membership.pk, (membership, versions, now))
+    unknown: dict[Any, list[Membership]] = {}
+    for membership, versions, _ in first.values():
+        if versions is None:
+            unknown.setdefault(membership.tenant_id, []).append(membership)
+    read: dict[str, Versions] = {}
+    for tenant_id, memberships in unknown.items():
+        states = membership_states(
+            tenant_id=tenant_id,
+            membership_ids=[m.pk for m in memberships],
+            now=first[memberships[0].pk][2],
+        )
+        for pk, state in states.items():
+            read[pk] = Versions(state.membership_ok, state.tenant_version, state.membership_version)
+    return {
+        pk: policy_for(membership, versions or read[str(pk)], now=now)
+        for pk, (membership, versions, now) in first.items()
+    }
 
 
 def _inactive() -> Decision:

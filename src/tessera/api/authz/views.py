@@ -23,7 +23,7 @@ from tessera.api.pagination import clamp_limit, decode_cursor, encode_cursor
 from tessera.api.security import principal_auth
 from tessera.engine import Context
 from tessera.errors import NotFound, PermissionDenied, ValidationFailed, field_error
-from tessera.tenancy.selectors import membership_get
+from tessera.tenancy.selectors import membership_get, memberships_by_user_id
 
 router = Router(tags=["authz"], auth=principal_auth)
 
@@ -35,7 +35,7 @@ def _same_id(given: str, user_id) -> bool:
         return False
 
 
-def _subject(request, subject_id: str | None, *, where: str = "subject_id"):
+def _subject(request, subject_id: str | None):
     """(membership, versions, about_self) for the member a decision is about."""
     caller = require_member(request)
     if subject_id is None or _same_id(subject_id, caller.user_id):
@@ -48,9 +48,53 @@ def _subject(request, subject_id: str | None, *, where: str = "subject_id"):
     if membership is None:
         raise NotFound(
             "No such member in this tenant",
-            errors=[field_error(where, "Not a member of this tenant.", "not_found")],
+            errors=[field_error("subject_id", "Not a member of this tenant.", "not_found")],
         )
     return membership, None, False
+
+
+def _batch_subjects(request, payload: BatchIn) -> dict[str | None, tuple]:
+    """`_subject` of each distinct `subject_id` of a batch, the other members read in one query.
+    The refusals are `_subject`'s, for the first check that earns one."""
+    caller = require_member(request)
+    found: dict[str | None, tuple] = {}
+    others: dict[str, int] = {}  # subject id → index of its first check
+    for i, item in enumerate(payload.checks):
+        key = item.subject_id
+        if key in found or key in others:
+            continue
+        if key is None or _same_id(key, caller.user_id):
+            found[key] = (caller, caller_versions(request), True)
+        else:
+            others[key] = i
+    if not others:
+        return found
+    if not is_allowed(request, "authz:check_others"):
+        raise PermissionDenied(
+            "Asking about another member needs authz:check_others", code="permission_denied"
+        )
+    members = memberships_by_user_id(tenant=request.tenant, user_ids=others)
+    for key, i in others.items():
+        user_id = _uuid_or_none(key)
+        membership = members.get(user_id) if user_id is not None else None
+        if membership is None:
+            raise NotFound(
+                "No such member in this tenant",
+                errors=[
+                    field_error(
+                        f"checks[{i}].subject_id", "Not a member of this tenant.", "not_found"
+                    )
+                ],
+            )
+        found[key] = (membership, None, False)
+    return found
+
+
+def _uuid_or_none(text: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        return None
 
 
 def _context(request, payload: CheckIn, about_self: bool) -> Context:
@@ -77,15 +121,11 @@ def check(request, payload: CheckIn):
 
 @router.post("/check/batch", response=BatchOut, summary="Up to 1,000 checks, answered in order")
 def check_batch(request, payload: BatchIn):
-    require_member(request)
-    subjects: dict[str | None, tuple] = {}
+    subjects = _batch_subjects(request, payload)
     plain_contexts: dict[bool, Context] = {}  # the context of checks that state none, built once
     items = []
-    for i, (item, action) in enumerate(zip(payload.checks, payload.actions, strict=True)):
-        key = item.subject_id
-        if key not in subjects:
-            subjects[key] = _subject(request, key, where=f"checks[{i}].subject_id")
-        membership, versions, about_self = subjects[key]
+    for item, action in zip(payload.checks, payload.actions, strict=True):
+        membership, versions, about_self = subjects[item.subject_id]
         if item.context is None:
             if about_self not in plain_contexts:
                 plain_contexts[about_self] = _context(request, item, about_self)

@@ -59,6 +59,7 @@ from tessera.identity.emails import normalize_email
 from tessera.identity.mfa import mfa_enabled
 from tessera.identity.models import User
 from tessera.identity.password_change import PasswordChangeRequired
+from tessera.identity.password_upgrade import password_verify_and_upgrade
 from tessera.identity.passwords import password_expired, policy_for_user
 from tessera.tenancy.errors import NotAMember
 from tessera.tenancy.models import Membership, MembershipStatus, Tenant
@@ -147,8 +148,7 @@ def _verify(user: User | None, password: str) -> TypeGuard[User]:
     if not usable or user is None:
         check_password(password, _dummy_hash())
         return False
-    # no rehash on login: the setter would write outside the flow's transaction
-    return check_password(password, user.password)
+    return password_verify_and_upgrade(user, password)  # outdated parameters: re-encoded
 
 
 def _membership_for(user: User, tenant: Tenant | None, hint: str | None):
