@@ -65,15 +65,16 @@ def seed() -> tuple[str, list[str]]:
 
     slug = f"fast-bench-{time.time_ns()}"
     tenant = tenant_create(slug=slug, name="Fast path bench")
-    user = User.objects.create_user(f"{slug}@example.test", None)
-    membership = membership_create(tenant=tenant, user=user)
-    role_assign_system(membership=membership, slug="manager")
 
-    def tokens():
+    def tokens(n: int):
+        """A session of a member of its own (a member's oldest sessions end past the limit)."""
+        user = User.objects.create_user(f"{n}@{slug}.test", None)
+        membership = membership_create(tenant=tenant, user=user)
+        role_assign_system(membership=membership, slug="manager")
         session = session_create(user=user, tenant=tenant, membership=membership, ip="127.0.0.1")
         return session_tokens_issue(session=session)
 
-    return tokens().access_token, [tokens().refresh_token for _ in range(CLIENTS)]
+    return tokens(0).access_token, [tokens(n + 1).refresh_token for n in range(CLIENTS)]
 
 
 def start_server(port: int, fast: bool) -> subprocess.Popen:
@@ -129,6 +130,13 @@ def measure(fast: bool, access: str, refresh_tokens: list[str], seconds: int) ->
     numbers: dict[str, float] = {}
     try:
         wait_ready(base, timeout=300)
+        probe = httpx.post(
+            f"{base}/api/v1/authz/check",
+            json={"action": "user:read"},
+            headers={"Authorization": f"Bearer {access}"},
+        )
+        if probe.status_code != 200:
+            raise RuntimeError(probe.text)
         for name, path, script in (
             ("check", "/api/v1/authz/check", CHECK_LUA),
             ("me", "/api/v1/auth/me", None),
