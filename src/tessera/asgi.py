@@ -30,7 +30,8 @@ from tessera.realtime.routing import websocket_urlpatterns  # noqa: E402
 # the stubs disagree, not the objects: WSGIHandler answers an HttpResponse (an iterable of bytes)
 # that django-stubs types as HttpResponseBase
 django_http = WSGIMiddleware(django_wsgi, workers=settings.HTTP_THREADS)  # type: ignore[arg-type]
-http = http_application(django_http, executor=django_http.executor)
+# (and a2wsgi's scope and event types are narrower TypedDicts than the fast path's mappings)
+http = http_application(django_http, executor=django_http.executor)  # type: ignore[arg-type]
 
 application = ProtocolTypeRouter(
     {

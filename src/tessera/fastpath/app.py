@@ -16,13 +16,13 @@ import io
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, cast
 
 from a2wsgi.wsgi import build_environ
 from django.conf import settings
 from django.core import signals
 from django.core.handlers.wsgi import WSGIHandler, WSGIRequest, get_script_name
-from django.http.response import HttpResponseBase
+from django.http import HttpResponse
 from django.urls import set_script_prefix, set_urlconf
 from django.utils.log import log_response
 
@@ -131,20 +131,20 @@ class FastPath:
             getattr(request, "principal", None),
         )
 
-    def _respond(self, scope: Scope, body: bytes) -> tuple[WSGIRequest, HttpResponseBase]:
+    def _respond(self, scope: Scope, body: bytes) -> tuple[WSGIRequest, HttpResponse]:
         """What Django's WSGIHandler does for a request, with the lean handler."""
-        environ = build_environ(scope, io.BytesIO(body))  # type: ignore[arg-type]
+        environ = cast(dict[str, Any], build_environ(scope, io.BytesIO(body)))  # type: ignore[arg-type]
         set_script_prefix(get_script_name(environ))
         signals.request_started.send(sender=WSGIHandler, environ=environ)
         request = WSGIRequest(environ)
         set_urlconf(settings.ROOT_URLCONF)
         response = self.handler(request)
-        response._resource_closers.append(request.close)
+        response._resource_closers.append(request.close)  # type: ignore[attr-defined]
         if response.status_code >= 400:
             log_response(
                 "%s: %s", response.reason_phrase, request.path, response=response, request=request
             )
-        response._handler_class = WSGIHandler
+        response._handler_class = WSGIHandler  # type: ignore[attr-defined]
         return request, response
 
 
