@@ -6,6 +6,8 @@ from __future__ import annotations
 import httpx
 import pytest
 from asgiref.sync import async_to_sync
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
 from tessera.fastpath.app import FastPath, http_application
@@ -94,3 +96,11 @@ def test_the_fast_path_can_be_turned_off(db):
         assert http_application(fallback) is fallback
     with override_settings(FAST_PATH=True):
         assert isinstance(http_application(fallback), FastPath)
+
+
+def test_a_middleware_with_a_view_phase_stops_the_fast_path_from_starting(db):
+    with override_settings(
+        MIDDLEWARE=[*settings.MIDDLEWARE, "django.contrib.admindocs.middleware.XViewMiddleware"]
+    ):
+        with pytest.raises(ImproperlyConfigured, match="XViewMiddleware has process_view"):
+            FastPath(RecordingFallback())

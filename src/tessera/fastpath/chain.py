@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any, cast
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.handlers.exception import convert_exception_to_response
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
@@ -35,6 +36,8 @@ SKIPPED_MIDDLEWARE = frozenset(
 )
 
 Handler = Callable[[HttpRequest], HttpResponse]
+# the hooks Django's handler calls around the view; the fast chain has no view phase of its own
+VIEW_HOOKS = ("process_view", "process_exception", "process_template_response")
 
 
 def fast_middleware() -> list[str]:
@@ -55,6 +58,13 @@ def build_handler(views: dict[tuple[str, str], ResolverMatch]) -> Handler:
     handler: Callable[..., Any] = convert_exception_to_response(_view_caller(views))
     for path in reversed(fast_middleware()):
         middleware = import_string(path)(handler)
+        hooks = [hook for hook in VIEW_HOOKS if hasattr(middleware, hook)]
+        if hooks:
+            raise ImproperlyConfigured(
+                f"{path} has {', '.join(hooks)}, which the fast path does not call: add it to "
+                "tessera.fastpath.chain.SKIPPED_MIDDLEWARE (if it does nothing without cookies) "
+                "or give it a view phase here (docs/decisions/0020-fast-path.md)"
+            )
         handler = convert_exception_to_response(middleware)
     # sync middlewares around a sync view: each layer answers a response, never an awaitable
     return cast(Handler, handler)
