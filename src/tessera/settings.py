@@ -93,6 +93,8 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "tessera.urls"
 HTTP_THREADS = env_int("TESSERA_HTTP_THREADS", 8)
+# hot API routes answered in front of Django (tessera.fastpath, docs/decisions/0020-fast-path.md)
+FAST_PATH = env_bool("TESSERA_FAST_PATH", default=True)
 ASGI_APPLICATION = "tessera.asgi.application"
 WSGI_APPLICATION = None
 

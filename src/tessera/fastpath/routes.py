@@ -1,0 +1,20 @@
+"""Which requests the fast path answers, and the view Django's URL resolver reaches for each."""
+
+from __future__ import annotations
+
+from django.urls import ResolverMatch, resolve
+
+HOT_ROUTES: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("POST", "/api/v1/authz/check"),
+        ("POST", "/api/v1/authz/check/batch"),
+        ("GET", "/api/v1/auth/me"),
+        ("POST", "/api/v1/auth/refresh"),
+    }
+)
+
+
+def hot_views() -> dict[tuple[str, str], ResolverMatch]:
+    """(method, path) → the resolver's match for that path, resolved once (the same view, the
+    django-ninja operation, that Django calls: method dispatch, auth, parsing, error handlers)."""
+    return {(method, path): resolve(path) for method, path in HOT_ROUTES}
