@@ -17,6 +17,7 @@ from django.conf import settings
 from limits import RateLimitItem, RateLimitItemPerMinute, parse
 from limits.strategies import FixedWindowRateLimiter
 
+from tessera import metrics
 from tessera.authn.lockout import limits_storage
 from tessera.errors import RateLimited
 from tessera.problems import problem_response
@@ -90,6 +91,7 @@ def throttle_check(request) -> None:
     for kind, item in checks:
         if not limiter.hit(item, "throttle", kind, *ids):
             reset = limiter.get_window_stats(item, "throttle", kind, *ids).reset_time
+            metrics.rate_limit_refused(kind)
             raise RateLimited(
                 f"Too many requests: the limit is {item}",
                 retry_after=math.ceil(max(1.0, reset - time.time())),
