@@ -14,6 +14,7 @@ import json
 import re
 import secrets
 import time
+from pathlib import Path
 from urllib.parse import quote, quote_plus
 
 import httpx
@@ -55,6 +56,18 @@ def _code_after(totp: pyotp.TOTP, used: str) -> str:
         time.sleep(0.5)
         code = totp.now()
     return code
+
+
+def _mailed_reset_token(mail_dir: Path) -> str:
+    """The token of the reset link the file mail backend wrote (mail leaves after the answer)."""
+    deadline = time.monotonic() + 20
+    while True:
+        mails = "".join(f.read_text() for f in mail_dir.iterdir()) if mail_dir.exists() else ""
+        found = RESET_LINK.search(mails)
+        if found:
+            return found.group(1)
+        assert time.monotonic() < deadline, f"no reset link was mailed: {mails[-500:]}"
+        time.sleep(0.2)
 
 
 def _walk(server, http: httpx.Client) -> list[str]:
@@ -134,8 +147,7 @@ def _walk(server, http: httpx.Client) -> list[str]:
     admin_auth = _bearer(r.json()["access_token"])
 
     assert http.post("/api/v1/auth/password/reset", json={"email": member_email}).status_code == 202
-    mails = "".join(p.read_text() for p in (server.log.parent / "mail").iterdir())
-    reset_token = RESET_LINK.search(mails).group(1)
+    reset_token = _mailed_reset_token(server.log.parent / "mail")
     new_password = "copper violin harbour " + secrets.token_hex(6)
     seen += [reset_token, new_password]
     r = http.post(
