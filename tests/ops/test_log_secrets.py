@@ -99,6 +99,7 @@ def _walk(server, http: httpx.Client) -> list[str]:
         json={"email": member_email, "password": member_password, "must_change_password": False},
     )
     assert r.status_code == 201, r.text
+    member_id = r.json()["id"]
     login = {"email": member_email, "password": member_password, "tenant": "demo"}
     member = http.post("/api/v1/auth/login", json=login).json()
     seen += [member["access_token"], member["refresh_token"]]
@@ -137,9 +138,9 @@ def _walk(server, http: httpx.Client) -> list[str]:
 
     r = http.post("/api/v1/authz/check", headers=admin_auth, json={"action": "user:create"})
     assert r.json() == {"allowed": True}, r.text
-    checks = [{"action": "user:read"}, {"action": "role:delete"}]
+    checks = [{"action": "user:read"}, {"subject_id": member_id, "action": "user:delete"}]
     r = http.post("/api/v1/authz/check/batch", headers=admin_auth, json={"checks": checks})
-    assert r.status_code == 200, r.text
+    assert [result["allowed"] for result in r.json()["results"]] == [True, False], r.text
 
     r = http.post("/api/v1/auth/refresh", json={"refresh_token": admin["refresh_token"]})
     assert r.status_code == 200, r.text
