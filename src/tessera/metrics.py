@@ -1,15 +1,15 @@
 """Prometheus series of the service, and the one-line calls that count into them.
 
-Every layer counts through the functions here (`login_attempt("locked")`, `decision_observe(...)`),
+Every layer counts through the functions here (`login_attempt("locked")`, `@decisions_timed("check")`),
 so no domain module imports the API and the names and labels are kept in one place. Label values
 are bounded sets (outcomes, route templates, audit event types); the tenant appears only in
 `tessera_tenant_decisions_total`, which stays empty unless `TESSERA_METRICS_TENANT_LABELS` is on.
 
 Multiprocess mode: `tessera serve` points `PROMETHEUS_MULTIPROC_DIR` at a fresh directory before
 its workers start; each worker then writes its values to memory-mapped files there and the scrape
-(`tessera.api.metrics_scrape`) merges them. A process that imported this module without the
-variable (tests, `tessera serve --workers 1`) keeps its values in memory: `MULTIPROCESS` says
-which, and the scrape reads accordingly.
+(`tessera.api.metrics_scrape`) merges them. A process that imported this module before the
+variable was set (tests; `tessera serve` with one worker, which serves from the process that set
+it) keeps its values in memory: `MULTIPROCESS` says which, and the scrape reads accordingly.
 """
 
 from __future__ import annotations
