@@ -7,16 +7,19 @@ own files. The allowlist (`TESSERA_METRICS_ALLOW`) opens /metrics to loopback wi
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from tessera import metrics
+from tessera.api.metrics_scrape import exposition
 from tests.e2e.harness import tessera_serve
-
-pytestmark = [pytest.mark.e2e]
 
 HEALTHZ = 'tessera_http_request_duration_seconds_count{method="GET",route="/healthz",status="200"}'
 REQUESTS = 40
@@ -38,6 +41,45 @@ def _per_worker_healthz(directory) -> dict[str, float]:
     return counts
 
 
+EXITED = """
+import tessera.metrics as m
+m.login_attempt("success")
+m.websocket_opened()
+m.websocket_opened()
+m.websocket_closed()
+"""
+LIVE = (
+    EXITED
+    + """
+print("counted", flush=True)
+input()
+"""
+)
+
+
+@pytest.mark.django_db
+def test_the_scrape_merges_what_each_worker_process_counted(tmp_path, monkeypatch):
+    """Two processes count into one directory, as `tessera serve` workers do; the scrape sums
+    them, and the one that exited takes its open WebSocket out of the gauge."""
+    env = {**os.environ, metrics.MULTIPROC_ENV: str(tmp_path)}
+    subprocess.run([sys.executable, "-c", EXITED], env=env, check=True, timeout=60)  # noqa: S603
+    live = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-c", LIVE], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    try:
+        assert live.stdout.readline() == b"counted\n"
+        monkeypatch.setenv(metrics.MULTIPROC_ENV, str(tmp_path))
+        monkeypatch.setattr(metrics, "MULTIPROCESS", True)
+        text = exposition().decode()
+    finally:
+        live.communicate(b"\n", timeout=60)
+    assert 'tessera_login_attempts_total{outcome="success"} 2.0' in text
+    assert 'tessera_websocket_connects_total{outcome="accepted"} 4.0' in text
+    assert "\ntessera_websocket_connections 1.0\n" in text  # the live process's one
+    assert "tessera_active_sessions" in text
+
+
+@pytest.mark.e2e
 def test_two_workers_report_together(tmp_path):
     env = {"TESSERA_METRICS_ALLOW": "127.0.0.1/32", "TESSERA_LOG_LEVEL": "WARNING"}
     var = tmp_path / "var"
