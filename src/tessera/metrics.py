@@ -1,7 +1,8 @@
 """Prometheus series of the service, and the one-line calls that count into them.
 
-Every layer counts through the functions here (`login_attempt("locked")`, `@decisions_timed("check")`),
-so no domain module imports the API and the names and labels are kept in one place. Label values
+Every layer counts through the functions here (`login_attempt("locked")`,
+`@decisions_timed("check")`), so no domain module imports the API and the names and labels are
+kept in one place. Label values
 are bounded sets (outcomes, route templates, audit event types); the tenant appears only in
 `tessera_tenant_decisions_total`, which stays empty unless `TESSERA_METRICS_TENANT_LABELS` is on.
 

@@ -295,4 +295,6 @@ LOGGING = {
 # from an address in TESSERA_METRICS_ALLOW (comma-separated CIDRs); with neither set, /metrics
 # answers 404 (closed by default: see docs/operations/metrics.md).
 METRICS_TOKEN = os.environ.get("TESSERA_METRICS_TOKEN", "").strip() or None
+if METRICS_TOKEN is not None and len(METRICS_TOKEN) < 24:
+    raise ConfigurationError("TESSERA_METRICS_TOKEN must be at least 24 random characters")
 METRICS_ALLOW = cidr_list("TESSERA_METRICS_ALLOW", os.environ.get("TESSERA_METRICS_ALLOW", ""))

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -164,3 +167,25 @@ def test_the_dashboard_charts_only_series_that_exist():
         known |= {base, base + "_total", base + "_bucket", base + "_count", base + "_sum"}
     assert charted <= known, charted - known
     assert all(panel["targets"] for panel in json.loads(text)["panels"])
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "complaint"),
+    [
+        ("TESSERA_METRICS_TOKEN", "short", "at least 24"),
+        ("TESSERA_METRICS_ALLOW", "10.0.0.0/8, not-a-network", "not a network"),
+        ("TESSERA_LOG_FORMAT", "xml", "json or plain"),
+    ],
+)
+def test_bad_metrics_and_log_settings_refuse_to_start(tmp_path, name, value, complaint):
+    env = {**os.environ, "TESSERA_VAR_DIR": str(tmp_path), name: value}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    done = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", "import tessera.settings"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode != 0 and "ConfigurationError" in done.stderr
+    assert complaint in done.stderr
