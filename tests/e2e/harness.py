@@ -109,11 +109,12 @@ def tessera_serve(
     *,
     extra_env: dict[str, str] | None = None,
     serve_args: tuple[str, ...] = ("--log-level", "warning"),
+    start_seconds: float = 120,
 ) -> Iterator[RunningTessera]:
     """`tessera migrate`, then `tessera serve` on a fresh SQLite database in `var_dir` — as
     `make run` starts it, with the environment of a fresh shell (no TESSERA_* of the test run,
     plus `extra_env`) and TESSERA_PUBLIC_URL on the chosen port; `serve_args` are added to the
-    command line (e.g. `--workers 2`)."""
+    command line (e.g. `--workers 2`); `start_seconds`: how long it may take to answer /healthz."""
     env = {
         key: value
         for key, value in os.environ.items()
@@ -135,7 +136,7 @@ def tessera_serve(
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 120  # a loaded CI machine starts slowly
+        deadline = time.monotonic() + start_seconds  # a loaded CI machine starts slowly
         while True:
             try:
                 if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:

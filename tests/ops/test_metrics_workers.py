@@ -83,7 +83,9 @@ def test_the_scrape_merges_what_each_worker_process_counted(tmp_path, monkeypatc
 def test_two_workers_report_together(tmp_path):
     env = {"TESSERA_METRICS_ALLOW": "127.0.0.1/32", "TESSERA_LOG_LEVEL": "WARNING"}
     var = tmp_path / "var"
-    with tessera_serve(var, extra_env=env, serve_args=("--workers", "2")) as server:
+    # two workers import Django side by side: slower to start than one on a loaded machine
+    serve = tessera_serve(var, extra_env=env, serve_args=("--workers", "2"), start_seconds=300)
+    with serve as server:
         multiproc = var / "prometheus-multiproc"
         before = _healthz_count(httpx.get(f"{server.base}/metrics", timeout=30).text)
 
