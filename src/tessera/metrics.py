@@ -22,9 +22,10 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
 from prometheus_client import multiprocess as _multiprocess
 
+disable_created_metrics()  # no `_created` series: the same exposition with one worker or several
 F = TypeVar("F", bound=Callable[..., Any])
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 MULTIPROCESS = bool(os.environ.get(MULTIPROC_ENV))
