@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -36,6 +37,26 @@ def env_int(name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ConfigurationError(f"{name} must be an integer, not {raw!r}") from None
+
+
+def cidr_list(name: str, raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """Comma-separated networks (`10.0.0.0/8, 127.0.0.1`); a bare address is a /32 or /128."""
+    networks = []
+    for item in raw.split(","):
+        if item.strip():
+            try:
+                networks.append(ipaddress.ip_network(item.strip(), strict=False))
+            except ValueError:
+                raise ConfigurationError(f"{name}: {item.strip()!r} is not a network") from None
+    return tuple(networks)
+
+
+def log_format_setting(raw: str | None, *, production: bool) -> str:
+    """`TESSERA_LOG_FORMAT`: json or plain; json by default in production, plain otherwise."""
+    value = (raw or "").strip().lower() or ("json" if production else "plain")
+    if value not in {"json", "plain"}:
+        raise ConfigurationError(f"TESSERA_LOG_FORMAT must be json or plain, not {raw!r}")
+    return value
 
 
 def var_dir() -> Path:

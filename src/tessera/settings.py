@@ -9,12 +9,15 @@ import dj_database_url
 from tessera.config import (
     ConfigurationError,
     check_production,
+    cidr_list,
     email_settings,
     env_bool,
     env_int,
+    log_format_setting,
     secret_key,
     var_dir,
 )
+from tessera.log_format import formatter_config
 
 ENV = os.environ.get("TESSERA_ENV", "development").strip().lower()
 if ENV not in {"development", "production", "test"}:
@@ -73,6 +76,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "tessera.api.request_id.RequestIdMiddleware",
+    "tessera.api.request_metrics.RequestMetricsMiddleware",
     "tessera.api.fallback.ProblemFallbackMiddleware",
     "tessera.api.text_guard.UnstorableTextMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -234,6 +238,8 @@ EMAIL_HOST_USER = _EMAIL.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = _EMAIL.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = _EMAIL.get("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = _EMAIL.get("EMAIL_USE_SSL", False)
+# where the file backend (TESSERA_EMAIL_BACKEND=…filebased.EmailBackend) writes: tests
+EMAIL_FILE_PATH = os.environ.get("TESSERA_EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
 DEFAULT_FROM_EMAIL = os.environ.get("TESSERA_EMAIL_FROM", "tessera@localhost")
 PUBLIC_URL = os.environ.get("TESSERA_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 
@@ -269,23 +275,33 @@ IP_BLOCK_SECONDS = env_int("TESSERA_IP_BLOCK_SECONDS", 1800)
 RATE_LIMIT_AUTH_FAILURES = os.environ.get("TESSERA_RATE_LIMIT_AUTH_FAILURES", "50/5minutes")
 TRUSTED_PROXY_COUNT = env_int("TESSERA_TRUSTED_PROXIES", 0)
 
+# Logs: one JSON object per line in production, a line for people in development
+# (TESSERA_LOG_FORMAT=json|plain); credentials in query strings are redacted in both.
+LOG_FORMAT = log_format_setting(os.environ.get("TESSERA_LOG_FORMAT"), production=PRODUCTION)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}
-    },
+    "formatters": {"main": formatter_config(LOG_FORMAT)},
     "filters": {
         "request_id": {"()": "tessera.api.request_id.RequestIdLogFilter"},
+        "log_context": {"()": "tessera.request_log.LogContextFilter"},
         "redact_credentials": {"()": "tessera.api.access_log.RedactCredentialsFilter"},
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["request_id", "redact_credentials"],
+            "formatter": "main",
+            "filters": ["request_id", "log_context", "redact_credentials"],
         }
     },
     "root": {"handlers": ["console"], "level": os.environ.get("TESSERA_LOG_LEVEL", "INFO")},
     "loggers": {"django.request": {"level": "ERROR", "propagate": True}},
 }
+
+# Prometheus metrics at /metrics: readable with `Authorization: Bearer TESSERA_METRICS_TOKEN` or
+# from an address in TESSERA_METRICS_ALLOW (comma-separated CIDRs); with neither set, /metrics
+# answers 404 (closed by default: see docs/operations/metrics.md).
+METRICS_TOKEN = os.environ.get("TESSERA_METRICS_TOKEN", "").strip() or None
+if METRICS_TOKEN is not None and len(METRICS_TOKEN) < 24:
+    raise ConfigurationError("TESSERA_METRICS_TOKEN must be at least 24 random characters")
+METRICS_ALLOW = cidr_list("TESSERA_METRICS_ALLOW", os.environ.get("TESSERA_METRICS_ALLOW", ""))

@@ -1,17 +1,19 @@
 """URL map: the API (and its Swagger UI and ReDoc pages), SCIM, the admin, the pages for people
-(tessera.web), the tenant administration console (tessera.console), JWKS and the probes."""
+(tessera.web), the tenant administration console (tessera.console), JWKS, the probes and
+the Prometheus metrics."""
 
 from django.contrib import admin
 from django.urls import include, path
 from ninja.openapi.docs import Redoc
 
-from tessera.api import health, jwks
+from tessera.api import health, jwks, metrics_scrape
 from tessera.api.app import api
 from tessera.problems import internal_error_response, problem
 
 urlpatterns = [
     path("healthz", health.healthz),
     path("readyz", health.readyz),
+    path("metrics", metrics_scrape.metrics_view),
     path(".well-known/jwks.json", jwks.jwks),
     path("api/redoc", lambda request: Redoc().render_page(request, api), name="redoc"),
     path("api/", api.urls),

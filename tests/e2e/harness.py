@@ -105,11 +105,16 @@ def _free_port() -> int:
 
 @contextmanager
 def tessera_serve(
-    var_dir: Path, *, extra_env: dict[str, str] | None = None
+    var_dir: Path,
+    *,
+    extra_env: dict[str, str] | None = None,
+    serve_args: tuple[str, ...] = ("--log-level", "warning"),
+    start_seconds: float = 120,
 ) -> Iterator[RunningTessera]:
     """`tessera migrate`, then `tessera serve` on a fresh SQLite database in `var_dir` — as
     `make run` starts it, with the environment of a fresh shell (no TESSERA_* of the test run,
-    plus `extra_env`) and TESSERA_PUBLIC_URL on the chosen port."""
+    plus `extra_env`) and TESSERA_PUBLIC_URL on the chosen port; `serve_args` are added to the
+    command line (e.g. `--workers 2`); `start_seconds`: how long it may take to answer /healthz."""
     env = {
         key: value
         for key, value in os.environ.items()
@@ -125,13 +130,13 @@ def tessera_serve(
     running.command("migrate", "-v", "0")
     log = open(log_path, "w")  # noqa: SIM115
     process = subprocess.Popen(  # noqa: S603
-        [TESSERA, "serve", "--port", str(port), "--log-level", "warning"],
+        [TESSERA, "serve", "--port", str(port), *serve_args],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + start_seconds  # a loaded CI machine starts slowly
         while True:
             try:
                 if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:

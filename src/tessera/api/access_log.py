@@ -16,6 +16,8 @@ from typing import Any
 
 from uvicorn.config import LOGGING_CONFIG
 
+from tessera.log_format import formatter_config
+
 CREDENTIAL_WORDS = (
     "token",
     "ticket",
@@ -67,10 +69,13 @@ class RedactCredentialsFilter(logging.Filter):
 FILTER_CONFIG = {"()": "tessera.api.access_log.RedactCredentialsFilter"}
 
 
-def uvicorn_log_config() -> dict[str, Any]:
-    """uvicorn's default logging configuration with the filter on each of its handlers."""
+def uvicorn_log_config(*, log_format: str = "plain") -> dict[str, Any]:
+    """uvicorn's default logging configuration with the filter on each of its handlers; with
+    `log_format="json"` its lines are JSON objects like Tessera's own (tessera.log_format)."""
     config = copy.deepcopy(LOGGING_CONFIG)
     config.setdefault("filters", {})["redact_credentials"] = FILTER_CONFIG
     for handler in config["handlers"].values():
         handler.setdefault("filters", []).append("redact_credentials")
+    if log_format == "json":
+        config["formatters"] = {name: formatter_config("json") for name in config["formatters"]}
     return config

@@ -16,8 +16,12 @@ def current_request_id() -> str:
 
 
 class RequestIdLogFilter(logging.Filter):
+    """The current request's id on the record, unless the record carries its own (an access
+    line written for a request by a transport in front of Django)."""
+
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = _current.get()
+        if getattr(record, "request_id", None) in (None, "-"):
+            record.request_id = _current.get()
         return True
 
 

@@ -21,6 +21,7 @@ from django.conf import settings
 from limits import RateLimitItem, RateLimitItemPerMinute, parse
 from limits.strategies import FixedWindowRateLimiter
 
+from tessera import metrics
 from tessera.authn.lockout import limits_storage
 from tessera.errors import RateLimited
 from tessera.problems import problem_response
@@ -110,6 +111,7 @@ def throttle_check(request) -> None:
         item = _budget(request, kind)
         if not limiter.hit(item, "throttle", kind, *ids):
             reset = limiter.get_window_stats(item, "throttle", kind, *ids).reset_time
+            metrics.rate_limit_refused(kind)
             raise RateLimited(
                 f"Too many requests: the limit is {item}",
                 retry_after=math.ceil(max(1.0, reset - time.time())),

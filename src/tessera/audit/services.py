@@ -21,6 +21,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
 from django.utils import timezone
 
+from tessera import metrics
 from tessera.audit.models import ActorType, AuditChain, AuditEvent
 
 PLATFORM_CHAIN = "platform"
@@ -160,6 +161,7 @@ def audit_record(
         AuditChain.objects.filter(key=key).update(last_hash=event.hash, length=event.seq)
         for observer in _observers.get(type, ()):
             observer(event)
+        transaction.on_commit(lambda: metrics.audit_event_written(type))
     return event
 
 

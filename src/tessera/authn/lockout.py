@@ -32,6 +32,7 @@ from limits import RateLimitItem, RateLimitItemPerSecond, parse
 from limits.storage import Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
+from tessera import metrics
 from tessera.tenancy.models import Membership, MembershipStatus
 
 NAMESPACE = "authn"
@@ -148,7 +149,10 @@ def login_blocked(*, email: str, tenant=None, ip: str | None) -> int:
     if ip_keys is not None:
         wait = _blocked_for(limiter, ip_keys[1], ("ip-block", *ip_keys[2]))
     _failures, block, ids = _account_keys(email)
-    return max(wait, _blocked_for(limiter, block, ("account-block", *ids)))
+    wait = max(wait, _blocked_for(limiter, block, ("account-block", *ids)))
+    if wait:
+        metrics.rate_limit_refused("login_failures")
+    return wait
 
 
 def login_failed(*, email: str, tenant=None, ip: str | None) -> FailureOutcome:
@@ -170,6 +174,9 @@ def login_failed(*, email: str, tenant=None, ip: str | None) -> FailureOutcome:
             limiter.hit(block, "ip-block", *ids)
             limiter.clear(failures, "ip-failures", *ids)
             blocked = True
+    for scope, happened in (("account", locked), ("ip", blocked)):
+        if happened:
+            metrics.lockout(scope)
     return FailureOutcome(account_locked=locked, ip_blocked=blocked)
 
 
@@ -223,6 +230,7 @@ def auth_failures_blocked(*, ip: str | None) -> int:
     if limiter.test(item, *ids):
         return 0
     reset = limiter.get_window_stats(item, *ids).reset_time
+    metrics.rate_limit_refused("auth_failures")
     return max(1, math.ceil(reset - time.time()))
 
 

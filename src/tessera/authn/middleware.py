@@ -19,8 +19,9 @@ from tessera.problems import problem_response
 from tessera.request_facts import client_ip
 
 API_PREFIX = "/api/"
-# paths that authenticate with a credential of their own (the SCIM token: tessera.scim.tokens)
-OWN_CREDENTIAL_PREFIXES = ("/scim/",)
+# paths that authenticate with a credential of their own (the SCIM token: tessera.scim.tokens;
+# the metrics token: tessera.api.metrics_scrape)
+OWN_CREDENTIAL_PREFIXES = ("/scim/", "/metrics")
 AUTH_FAILURES_DETAIL = "Too many failed authentications from this address. Try again later."
 
 

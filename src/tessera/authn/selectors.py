@@ -100,3 +100,10 @@ def api_key_list(
             Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=last_id)
         )
     return list(query.order_by("-created_at", "-id")[:limit])
+
+
+def sessions_live_count(*, now: datetime) -> int:
+    """How many sessions are live (not revoked, neither idle nor absolute expiry passed)."""
+    return Session.objects.filter(
+        revoked_at__isnull=True, expires_at__gt=now, absolute_expires_at__gt=now
+    ).count()

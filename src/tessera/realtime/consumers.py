@@ -29,6 +29,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.http import is_same_domain
 
+from tessera import metrics
 from tessera.access.bridge.guard import scopes_allow
 from tessera.access.bridge.policy import member_policy
 from tessera.authn.errors import TokenInvalid
@@ -191,8 +192,11 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
         self.identity = await database_sync_to_async(authenticate_scope)(self.scope)
         await self.accept()
         if self.identity is None:
+            metrics.websocket_refused()
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
+        metrics.websocket_opened()
+        self.counted = True
         await self._sync_groups()
         self._watch = asyncio.ensure_future(self._watch_credential())
         await self.send_json({"type": "hello", "groups": len(self.joined)})
@@ -247,6 +251,9 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
                 return
 
     async def disconnect(self, code):
+        if getattr(self, "counted", False):
+            self.counted = False
+            metrics.websocket_closed()
         watch = getattr(self, "_watch", None)
         if watch is not None and watch is not asyncio.current_task():
             watch.cancel()

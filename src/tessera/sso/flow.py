@@ -37,6 +37,7 @@ from authlib.integrations.requests_client import OAuth2Session
 from django.db import transaction
 from django.utils import timezone
 
+from tessera import metrics
 from tessera.audit.models import AuditEventType
 from tessera.audit.services import Actor, audit_record
 from tessera.authn.flows.login import (
@@ -107,6 +108,7 @@ def sso_failed(
 ) -> None:
     """Record a refused SSO sign-in (LOGIN_FAILED, `method: sso`) in the provider's tenant's
     trail (the platform's when no provider is known), in its own transaction."""
+    metrics.login_attempt("sso_failed")
     changes = {"method": "sso", "reason": reason, **{k: v for k, v in details.items() if v}}
     if provider is not None:
         changes["provider_id"] = str(provider.pk)

@@ -16,6 +16,7 @@ from typing import Any, NewType
 from django.db.models import Q
 from django.utils import timezone
 
+from tessera import metrics
 from tessera.access.bridge.policy import MemberPolicy, member_policy
 from tessera.access.bridge.policy_lookup import Versions, _inactive, policies_for, policy_for
 from tessera.access.models import (
@@ -49,7 +50,6 @@ from tessera.tenancy.models import Membership, MembershipStatus, Tenant
 MAX_BATCH = 1000
 MAX_REVIEW_SCAN = 2000
 """Access review: the most candidate members one page examines before answering a cursor."""
-
 
 Action = NewType("Action", str)
 """A concrete `resource:action` that `parse_action` accepted."""
@@ -142,6 +142,7 @@ def supplied_context(
 # --- decisions ----------------------------------------------------------------------------------
 
 
+@metrics.decisions_timed("check")
 def check(
     *,
     membership: Membership,
@@ -187,6 +188,7 @@ class BatchItem:
     versions: Versions | None = None
 
 
+@metrics.decisions_timed("batch")
 def check_batch(items: Sequence[BatchItem]) -> list[Decision]:
     """Up to `MAX_BATCH` checks, in order; one policy lookup (at most one compile) per subject,
     the versions of the subjects that come without them read in one round trip.

@@ -22,6 +22,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 
+from tessera import metrics
 from tessera.access.bridge.policy_input import _load_policy_input, _version, subject_for
 from tessera.engine import (
     COMPILED_FORMAT,
@@ -180,6 +181,7 @@ def member_policy(
     key = cache_key(membership.tenant_id, membership.pk, tenant_version, membership_version)
     found = LOCAL_CACHE.get(key)
     if found is not None and found.fresh_at(now):
+        metrics.policy_cache_hit("local")
         return found
     shared = _shared_key(key)
     if found is None:
@@ -192,7 +194,9 @@ def member_policy(
             found = None
         if found is not None and found.fresh_at(now):
             LOCAL_CACHE.put(key, found)
+            metrics.policy_cache_hit("shared")
             return found
+    metrics.policy_cache_miss()
     found = build_member_policy(membership, tenant_version, membership_version, now=now)
     if not _may_store():
         return found

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from tessera import metrics
 from tessera.audit.models import AuditEventType
 from tessera.audit.services import Actor, audit_record
 from tessera.authn import lockout
 from tessera.identity.models import User
 from tessera.tenancy.models import Membership, Tenant
+
+MFA_CODE_REASON = "mfa_code"  # a wrong second factor; any other reason is a wrong password
 
 
 def _trail_for(user: User | None, tenant: Tenant | None):
@@ -31,6 +34,7 @@ def login_failure_record(
     """Count a failed sign-in (account and address lockout) and audit it, with the lockout or
     block it caused, in the trail `_trail_for` picks."""
     outcome = lockout.login_failed(email=email, ip=actor.ip)
+    metrics.login_attempt("mfa_failed" if reason == MFA_CODE_REASON else "bad_credentials")
     tenant_id = _trail_for(user, tenant)
     user_id = user.pk if user is not None else None
     with transaction.atomic():

@@ -37,6 +37,7 @@ from django.contrib.auth.hashers import check_password, make_password
 from django.db import transaction
 from django.utils import timezone
 
+from tessera import metrics
 from tessera.audit.models import ActorType, AuditEventType
 from tessera.audit.services import Actor, audit_record
 from tessera.authn import lockout
@@ -199,6 +200,7 @@ def login_password(
     named = tenant_find(hint=tenant)
     wait = lockout.login_blocked(email=normalized, ip=actor.ip)
     if wait:
+        metrics.login_attempt("locked")
         raise TooManyAttempts(TOO_MANY_ATTEMPTS_DETAIL, retry_after=wait)
     if purpose == "api":
         _gates_check(normalized, actor)
@@ -380,6 +382,8 @@ def login_complete(
                 **attempt.audit_changes,
             },
         )
+    sso = auth_method in (AuthMethod.SSO, AuthMethod.SSO_MFA)
+    metrics.login_attempt("sso_success" if sso else "success")
     return LoginSuccess(
         tokens=tokens,
         user=user,

@@ -24,6 +24,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from tessera import metrics
 from tessera.access.selectors import membership_role_slugs
 from tessera.audit.models import ActorType
 from tessera.audit.services import Actor
@@ -122,6 +123,7 @@ def mfa_login_step(attempt: LoginAttempt) -> LoginPending | None:
             created_at=now,
             expires_at=now + CHALLENGE_TTL,
         )
+        metrics.login_attempt("mfa_required")
         return LoginPending(step="mfa", token=raw)
     if mfa_required_for(membership=attempt.membership, tenant=attempt.tenant):
         attempt.mfa_setup_required = True
@@ -178,6 +180,7 @@ def _with_user(actor: Actor, user: User, membership: Membership | None) -> Actor
 def _check_not_blocked(*, email: str, tenant: Tenant | None, ip: str | None) -> None:
     wait = lockout.login_blocked(email=email, tenant=tenant, ip=ip)
     if wait:
+        metrics.login_attempt("locked")
         raise TooManyAttempts(TOO_MANY_ATTEMPTS_DETAIL, retry_after=wait)
 
 

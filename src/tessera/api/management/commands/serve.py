@@ -7,11 +7,18 @@ attacker would get as many tries as there are workers) and a change made in one 
 reach the sockets held by another. Without Redis the default is therefore one worker (one worker
 still uses both cores for logins: Argon2 hashes in the WSGI pool's threads, outside the GIL).
 See docs/decisions/0021-login-cost-and-serving.md.
+
+The workers report their metrics together: `PROMETHEUS_MULTIPROC_DIR` points at a directory
+under the var dir, emptied at every start (see tessera.metrics). uvicorn's own access lines are
+off: Tessera writes one access line per request itself (tessera.request_log), in the log format
+of the settings, and uvicorn's other lines use that format too.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+from pathlib import Path
 
 import uvicorn
 from django.conf import settings
@@ -19,6 +26,19 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from tessera.api.access_log import uvicorn_log_config
+from tessera.metrics import MULTIPROC_ENV
+
+METRICS_DIR_NAME = "prometheus-multiproc"
+
+
+def metrics_dir_prepare(var_dir: Path) -> Path:
+    """An empty directory for the workers' metric files, named in the environment they inherit."""
+    path = Path(var_dir) / METRICS_DIR_NAME
+    shutil.rmtree(path, ignore_errors=True)  # values of an earlier run are not this run's
+    path.mkdir(parents=True)
+    os.environ[MULTIPROC_ENV] = str(path)
+    return path
+
 
 SINGLE_PROCESS_NOTE = (
     "no TESSERA_REDIS_URL: one worker (lockout counters, rate limits and WebSocket pushes are "
@@ -70,15 +90,21 @@ class Command(BaseCommand):
         # unchanged files are not copied again.
         call_command("collectstatic", interactive=False, verbosity=0)
 
-        uvicorn.run(
-            "tessera.asgi:application",
-            host=host,
-            port=port,
-            workers=workers,
-            loop="uvloop",
-            http="httptools",
-            log_level=log_level,
-            log_config=uvicorn_log_config(),  # credentials in query strings are redacted
-            proxy_headers=False,
-            server_header=False,
-        )
+        metrics_dir = metrics_dir_prepare(settings.VAR_DIR)
+        try:
+            uvicorn.run(
+                "tessera.asgi:application",
+                host=host,
+                port=port,
+                workers=workers,
+                loop="uvloop",
+                http="httptools",
+                log_level=log_level,
+                # credentials in query strings are redacted; the settings' format
+                log_config=uvicorn_log_config(log_format=settings.LOG_FORMAT),
+                access_log=False,  # tessera.request_log writes the access lines
+                proxy_headers=False,
+                server_header=False,
+            )
+        finally:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
