@@ -8,6 +8,7 @@ import pytest
 from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpResponse
 from django.test import override_settings
 
 from tessera.fastpath.app import FastPath, http_application
@@ -98,9 +99,41 @@ def test_the_fast_path_can_be_turned_off(db):
         assert isinstance(http_application(fallback), FastPath)
 
 
-def test_a_middleware_with_a_view_phase_stops_the_fast_path_from_starting(db):
-    with override_settings(
-        MIDDLEWARE=[*settings.MIDDLEWARE, "django.contrib.admindocs.middleware.XViewMiddleware"]
-    ):
-        with pytest.raises(ImproperlyConfigured, match="XViewMiddleware has process_view"):
+class PassThroughMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+
+class ExceptionHookMiddleware(PassThroughMiddleware):
+    """A middleware with a phase the fast chain does not run (`process_exception`)."""
+
+    def process_exception(self, request, exception):
+        return None
+
+
+class ViewHookMiddleware(PassThroughMiddleware):
+    """Answers before the view, as `process_view` may."""
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        return HttpResponse(b"from process_view", status=418)
+
+
+def test_a_middleware_with_an_exception_phase_stops_the_fast_path_from_starting(db):
+    path = f"{__name__}.ExceptionHookMiddleware"
+    with override_settings(MIDDLEWARE=[*settings.MIDDLEWARE, path]):
+        with pytest.raises(ImproperlyConfigured, match="ExceptionHookMiddleware has process_exc"):
             FastPath(RecordingFallback())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_middlewares_process_view_runs_on_the_fast_path():
+    """As in Django's handler: the view phase runs, and its answer replaces the view's."""
+    fallback = RecordingFallback()
+    with override_settings(MIDDLEWARE=[*settings.MIDDLEWARE, f"{__name__}.ViewHookMiddleware"]):
+        app = FastPath(fallback)
+        response = _send_sync(app, "POST", "/api/v1/authz/check", json={"action": "user:read"})
+    assert response.status_code == 418  # (the problem fallback words it, as it does in Django)
+    assert fallback.seen == []

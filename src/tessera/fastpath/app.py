@@ -27,7 +27,6 @@ from django.urls import set_script_prefix, set_urlconf
 from django.utils.log import log_response
 
 from tessera.fastpath.chain import build_handler
-from tessera.fastpath.observe import request_finished
 from tessera.fastpath.routes import hot_views
 
 Scope = MutableMapping[str, Any]
@@ -104,8 +103,7 @@ class FastPath:
 
     async def _answer(self, scope: Scope, body: bytes, send: Send) -> None:
         loop = asyncio.get_running_loop()
-        started = time.perf_counter()
-        request, response = await loop.run_in_executor(self.executor, self._respond, scope, body)
+        _request, response = await loop.run_in_executor(self.executor, self._respond, scope, body)
         try:
             headers = [
                 *((k.encode("latin1"), v.encode("latin1")) for k, v in response.items()),
@@ -123,13 +121,6 @@ class FastPath:
             # deferred work and request_finished (connection clean-up) run on the worker thread,
             # as they do under the WSGI bridge
             await loop.run_in_executor(self.executor, response.close)
-        request_finished(
-            scope["path"],
-            scope["method"],
-            response.status_code,
-            time.perf_counter() - started,
-            getattr(request, "principal", None),
-        )
 
     def _respond(self, scope: Scope, body: bytes) -> tuple[WSGIRequest, HttpResponse]:
         """What Django's WSGIHandler does for a request, with the lean handler."""

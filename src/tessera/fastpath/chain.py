@@ -36,35 +36,48 @@ SKIPPED_MIDDLEWARE = frozenset(
 )
 
 Handler = Callable[[HttpRequest], HttpResponse]
-# the hooks Django's handler calls around the view; the fast chain has no view phase of its own
-VIEW_HOOKS = ("process_view", "process_exception", "process_template_response")
+# hooks Django's handler calls around the view that the fast chain does not (it calls `process_view`)
+UNSUPPORTED_HOOKS = ("process_exception", "process_template_response")
 
 
 def fast_middleware() -> list[str]:
     return [path for path in settings.MIDDLEWARE if path not in SKIPPED_MIDDLEWARE]
 
 
-def _view_caller(views: dict[tuple[str, str], ResolverMatch]) -> Callable[..., Any]:
+ViewHook = Callable[..., HttpResponseBase | None]
+
+
+def _view_caller(
+    views: dict[tuple[str, str], ResolverMatch], view_hooks: list[ViewHook]
+) -> Callable[..., Any]:
     def call_view(request: HttpRequest) -> HttpResponseBase:
         match = views[(request.method or "", request.path_info)]
         request.resolver_match = match
+        for process_view in view_hooks:  # as Django's handler: in MIDDLEWARE order, first answer wins
+            answer = process_view(request, match.func, match.args, match.kwargs)
+            if answer is not None:
+                return answer
         return match.func(request, *match.args, **match.kwargs)
 
     return call_view
 
 
 def build_handler(views: dict[tuple[str, str], ResolverMatch]) -> Handler:
-    """The middleware chain around the views, built the way Django's BaseHandler builds it."""
-    handler: Callable[..., Any] = convert_exception_to_response(_view_caller(views))
+    """The middleware chain around the views, built the way Django's BaseHandler builds it
+    (`process_view` hooks included)."""
+    view_hooks: list[ViewHook] = []
+    handler: Callable[..., Any] = convert_exception_to_response(_view_caller(views, view_hooks))
     for path in reversed(fast_middleware()):
         middleware = import_string(path)(handler)
-        hooks = [hook for hook in VIEW_HOOKS if hasattr(middleware, hook)]
+        hooks = [hook for hook in UNSUPPORTED_HOOKS if hasattr(middleware, hook)]
         if hooks:
             raise ImproperlyConfigured(
                 f"{path} has {', '.join(hooks)}, which the fast path does not call: add it to "
                 "tessera.fastpath.chain.SKIPPED_MIDDLEWARE (if it does nothing without cookies) "
-                "or give it a view phase here (docs/decisions/0020-fast-path.md)"
+                "or give it a phase here (docs/decisions/0020-fast-path.md)"
             )
+        if hasattr(middleware, "process_view"):
+            view_hooks.insert(0, middleware.process_view)
         handler = convert_exception_to_response(middleware)
     # sync middlewares around a sync view: each layer answers a response, never an awaitable
     return cast(Handler, handler)
