@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, cast

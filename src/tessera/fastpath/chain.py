@@ -36,7 +36,7 @@ SKIPPED_MIDDLEWARE = frozenset(
 )
 
 Handler = Callable[[HttpRequest], HttpResponse]
-# hooks Django's handler calls around the view that the fast chain does not (it calls `process_view`)
+# hooks of Django's handler the fast chain does not call (it calls `process_view`)
 UNSUPPORTED_HOOKS = ("process_exception", "process_template_response")
 
 
@@ -53,7 +53,7 @@ def _view_caller(
     def call_view(request: HttpRequest) -> HttpResponseBase:
         match = views[(request.method or "", request.path_info)]
         request.resolver_match = match
-        for process_view in view_hooks:  # as Django's handler: in MIDDLEWARE order, first answer wins
+        for process_view in view_hooks:  # in MIDDLEWARE order; the first answer wins
             answer = process_view(request, match.func, match.args, match.kwargs)
             if answer is not None:
                 return answer
