@@ -1,6 +1,8 @@
 """URL map: the API (and its Swagger UI and ReDoc pages), SCIM, the admin, the pages for people
 (tessera.web), the tenant administration console (tessera.console), JWKS and the probes."""
 
+import sys
+
 from django.contrib import admin
 from django.urls import include, path
 from ninja.openapi.docs import Redoc
@@ -29,4 +31,5 @@ def handler404(request, exception=None):
 
 
 def handler500(request):
-    return internal_error_response(request, RuntimeError("unhandled error"))
+    # Django calls this inside its `except` block: the error being handled is the current one
+    return internal_error_response(request, sys.exc_info()[1] or RuntimeError("unhandled error"))

@@ -12,7 +12,7 @@ accounts) block the IP for `settings.IP_BLOCK_SECONDS` (default 30 minutes). Suc
 not counted (offices share one address).
 
 Storage: Redis (`settings.REDIS_URL`) when configured, so every process shares the counters;
-memory otherwise. Keys are `<prefix>:limits:` + `authn/<kind>/*/<subject>…`; emails and IPs
+memory otherwise — and, per process, while Redis does not answer (`tessera.authn.limits_fallback`). Keys are `<prefix>:limits:` + `authn/<kind>/*/<subject>…`; emails and IPs
 appear only as SHA-256 digests.
 
 The `tenant` arguments are accepted for callers' convenience and ignored: the lockout is the
@@ -32,6 +32,7 @@ from limits import RateLimitItem, RateLimitItemPerSecond, parse
 from limits.storage import Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
+from tessera.authn.limits_fallback import FallbackStorage
 from tessera.tenancy.models import Membership, MembershipStatus
 
 NAMESPACE = "authn"
@@ -90,9 +91,12 @@ def _limiter_get() -> MovingWindowRateLimiter:
         with _lock:
             if _limiter is None or _storage_uri != uri:
                 prefix = settings.CACHES.get("default", {}).get("KEY_PREFIX") or "tessera"
-                storage = storage_from_string(uri, key_prefix=f"{prefix}:limits")
+                options = settings.REDIS_CLIENT_OPTIONS if settings.REDIS_URL else {}
+                storage = storage_from_string(uri, key_prefix=f"{prefix}:limits", **options)
                 if not isinstance(storage, Storage):  # an async+ URI: not ours to configure
                     raise TypeError(f"{uri!r} is not a synchronous limits storage")
+                if settings.REDIS_URL:
+                    storage = FallbackStorage(storage)
                 _limiter = MovingWindowRateLimiter(storage)
                 _storage_uri = uri
             limiter = _limiter
