@@ -1,6 +1,7 @@
 """`tessera serve`: collect the static assets, then the ASGI app under uvicorn."""
 
 import uvicorn
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
@@ -30,4 +31,7 @@ class Command(BaseCommand):
             log_config=uvicorn_log_config(),  # credentials in query strings are redacted
             proxy_headers=False,
             server_header=False,
+            # SIGTERM: in-flight requests get SHUTDOWN_GRACE_SECONDS, sockets a 1001 close
+            timeout_graceful_shutdown=settings.SHUTDOWN_GRACE_SECONDS,
+            ws="tessera.api.graceful_websockets:GoingAwayWebSocketProtocol",
         )
