@@ -27,7 +27,7 @@ import redis
 from django.conf import settings
 from django.core.cache import cache
 from django.core.cache.backends.redis import RedisSerializer
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
 from django.db.models import QuerySet
 
 from tessera.access.redis_breaker import (
@@ -248,7 +248,10 @@ def refresh_after_commit(key: str, load: Callable[[], tuple]) -> None:
 
 
 def _store(key: str, load: Callable[[], tuple]) -> None:
-    value = load()
+    try:
+        value = load()
+    except DatabaseError:  # committed, then the database went away: readers fill the key later
+        return
     try:
         cache.set(key, value, STATE_TTL)
     except REDIS_ERRORS as exc:
