@@ -111,7 +111,7 @@ class PostgresCluster:
 
 
 class RedisServer:
-    """A redis-server without persistence: killed, it comes back empty; paused, it keeps its data."""
+    """A redis-server without persistence: killed, it returns empty; paused, it keeps its data."""
 
     def __init__(self) -> None:
         self.port = free_port()

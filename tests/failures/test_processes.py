@@ -65,9 +65,7 @@ def test_a_revocation_through_one_process_holds_on_the_other(served, served_b, a
     assert _users(b, key) == 401
 
     # signed out on A: the access token dies on B
-    signed_out = httpx.post(
-        f"{a}/api/v1/auth/logout", json={}, headers=bearer(token), timeout=30
-    )
+    signed_out = httpx.post(f"{a}/api/v1/auth/logout", json={}, headers=bearer(token), timeout=30)
     assert signed_out.status_code == 204, signed_out.text
     assert _me(b, token) == 401
 

@@ -182,7 +182,7 @@ class RoleToggle:
         time.sleep(0.1)
 
     def wrong_allows(self, samples: list[Sample]) -> list[Sample]:
-        """Checks sent after a removal's 2xx and answered before the role came back, that allowed."""
+        """Checks sent after a removal's 2xx, answered before the role came back, that allowed."""
         return [
             s
             for s in samples

@@ -12,8 +12,9 @@ accounts) block the IP for `settings.IP_BLOCK_SECONDS` (default 30 minutes). Suc
 not counted (offices share one address).
 
 Storage: Redis (`settings.REDIS_URL`) when configured, so every process shares the counters;
-memory otherwise — and, per process, while Redis does not answer (`tessera.authn.limits_fallback`). Keys are `<prefix>:limits:` + `authn/<kind>/*/<subject>…`; emails and IPs
-appear only as SHA-256 digests.
+memory otherwise — and, per process, while Redis does not answer
+(`tessera.authn.limits_fallback`). Keys are `<prefix>:limits:` + `authn/<kind>/*/<subject>…`;
+emails and IPs appear only as SHA-256 digests.
 
 The `tenant` arguments are accepted for callers' convenience and ignored: the lockout is the
 account's (docs/decisions/0009-one-tenant-per-session.md).
