@@ -4,6 +4,7 @@ are stopped, killed and paused here), migrated once, with a tenant and its admin
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -59,6 +60,10 @@ def backing():
     finally:
         redis.stop()
         pg.destroy()
+        keep = os.environ.get("TESSERA_FAILURES_LOGS")  # a folder to keep the servers' logs in
+        if keep:
+            for log in var_dir.glob("*.log"):
+                shutil.copy(log, keep)
         shutil.rmtree(var_dir, ignore_errors=True)
 
 

@@ -53,7 +53,7 @@ class FallbackStorage(Storage, MovingWindowSupport):
 
     def reset(self) -> int | None:
         self.memory.reset()
-        return self._call("reset")  # type: ignore[no-any-return]
+        return self._call("reset")
 
     def clear(self, key: str) -> None:
         self.memory.clear(key)
@@ -63,4 +63,4 @@ class FallbackStorage(Storage, MovingWindowSupport):
         return bool(self._call("acquire_entry", key, limit, expiry, amount))
 
     def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
-        return self._call("get_moving_window", key, limit, expiry)  # type: ignore[no-any-return]
+        return self._call("get_moving_window", key, limit, expiry)

@@ -27,6 +27,7 @@ import math
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from limits import RateLimitItem, RateLimitItemPerSecond, parse
@@ -92,7 +93,9 @@ def _limiter_get() -> MovingWindowRateLimiter:
         with _lock:
             if _limiter is None or _storage_uri != uri:
                 prefix = settings.CACHES.get("default", {}).get("KEY_PREFIX") or "tessera"
-                options = settings.REDIS_CLIENT_OPTIONS if settings.REDIS_URL else {}
+                options: dict[str, Any] = {}
+                if settings.REDIS_URL:  # timeouts, no retries (docs/operations/failures.md)
+                    options = settings.REDIS_CLIENT_OPTIONS
                 storage = storage_from_string(uri, key_prefix=f"{prefix}:limits", **options)
                 if not isinstance(storage, Storage):  # an async+ URI: not ours to configure
                     raise TypeError(f"{uri!r} is not a synchronous limits storage")
