@@ -170,8 +170,9 @@ if REDIS_URL:
             "CONFIG": {
                 "hosts": [
                     {
+                        # no socket_timeout: a consumer waits on a blocking pop (5 s); a publish
+                        # is bounded by REDIS_TIMEOUT in tessera.realtime.notify
                         "address": REDIS_URL,
-                        "socket_timeout": REDIS_TIMEOUT,
                         "socket_connect_timeout": REDIS_TIMEOUT,
                         "retry": AsyncRetry(NoBackoff(), 0),
                     }

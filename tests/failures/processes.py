@@ -185,6 +185,8 @@ def tessera_env(var_dir: Path, *, database_url: str, redis_url: str | None) -> d
         {
             "TESSERA_VAR_DIR": str(var_dir),
             "TESSERA_SECRET_KEY": "failures-" + "s" * 40 + "0123456789abcdefghijklmnop",
+            # one deployment: every process issues and accepts the same tokens
+            "TESSERA_JWT_ISSUER": "http://tessera.failures.test",
             "TESSERA_DATABASE_URL": database_url,
             "TESSERA_ARGON2_TIME_COST": "2",
             "TESSERA_ARGON2_MEMORY_COST": "19456",

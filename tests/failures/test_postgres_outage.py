@@ -14,6 +14,7 @@ from tests.failures.world import (
     Load,
     RoleToggle,
     bearer,
+    brief,
     checker,
     make_member,
     sample,
@@ -79,28 +80,31 @@ def test_postgres_restarted_under_load(served, backing, admin_token):
     time.sleep(2.0)
     backing.pg.start()
     up_at = time.monotonic()
-    # full service: a member's request and an administrator's change both succeed again
+    # full service: a member's request and an administrator's change, sent within 5 s of the
+    # return, succeed (how long they take to answer is the loaded machine's business)
     tried: list[tuple] = []
-    while True:
-        assert time.monotonic() - up_at < 5.0, tried
+    recovered = None
+    while recovered is None:
+        sent = time.monotonic() - up_at
+        assert sent < 5.0, tried
         me = httpx.get(f"{base}/api/v1/auth/me", headers=bearer(member), timeout=30)
-        tried.append((round(time.monotonic() - up_at, 2), "me", me.status_code))
+        tried.append((round(sent, 2), "me", me.status_code))
         if me.status_code != 200:
             continue
+        sent = time.monotonic() - up_at
         made = httpx.post(
             f"{base}/api/v1/api-keys",
             json={"name": "after-outage", "scopes": ["user:read"]},
             headers=bearer(admin_token),
             timeout=30,
         )
-        tried.append((round(time.monotonic() - up_at, 2), "api-key", made.status_code))
-        if made.status_code == 201:
-            break
-    recovered = time.monotonic() - up_at
-    time.sleep(1.0)
+        tried.append((round(sent, 2), "api-key", made.status_code))
+        if made.status_code == 201 and sent < 5.0:
+            recovered = sent
+    time.sleep(max(0.0, up_at + 6.5 - time.monotonic()))
     samples = load.stop()
 
-    assert server_errors(samples) == []
+    assert brief(server_errors(samples)) == []
     during = [s for s in samples if down_at <= s.sent and s.answered <= up_at]
     refused = [s for s in during if s.status == 503]
     assert refused, "no request was refused while PostgreSQL was down"
@@ -108,8 +112,9 @@ def test_postgres_restarted_under_load(served, backing, admin_token):
     assert all(s.status < 300 or s.status == 503 for s in during)
     assert max(s.answered - s.sent for s in samples) < SLOWEST
     assert recovered < 5.0, tried
+    assert any(s.allowed for s in samples)  # the decisions were read
     after = [s for s in samples if s.sent >= up_at + 5.0]
-    assert after and all(200 <= s.status < 300 for s in after), after
+    assert after and all(200 <= s.status < 300 for s in after), brief(after)
     assert toggle.wrong_allows(samples) == []
 
     created = {str(row[0]) for row in backing.pg.query("SELECT id FROM authn_apikey")}

@@ -92,7 +92,7 @@ def sample(kind: str, call: Callable[[], httpx.Response], *, decision: bool = Fa
         return Sample(kind, sent, time.monotonic(), 0, error=f"{type(exc).__name__}: {exc}")
     answered = time.monotonic()
     body = {}
-    if answer.headers.get("content-type", "").endswith("json"):
+    if "json" in answer.headers.get("content-type", ""):
         found = answer.json()
         body = found if isinstance(found, dict) else {}
     return Sample(
@@ -197,6 +197,11 @@ def checker(base: str, token: str) -> Callable[[Load], None]:
         load.record(sample("check", lambda: check(base, token), decision=True))
 
     return step
+
+
+def brief(samples: list[Sample]) -> list[tuple]:
+    """What an assertion message shows of samples: kind, status, problem code or error."""
+    return [(s.kind, s.status, s.problem_code or s.error[:80]) for s in samples]
 
 
 def server_errors(samples: list[Sample]) -> list[Sample]:

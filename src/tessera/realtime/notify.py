@@ -27,11 +27,13 @@ to no tenant is reported to the streams of the tenants its person is an active m
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db import transaction
 
 from tessera import notifications
@@ -63,12 +65,16 @@ def _send(group: str, payload: dict[str, Any]) -> None:
         logger.warning("Redis unavailable: %s to %s not published", payload.get("type"), group)
         return
     try:
-        async_to_sync(layer.group_send)(group, {"type": "notify", "payload": payload})
-    except REDIS_ERRORS as exc:
+        async_to_sync(_publish)(layer, group, {"type": "notify", "payload": payload})
+    except REDIS_ERRORS as exc:  # refused, reset, or over REDIS_TIMEOUT (TimeoutError: OSError)
         redis_failed(exc)
         logger.warning("could not publish %s to %s: %s", payload.get("type"), group, exc)
     except Exception:  # a notification must never break the change that caused it
         logger.exception("could not publish %s to %s", payload.get("type"), group)
+
+
+async def _publish(layer, group: str, message: dict[str, Any]) -> None:
+    await asyncio.wait_for(layer.group_send(group, message), timeout=settings.REDIS_TIMEOUT)
 
 
 def publish_after_commit(group: str, payload: dict[str, Any]) -> None:
