@@ -77,7 +77,7 @@ def test_postgres_restarted_under_load(served, backing, admin_token):
     time.sleep(1.0)
     backing.pg.stop()
     down_at = time.monotonic()
-    time.sleep(2.0)
+    time.sleep(3.0)
     backing.pg.start()
     up_at = time.monotonic()
     # full service: a member's request and an administrator's change, sent within 5 s of the
@@ -105,7 +105,7 @@ def test_postgres_restarted_under_load(served, backing, admin_token):
     samples = load.stop()
 
     assert brief(server_errors(samples)) == []
-    during = [s for s in samples if down_at <= s.sent and s.answered <= up_at]
+    during = [s for s in samples if down_at <= s.sent <= up_at]
     refused = [s for s in during if s.status == 503]
     assert refused, "no request was refused while PostgreSQL was down"
     assert all(s.retry_after for s in refused)

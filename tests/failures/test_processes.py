@@ -121,7 +121,8 @@ def test_sigterm_finishes_requests_refuses_new_ones_and_closes_sockets(served_b)
         for thread in threads:
             thread.join(timeout=60)
 
-    assert served_b.process.wait(timeout=60) == 0
+    # uvicorn shuts down gracefully, then ends by the signal it caught (the default action)
+    assert served_b.process.wait(timeout=60) in (0, -signal.SIGTERM)
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{base}/healthz", timeout=5)
     statuses = [status for status, _ in results]

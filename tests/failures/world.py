@@ -92,7 +92,7 @@ def sample(kind: str, call: Callable[[], httpx.Response], *, decision: bool = Fa
         return Sample(kind, sent, time.monotonic(), 0, error=f"{type(exc).__name__}: {exc}")
     answered = time.monotonic()
     body = {}
-    if "json" in answer.headers.get("content-type", ""):
+    if answer.content and "json" in answer.headers.get("content-type", ""):
         found = answer.json()
         body = found if isinstance(found, dict) else {}
     return Sample(
