@@ -33,20 +33,16 @@ def free_port() -> int:
 
 
 def _pg_bin(name: str) -> str:
-    found = shutil.which(name) or next(
-        iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)), None
+    """The newest installed server's program (Debian: /usr/lib/postgresql/<major>/bin)."""
+    installed = sorted(
+        glob.glob(f"/usr/lib/postgresql/*/bin/{name}"),
+        key=lambda path: float(Path(path).parts[-3]),
+        reverse=True,
     )
+    found = next(iter(installed), None) or shutil.which(name)
     if found is None:
         raise RuntimeError(f"{name} not found: install PostgreSQL (CI has it)")
     return found
-
-
-def services_available() -> bool:
-    try:
-        _pg_bin("initdb")
-    except RuntimeError:
-        return False
-    return shutil.which("redis-server") is not None
 
 
 def _as_postgres(args: list[str]) -> list[str]:
