@@ -33,7 +33,6 @@ _SCAN_BATCH = 1000
 
 _lock = threading.Lock()
 _open_until = 0.0  # monotonic time before which Redis is not asked; 0 = closed
-_flush_pending = False
 
 
 def redis_configured() -> bool:
@@ -58,12 +57,11 @@ def shared_cache_usable() -> bool:
 
 def redis_failed(exc: BaseException | None = None) -> None:
     """A Redis call failed: open the breaker; the cached state is flushed before the next use."""
-    global _open_until, _flush_pending
+    global _open_until
     with _lock:
         if not _open_until:
             logger.warning("Redis failed (%s): using the database and in-process limits", exc)
         _open_until = time.monotonic() + retry_seconds()
-        _flush_pending = True
 
 
 def retry_seconds() -> float:
@@ -71,7 +69,7 @@ def retry_seconds() -> float:
 
 
 def _probe() -> bool:
-    global _open_until, _flush_pending
+    global _open_until
     if not _lock.acquire(blocking=False):
         return False  # another thread probes: this one keeps using the database
     try:
@@ -80,16 +78,12 @@ def _probe() -> bool:
         if time.monotonic() < _open_until:
             return False
         try:
-            if _flush_pending:
-                state_cache_flush()
-            else:
-                _client().ping()
+            state_cache_flush()  # also the probe: it fails while Redis does not answer
         except REDIS_ERRORS as exc:
             _open_until = time.monotonic() + retry_seconds()
             logger.info("Redis still unavailable: %s", exc)
             return False
         _open_until = 0.0
-        _flush_pending = False
         logger.warning("Redis answers again: its cached access state was flushed")
         return True
     finally:
@@ -118,8 +112,7 @@ def state_cache_flush() -> int:
 
 
 def breaker_reset() -> None:
-    """Close the breaker and forget a pending flush (tests)."""
-    global _open_until, _flush_pending
+    """Close the breaker (tests)."""
+    global _open_until
     with _lock:
         _open_until = 0.0
-        _flush_pending = False
