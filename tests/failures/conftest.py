@@ -73,7 +73,15 @@ def servers(backing) -> list[Served]:
     every test; B the two-process test, then the SIGTERM test (which ends it)."""
     with tessera_serving(
         (backing.env(name="a"), backing.log("serve-a")),
-        (backing.env(name="b"), backing.log("serve-b")),
+        # B hashes new passwords at the production cost: the SIGTERM test's slow logins
+        (
+            {
+                **backing.env(name="b"),
+                "TESSERA_ARGON2_TIME_COST": "3",
+                "TESSERA_ARGON2_MEMORY_COST": "65536",
+            },
+            backing.log("serve-b"),
+        ),
     ) as running:
         yield running
 

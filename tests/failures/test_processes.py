@@ -20,7 +20,7 @@ from tests.failures.world import ADMIN, TENANT, allowed, bearer, login, make_mem
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.xdist_group("failures")]
 
-IN_FLIGHT = 32  # logins (Argon2) on the wire when SIGTERM comes: more than the server's threads
+IN_FLIGHT = 16  # slow logins on the wire when SIGTERM comes: more than the server's 8 threads
 
 
 def _me(base: str, credential: str) -> int:
@@ -85,11 +85,11 @@ def test_a_revocation_through_one_process_holds_on_the_other(served, served_b, a
     assert login(b, email).status_code in (401, 403)
 
 
-def _login_in_flight(base: str, sent: threading.Semaphore, results: list) -> None:
+def _login_in_flight(base: str, email: str, sent: threading.Semaphore, results: list) -> None:
     """A login whose request is on the wire (`sent` released) before its answer is awaited."""
     host, port = base.removeprefix("http://").split(":")
     connection = http.client.HTTPConnection(host, int(port), timeout=60)
-    body = json.dumps({"email": ADMIN, "password": PASSWORD, "tenant": TENANT})
+    body = json.dumps({"email": email, "password": PASSWORD, "tenant": TENANT})
     try:
         connection.request("POST", "/api/v1/auth/login", body, {"Content-Type": "application/json"})
     except OSError as exc:
@@ -108,6 +108,7 @@ def _login_in_flight(base: str, sent: threading.Semaphore, results: list) -> Non
 def test_sigterm_finishes_requests_refuses_new_ones_and_closes_sockets(served_b):
     base = served_b.base
     admin = tokens(base, ADMIN)["access_token"]
+    _, slow = make_member(base, admin)  # its password hashed at B's production Argon2 cost
     ticket = httpx.post(f"{base}/api/v1/auth/ws-ticket", headers=bearer(admin), timeout=30)
     assert ticket.status_code == 200, ticket.text
     socket_url = base.replace("http://", "ws://") + "/ws/notifications/?ticket="
@@ -117,14 +118,14 @@ def test_sigterm_finishes_requests_refuses_new_ones_and_closes_sockets(served_b)
         results: list = []
         sent = threading.Semaphore(0)
         threads = [
-            threading.Thread(target=_login_in_flight, args=(base, sent, results))
+            threading.Thread(target=_login_in_flight, args=(base, slow, sent, results))
             for _ in range(IN_FLIGHT)
         ]
         for thread in threads:
             thread.start()
         for _ in threads:
             assert sent.acquire(timeout=60)
-        time.sleep(0.1)  # the server has read them
+        time.sleep(0.5)  # the server has accepted and read them: they are in flight
         served_b.process.send_signal(signal.SIGTERM)
         terminated_at = time.monotonic()
 
