@@ -59,6 +59,16 @@ def log_format_setting(raw: str | None, *, production: bool) -> str:
     return value
 
 
+def env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a number, not {raw!r}") from None
+
+
 def var_dir() -> Path:
     path = Path(os.environ.get("TESSERA_VAR_DIR", "var")).resolve()
     path.mkdir(parents=True, exist_ok=True)

@@ -6,6 +6,7 @@ import json
 import logging
 from typing import Any
 
+from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse
 
 from tessera.errors import TesseraError
@@ -92,7 +93,27 @@ def problem_response(request, exc: TesseraError) -> HttpResponse:
     )
 
 
-def internal_error_response(request, exc: BaseException) -> HttpResponse:
+# the database did not answer (down, restarting, refusing connections, over a timeout): the
+# request may be retried — 503 with Retry-After, never a 500 (docs/operations/failures.md)
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+UNAVAILABLE_RETRY_AFTER = 5
+
+
+def unavailable_response(request) -> HttpResponse:
+    return problem(
+        request,
+        status=503,
+        title="Service unavailable",
+        detail="The database does not answer; try again in a few seconds.",
+        code="service_unavailable",
+        headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER)},
+    )
+
+
+def internal_error_response(request, exc: BaseException | None) -> HttpResponse:
+    if isinstance(exc, DATABASE_UNAVAILABLE):
+        logger.warning("database unavailable on %s %s: %s", request.method, request.path, exc)
+        return unavailable_response(request)
     logger.error("unhandled error on %s %s", request.method, request.path, exc_info=exc)
     return problem(
         request,

@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 
 import dj_database_url
+from redis.asyncio.retry import Retry as AsyncRetry
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from tessera.config import (
     ConfigurationError,
@@ -12,6 +15,7 @@ from tessera.config import (
     cidr_list,
     email_settings,
     env_bool,
+    env_float,
     env_int,
     log_format_setting,
     secret_key,
@@ -119,6 +123,10 @@ TEMPLATES = [
 ]
 
 DATABASE_URL = os.environ.get("TESSERA_DATABASE_URL", "").strip()
+# Failures (docs/operations/failures.md): a database that does not answer costs at most these
+# seconds (connecting, one statement; 0 = no statement limit), then the request gets a 503 problem.
+DB_CONNECT_TIMEOUT = env_int("TESSERA_DB_CONNECT_TIMEOUT", 3)
+DB_STATEMENT_TIMEOUT = env_int("TESSERA_DB_STATEMENT_TIMEOUT", 30)
 DATABASES = {
     "default": dj_database_url.parse(DATABASE_URL, conn_max_age=600, conn_health_checks=True)
     if DATABASE_URL
@@ -134,20 +142,48 @@ DATABASES = {
         },
     }
 }
+if "postgresql" in DATABASES["default"]["ENGINE"]:
+    _pg_options = DATABASES["default"].setdefault("OPTIONS", {})
+    _pg_options.setdefault("connect_timeout", DB_CONNECT_TIMEOUT)
+    if DB_STATEMENT_TIMEOUT > 0:
+        _pg_options["options"] = (
+            f"{_pg_options.get('options', '')} -c statement_timeout={DB_STATEMENT_TIMEOUT * 1000}"
+        ).strip()
 
 REDIS_URL = os.environ.get("TESSERA_REDIS_URL", "").strip() or None
+# A Redis call waits at most REDIS_TIMEOUT seconds and is not retried; after a failure the process
+# uses the database (and in-process rate limits) for REDIS_RETRY_SECONDS, then tries Redis again
+# (tessera.access.redis_breaker).
+REDIS_TIMEOUT = env_float("TESSERA_REDIS_TIMEOUT", 1.0)
+REDIS_RETRY_SECONDS = env_float("TESSERA_REDIS_RETRY_SECONDS", 1.0)
+REDIS_CLIENT_OPTIONS = {
+    "socket_timeout": REDIS_TIMEOUT,
+    "socket_connect_timeout": REDIS_TIMEOUT,
+    "retry": Retry(NoBackoff(), 0),
+}
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": os.environ.get("TESSERA_REDIS_PREFIX", "tessera"),
+            "OPTIONS": REDIS_CLIENT_OPTIONS,
         }
     }
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            "CONFIG": {
+                "hosts": [
+                    {
+                        # no socket_timeout: a consumer waits on a blocking pop (5 s); a publish
+                        # is bounded by REDIS_TIMEOUT in tessera.realtime.notify
+                        "address": REDIS_URL,
+                        "socket_connect_timeout": REDIS_TIMEOUT,
+                        "retry": AsyncRetry(NoBackoff(), 0),
+                    }
+                ]
+            },
         }
     }
 else:
@@ -261,6 +297,9 @@ REFRESH_REUSE_GRACE_SECONDS = env_int("TESSERA_REFRESH_REUSE_GRACE_SECONDS", 10)
 # (it also re-checks on every permissions.changed / membership.changed push).
 WS_TICKET_TTL = env_int("TESSERA_WS_TICKET_TTL", 30)
 WS_RECHECK_SECONDS = env_int("TESSERA_WS_RECHECK_SECONDS", 30)
+# `tessera serve` on SIGTERM: stop accepting, close WebSockets (1001, "server shutting down"), and
+# give requests in flight this many seconds to finish.
+SHUTDOWN_GRACE_SECONDS = env_int("TESSERA_SHUTDOWN_GRACE_SECONDS", 20)
 
 # Rate limits (the `limits` library); deployments and benchmarks may raise them.
 RATE_LIMIT_API = os.environ.get("TESSERA_RATE_LIMIT_API", "600/minute")

@@ -2,6 +2,8 @@
 (tessera.web), the tenant administration console (tessera.console), JWKS, the probes and
 the Prometheus metrics."""
 
+import sys
+
 from django.contrib import admin
 from django.urls import include, path
 from ninja.openapi.docs import Redoc
@@ -31,4 +33,5 @@ def handler404(request, exception=None):
 
 
 def handler500(request):
-    return internal_error_response(request, RuntimeError("unhandled error"))
+    # Django calls this inside its `except` block: the error being handled is the current one
+    return internal_error_response(request, sys.exc_info()[1] or RuntimeError("unhandled error"))

@@ -32,6 +32,15 @@ def test_unexpected_exception_is_a_500_without_internals(client, db, caplog):
     assert any("req-12345678" == getattr(rec, "request_id", None) for rec in caplog.records)
 
 
+def test_a_database_that_does_not_answer_is_a_503_problem_to_retry(client, db):
+    client.raise_request_exception = False
+    r = client.get("/t/database-down")
+    body = assert_problem(r, 503)
+    assert body["code"] == "service_unavailable"
+    assert r["Retry-After"] == "5"
+    assert "5432" not in r.content.decode()
+
+
 def test_health_and_readiness(client, db):
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz")

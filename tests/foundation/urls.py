@@ -1,8 +1,10 @@
 """A URLconf for tests: a view that shows what tenant resolution left on the request."""
 
+from django.db import OperationalError
 from django.http import JsonResponse
 from django.urls import include, path
 
+from tessera.urls import handler500  # noqa: F401 - Django looks it up in the URLconf
 from tessera.urls import urlpatterns as real
 
 
@@ -19,4 +21,13 @@ def boom(request):
     raise RuntimeError("secret internals /etc/passwd")
 
 
-urlpatterns = [path("t/whoami", whoami), path("t/boom", boom), path("", include(real))]
+def database_down(request):
+    raise OperationalError('connection to server at "127.0.0.1", port 5432 failed: refused')
+
+
+urlpatterns = [
+    path("t/whoami", whoami),
+    path("t/boom", boom),
+    path("t/database-down", database_down),
+    path("", include(real)),
+]

@@ -27,9 +27,15 @@ import redis
 from django.conf import settings
 from django.core.cache import cache
 from django.core.cache.backends.redis import RedisSerializer
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
 from django.db.models import QuerySet
 
+from tessera.access.redis_breaker import (
+    REDIS_ERRORS,
+    redis_available,
+    redis_configured,
+    redis_failed,
+)
 from tessera.tenancy.models import Membership, MembershipStatus, Tenant
 
 STATE_TTL = 3600
@@ -53,9 +59,6 @@ class AccessState:
 DENIED = AccessState(False, False, 0, 0)
 
 
-DENIED = AccessState(False, False, 0, 0)
-
-
 def tenant_key(tenant_id) -> str:
     return f"pv:t:{tenant_id}"
 
@@ -65,7 +68,8 @@ def membership_key(tenant_id, membership_id) -> str:
 
 
 def uses_redis() -> bool:
-    return bool(settings.REDIS_URL)
+    """Read through Redis: configured, and answering (`tessera.access.redis_breaker`)."""
+    return redis_available()
 
 
 _redis_lock = threading.Lock()
@@ -80,7 +84,7 @@ def redis_get_many(keys: list[str]) -> dict:
     url = settings.REDIS_URL or ""  # asked only when a Redis URL is configured (uses_redis)
     if entry is None or entry[0] != url:
         with _redis_lock:
-            entry = (url, redis.Redis.from_url(url))
+            entry = (url, redis.Redis.from_url(url, **settings.REDIS_CLIENT_OPTIONS))
             _redis_client = entry
     raw = entry[1].mget([cache.make_and_validate_key(key) for key in keys])
     return {
@@ -171,21 +175,24 @@ def cache_fill(missing: dict) -> None:
     A reader may have loaded its row before a concurrent change committed; the writer sets the
     post-commit value (see `refresh_after_commit`), and NX keeps the reader from overwriting it.
     """
-    for key, value in missing.items():
-        cache.add(key, value, STATE_TTL)
+    try:
+        for key, value in missing.items():
+            cache.add(key, value, STATE_TTL)
+    except REDIS_ERRORS as exc:  # the answer stands: it came from the database
+        redis_failed(exc)
 
 
 def membership_state(*, tenant_id, membership_id, now: datetime) -> AccessState:
     """Whether the membership may act (it, its user and its tenant active) and its versions: the
     state behind a credential without a session (an API key), or of a member asked about."""
     if not uses_redis():
-        row = _MEMBERSHIP_STATE_ROW.fetch(membership_id)
-        if row is None or str(row[5]) != str(tenant_id):
-            return DENIED
-        ok = row[0] == MembershipStatus.ACTIVE and bool(row[3]) and bool(row[4])
-        return AccessState(True, ok, row[2], row[1])
+        return _membership_state_db(tenant_id, membership_id)
     keys = [tenant_key(tenant_id), membership_key(tenant_id, membership_id)]
-    found = redis_get_many(keys)
+    try:
+        found = redis_get_many(keys)
+    except REDIS_ERRORS as exc:
+        redis_failed(exc)
+        return _membership_state_db(tenant_id, membership_id)
     return versions_state(
         found, tenant_id=tenant_id, membership_id=membership_id, session_ok=True, extras={}
     )
@@ -223,6 +230,14 @@ def membership_states(*, tenant_id, membership_ids, now: datetime) -> dict[str, 
     }
 
 
+def _membership_state_db(tenant_id, membership_id) -> AccessState:
+    row = _MEMBERSHIP_STATE_ROW.fetch(membership_id)
+    if row is None or str(row[5]) != str(tenant_id):
+        return DENIED
+    ok = row[0] == MembershipStatus.ACTIVE and bool(row[3]) and bool(row[4])
+    return AccessState(True, ok, row[2], row[1])
+
+
 def versions_state(
     found: dict, *, tenant_id, membership_id, session_ok: bool, extras: dict
 ) -> AccessState:
@@ -251,11 +266,28 @@ def refresh_after_commit(key: str, load: Callable[[], tuple]) -> None:
 
     Readers fill with SET NX, so a reader that loaded the old row before the commit can never
     overwrite the value written here: the next request in any process sees the change.
+
+    Tried even while this process's breaker is open (another process may use Redis again); a
+    failure opens the breaker, whose flush before Redis is trusted again removes the old copy.
     """
-    if not uses_redis():
+    if not redis_configured():
         return
-    cache.delete(key)
-    transaction.on_commit(lambda: cache.set(key, load(), STATE_TTL))
+    try:
+        cache.delete(key)
+    except REDIS_ERRORS as exc:
+        redis_failed(exc)
+    transaction.on_commit(lambda: _store(key, load))
+
+
+def _store(key: str, load: Callable[[], tuple]) -> None:
+    try:
+        value = load()
+    except DatabaseError:  # committed, then the database went away: readers fill the key later
+        return
+    try:
+        cache.set(key, value, STATE_TTL)
+    except REDIS_ERRORS as exc:
+        redis_failed(exc)
 
 
 def state_invalidate_tenant(*, tenant_id) -> None:

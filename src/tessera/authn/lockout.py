@@ -12,8 +12,9 @@ accounts) block the IP for `settings.IP_BLOCK_SECONDS` (default 30 minutes). Suc
 not counted (offices share one address).
 
 Storage: Redis (`settings.REDIS_URL`) when configured, so every process shares the counters;
-memory otherwise. Keys are `<prefix>:limits:` + `authn/<kind>/*/<subject>…`; emails and IPs
-appear only as SHA-256 digests.
+memory otherwise — and, per process, while Redis does not answer
+(`tessera.authn.limits_fallback`). Keys are `<prefix>:limits:` + `authn/<kind>/*/<subject>…`;
+emails and IPs appear only as SHA-256 digests.
 
 The `tenant` arguments are accepted for callers' convenience and ignored: the lockout is the
 account's (docs/decisions/0009-one-tenant-per-session.md).
@@ -26,6 +27,7 @@ import math
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from limits import RateLimitItem, RateLimitItemPerSecond, parse
@@ -33,6 +35,7 @@ from limits.storage import Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from tessera import metrics
+from tessera.authn.limits_fallback import FallbackStorage
 from tessera.tenancy.models import Membership, MembershipStatus
 
 NAMESPACE = "authn"
@@ -91,9 +94,14 @@ def _limiter_get() -> MovingWindowRateLimiter:
         with _lock:
             if _limiter is None or _storage_uri != uri:
                 prefix = settings.CACHES.get("default", {}).get("KEY_PREFIX") or "tessera"
-                storage = storage_from_string(uri, key_prefix=f"{prefix}:limits")
+                options: dict[str, Any] = {}
+                if settings.REDIS_URL:  # timeouts, no retries (docs/operations/failures.md)
+                    options = settings.REDIS_CLIENT_OPTIONS
+                storage = storage_from_string(uri, key_prefix=f"{prefix}:limits", **options)
                 if not isinstance(storage, Storage):  # an async+ URI: not ours to configure
                     raise TypeError(f"{uri!r} is not a synchronous limits storage")
+                if settings.REDIS_URL:
+                    storage = FallbackStorage(storage)
                 _limiter = MovingWindowRateLimiter(storage)
                 _storage_uri = uri
             limiter = _limiter

@@ -4,14 +4,16 @@ Every authenticated request asks `access_state`: its session's liveness (revoked
 to the membership it names, its MFA and risk facts) read together with the versions of the
 version store (`tessera.access.versions`). With Redis configured it is one `MGET` over three keys
 (session, tenant version, membership version), filled from the database on a miss and rewritten
-after any commit that changes them; without Redis it is one indexed database query (compiled once
-per connection) joining the session to its membership and tenant.
+after any commit that changes them; without Redis — or while it does not answer
+(`tessera.access.redis_breaker`) — it is one indexed database query (compiled once per
+connection) joining the session to its membership and tenant.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from tessera.access.redis_breaker import REDIS_ERRORS, redis_failed
 from tessera.access.versions import (
     DENIED,
     AccessState,
@@ -103,7 +105,10 @@ def access_state(*, session_id, tenant_id, membership_id, now: datetime) -> Acce
     if session_id is None:
         return membership_state(tenant_id=tenant_id, membership_id=membership_id, now=now)
     if uses_redis():
-        return _access_state_redis(session_id, tenant_id, membership_id, now)
+        try:
+            return _access_state_redis(session_id, tenant_id, membership_id, now)
+        except REDIS_ERRORS as exc:  # Redis went away: the database answers (redis_breaker)
+            redis_failed(exc)
     return _access_state_db(session_id, tenant_id, membership_id, now)
 
 

@@ -27,14 +27,22 @@ to no tenant is reported to the streams of the tenants its person is an active m
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db import transaction
 
 from tessera import notifications
+from tessera.access.redis_breaker import (
+    REDIS_ERRORS,
+    redis_available,
+    redis_configured,
+    redis_failed,
+)
 from tessera.realtime.groups import (
     api_key_group,
     tenant_admins_group,
@@ -51,10 +59,22 @@ def _send(group: str, payload: dict[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
+    if redis_configured() and not redis_available():
+        # Redis (the channel layer) is away: the push is lost; open sockets still re-check their
+        # credential every WS_RECHECK_SECONDS (docs/operations/failures.md)
+        logger.warning("Redis unavailable: %s to %s not published", payload.get("type"), group)
+        return
     try:
-        async_to_sync(layer.group_send)(group, {"type": "notify", "payload": payload})
+        async_to_sync(_publish)(layer, group, {"type": "notify", "payload": payload})
+    except REDIS_ERRORS as exc:  # refused, reset, or over REDIS_TIMEOUT (TimeoutError: OSError)
+        redis_failed(exc)
+        logger.warning("could not publish %s to %s: %s", payload.get("type"), group, exc)
     except Exception:  # a notification must never break the change that caused it
         logger.exception("could not publish %s to %s", payload.get("type"), group)
+
+
+async def _publish(layer, group: str, message: dict[str, Any]) -> None:
+    await asyncio.wait_for(layer.group_send(group, message), timeout=settings.REDIS_TIMEOUT)
 
 
 def publish_after_commit(group: str, payload: dict[str, Any]) -> None:

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from tessera import metrics
 from tessera.access.bridge.policy_input import _load_policy_input, _version, subject_for
+from tessera.access.redis_breaker import REDIS_ERRORS, redis_failed, shared_cache_usable
 from tessera.engine import (
     COMPILED_FORMAT,
     CompiledPolicy,
@@ -184,9 +185,12 @@ def member_policy(
         metrics.policy_cache_hit("local")
         return found
     shared = _shared_key(key)
-    if found is None:
+    if found is None and shared_cache_usable():
         try:
             found = cache.get(shared)
+        except REDIS_ERRORS as exc:  # Redis away: compile here (tessera.access.redis_breaker)
+            redis_failed(exc)
+            found = None
         except Exception:  # a cache entry that no longer unpickles is a miss
             logger.warning("unreadable compiled policy in the cache: %s", shared, exc_info=True)
             found = None
@@ -201,8 +205,12 @@ def member_policy(
     if not _may_store():
         return found
     LOCAL_CACHE.put(key, found)
+    if not shared_cache_usable():
+        return found
     try:
         cache.set(shared, found, SHARED_TTL)
+    except REDIS_ERRORS as exc:
+        redis_failed(exc)
     except Exception:  # the shared cache is an optimisation: never fail a check over it
         logger.warning("could not store a compiled policy in the cache", exc_info=True)
     return found

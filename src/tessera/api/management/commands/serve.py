@@ -105,6 +105,9 @@ class Command(BaseCommand):
                 access_log=False,  # tessera.request_log writes the access lines
                 proxy_headers=False,
                 server_header=False,
+                # SIGTERM: in-flight requests get SHUTDOWN_GRACE_SECONDS, sockets a 1001 close
+                timeout_graceful_shutdown=settings.SHUTDOWN_GRACE_SECONDS,
+                ws="tessera.api.graceful_websockets:GoingAwayWebSocketProtocol",
             )
         finally:
             shutil.rmtree(metrics_dir, ignore_errors=True)
