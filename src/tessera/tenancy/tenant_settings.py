@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from tessera.errors import ValidationFailed, field_error
 from tessera.identity.passwords import PasswordPolicy
+from tessera.origins import browser_origin
 
 
 class _Strict(BaseModel):
@@ -80,6 +81,20 @@ class SsoPolicy(_Strict):
     )
 
 
+class CorsPolicy(_Strict):
+    """Browser applications allowed to call the API for this tenant (CORS, with credentials),
+    besides the deployment's own origins (TESSERA_PUBLIC_URL, TESSERA_CORS_ORIGINS)."""
+
+    allowed_origins: list[str] = Field(
+        default_factory=list, max_length=50, description="https://host[:port] of each application"
+    )
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins(cls, values: list[str]) -> list[str]:
+        return list(dict.fromkeys(browser_origin(v) for v in values))
+
+
 class TenantSettings(_Strict):
     password: PasswordPolicy = Field(default_factory=PasswordPolicy)
     lockout: LockoutPolicy = Field(default_factory=LockoutPolicy)
@@ -92,6 +107,7 @@ class TenantSettings(_Strict):
     access_reviews: AccessReviewPolicy = Field(default_factory=AccessReviewPolicy)
     qualifications: QualificationPolicy = Field(default_factory=QualificationPolicy)
     sso: SsoPolicy = Field(default_factory=SsoPolicy)
+    cors: CorsPolicy = Field(default_factory=CorsPolicy)
 
 
 def parse_tenant_settings(data: dict[str, Any] | None) -> TenantSettings:
