@@ -53,7 +53,7 @@ def _env_float(name: str, default: float) -> float:
 class Config:
     seconds: float = _env_float("SOAK_SECONDS", 600)
     window: float = _env_float("SOAK_WINDOW", 60)
-    warmup: float = _env_float("SOAK_WARMUP", 10)
+    warmup: float = _env_float("SOAK_WARMUP", 20)
     workers: int = int(_env_float("SOAK_WORKERS", 2))
     p99_floor_ms: float = _env_float("SOAK_P99_FLOOR_MS", 25)
     rss_growth_pct: float = _env_float("SOAK_RSS_GROWTH_PCT", 10)
@@ -71,7 +71,8 @@ class Window:
 
 @dataclass
 class Recorder:
-    """Latencies and errors by window of the measured time (the warm-up is not recorded)."""
+    """Latencies and errors by window of the measured time. Answers of the warm-up and after the
+    end are not timed; errors are counted whenever they happen."""
 
     config: Config
     started: float = field(default_factory=time.monotonic)
@@ -79,16 +80,16 @@ class Recorder:
     error_samples: list[str] = field(default_factory=list)
     ws_messages: int = 0
     ws_sessions: int = 0
-    warmup_errors: int = 0
+    untimed_errors: int = 0
+
+    def __post_init__(self) -> None:
+        count = max(1, int(self.config.seconds // self.config.window))
+        self.windows = [Window() for _ in range(count)]
 
     def _window(self) -> Window | None:
         elapsed = time.monotonic() - self.started - self.config.warmup
-        if elapsed < 0:
-            return None
-        index = int(elapsed // self.config.window)
-        while len(self.windows) <= index:
-            self.windows.append(Window())
-        return self.windows[index]
+        index = int(elapsed // self.config.window) if elapsed >= 0 else -1
+        return self.windows[index] if 0 <= index < len(self.windows) else None
 
     def ok(self, seconds: float) -> None:
         window = self._window()
@@ -98,7 +99,7 @@ class Recorder:
     def error(self, what: str) -> None:
         window = self._window()
         if window is None:
-            self.warmup_errors += 1
+            self.untimed_errors += 1
         else:
             window.errors += 1
         if len(self.error_samples) < 20:
@@ -289,17 +290,12 @@ async def listener(base: str, rec: Recorder, member: Member, until: float) -> No
                 rec.error(f"WS: {type(exc).__name__} {exc}")
 
 
-async def sampler(pid: int, rec: Recorder, until: float) -> None:
+async def sampler(pid: int, rec: Recorder) -> None:
     """Resident memory and descriptors at the end of each window."""
-    config = rec.config
-    boundary = rec.started + config.warmup + config.window
-    while boundary <= until + 0.5:
-        await asyncio.sleep(max(0.0, boundary - time.monotonic() - 0.2))
-        index = int((boundary - rec.started - config.warmup) // config.window) - 1
-        while len(rec.windows) <= index:
-            rec.windows.append(Window())
-        rec.windows[index].rss_mib, rec.windows[index].fds = rss_and_fds(pid)
-        boundary += config.window
+    for index, window in enumerate(rec.windows):
+        end = rec.started + rec.config.warmup + (index + 1) * rec.config.window
+        await asyncio.sleep(max(0.0, end - time.monotonic() - 0.1))
+        window.rss_mib, window.fds = rss_and_fds(pid)
 
 
 async def drive(base: str, pid: int, members: list[Member], config: Config) -> Recorder:
@@ -307,7 +303,7 @@ async def drive(base: str, pid: int, members: list[Member], config: Config) -> R
     until = rec.started + config.warmup + config.seconds
     tasks = [client(base, rec, m, n, until) for n, m in enumerate(members[:CLIENTS])]
     tasks += [listener(base, rec, m, until) for m in members[CLIENTS : CLIENTS + LISTENERS]]
-    await asyncio.gather(*tasks, sampler(pid, rec, until))
+    await asyncio.gather(*tasks, sampler(pid, rec))
     return rec
 
 
@@ -316,8 +312,10 @@ async def drive(base: str, pid: int, members: list[Member], config: Config) -> R
 
 def summarise(rec: Recorder, config: Config) -> tuple[dict, list[str]]:
     rows = []
+    failures: list[str] = []
     for index, window in enumerate(rec.windows):
         if not window.latencies:
+            failures.append(f"window {index + 1} had no answers")
             continue
         p50, p99 = percentiles(window.latencies)
         rows.append(
@@ -331,8 +329,7 @@ def summarise(rec: Recorder, config: Config) -> tuple[dict, list[str]]:
                 "fds": window.fds,
             }
         )
-    failures: list[str] = []
-    errors = sum(w.errors for w in rec.windows) + rec.warmup_errors
+    errors = sum(w.errors for w in rec.windows) + rec.untimed_errors
     if errors:
         failures.append(f"{errors} errors, e.g. {rec.error_samples[:3]}")
     if len(rows) < 2:
