@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.synced
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help run test test-fast lint fmt bench migrations-check migrate screenshots clean
+.PHONY: help run test test-fast lint fmt bench soak migrations-check migrate screenshots clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/ —/'
@@ -46,6 +46,9 @@ fmt: $(STAMP)  ## format and autofix
 
 bench: $(STAMP)  ## run the benchmarks and print the numbers (see docs/benchmarks.md)
 	$(PY) -m benchmarks
+
+soak: $(STAMP)  ## 10 minutes (SOAK_SECONDS) of mixed traffic on PostgreSQL + Redis (TESSERA_DATABASE_URL, TESSERA_REDIS_URL); numbers to docs/benchmarks.md
+	$(PY) -m benchmarks.soak --write
 
 migrations-check: $(STAMP)  ## fail when a model change has no migration
 	$(VENV)/bin/tessera makemigrations --check --dry-run
