@@ -396,7 +396,9 @@ def write_docs(result: dict) -> None:
             f"listeners against `tessera serve --workers {result['workers']}` on PostgreSQL + "
             f"Redis on the same machine; windows of {result['window_seconds']:.0f} s. "
             "Load average (1 min) at the end: "
-            f"{result['load_average']:.2f}. Per window: "
+            f"{result['load_average']:.2f}. "
+            + (f"FAILED: {'; '.join(result['failures'])}. " if result["failures"] else "")
+            + "Per window: "
             + "; ".join(
                 f"{r['window']}: p99 {r['p99_ms']} ms, RSS {r['rss_mib']} MiB, {r['fds']} fds"
                 for r in result["windows"]
