@@ -81,6 +81,7 @@ class Recorder:
     ws_messages: int = 0
     ws_sessions: int = 0
     untimed_errors: int = 0
+    error_kinds: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         count = max(1, int(self.config.seconds // self.config.window))
@@ -102,6 +103,8 @@ class Recorder:
             self.untimed_errors += 1
         else:
             window.errors += 1
+        kind = what.split(":", 1)[0]
+        self.error_kinds[kind] = self.error_kinds.get(kind, 0) + 1
         if len(self.error_samples) < 20:
             self.error_samples.append(what)
 
@@ -331,7 +334,7 @@ def summarise(rec: Recorder, config: Config) -> tuple[dict, list[str]]:
         )
     errors = sum(w.errors for w in rec.windows) + rec.untimed_errors
     if errors:
-        failures.append(f"{errors} errors, e.g. {rec.error_samples[:3]}")
+        failures.append(f"{errors} errors {rec.error_kinds}, e.g. {rec.error_samples[:3]}")
     if len(rows) < 2:
         failures.append("fewer than two measured windows")
     else:
@@ -355,6 +358,7 @@ def summarise(rec: Recorder, config: Config) -> tuple[dict, list[str]]:
         "requests": total,
         "requests_per_second": round(total / config.seconds, 1) if config.seconds else 0,
         "errors": errors,
+        "error_kinds": rec.error_kinds,
         "ws_sessions": rec.ws_sessions,
         "ws_messages": rec.ws_messages,
         "load_average": os.getloadavg()[0],
