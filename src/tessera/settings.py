@@ -157,7 +157,10 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            # a socket's read waits out channels-redis's 5-second BZPOPMIN with room to spare:
+            # redis-py's default read timeout is those same 5 s, and a busy event loop then
+            # kills the WebSocket consumer with "Timeout reading" (found by `make soak`)
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}]},
         }
     }
 else:
