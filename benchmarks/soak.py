@@ -11,7 +11,7 @@ ticket every few seconds. Every answer outside the expected status is an error.
 
 Per window (SOAK_WINDOW seconds, after SOAK_WARMUP): requests, errors, p50/p99, and the server's
 resident memory and open file descriptors (`/proc/<pid>/status` and `/proc/<pid>/fd` of the server
-and its worker processes). It fails (exit 1) when there were errors, when the last window's p99 is
+and its worker processes, sampled every second: the median memory, the fewest descriptors). It fails (exit 1) when there were errors, when the last window's p99 is
 above 1.2× the first's by more than SOAK_P99_FLOOR_MS, when resident memory grew by more than
 SOAK_RSS_GROWTH_PCT % (and SOAK_RSS_FLOOR_MIB), or open descriptors by more than SOAK_FD_GROWTH.
 The last line printed is the result as JSON; `--write` stores it in docs/benchmarks.{json,md}.
@@ -25,6 +25,7 @@ import datetime
 import json
 import os
 import random
+import statistics
 import subprocess
 import sys
 import time
@@ -294,11 +295,22 @@ async def listener(base: str, rec: Recorder, member: Member, until: float) -> No
 
 
 async def sampler(pid: int, rec: Recorder) -> None:
-    """Resident memory and descriptors at the end of each window."""
+    """Resident memory and descriptors, once a second: per window the median memory and the
+    fewest descriptors (sockets of requests in flight come and go; a leak raises the floor)."""
     for index, window in enumerate(rec.windows):
         end = rec.started + rec.config.warmup + (index + 1) * rec.config.window
-        await asyncio.sleep(max(0.0, end - time.monotonic() - 0.1))
-        window.rss_mib, window.fds = rss_and_fds(pid)
+        rss: list[float] = []
+        fds: list[int] = []
+        while True:
+            sample_rss, sample_fds = rss_and_fds(pid)
+            if sample_fds:
+                rss.append(sample_rss)
+                fds.append(sample_fds)
+            if time.monotonic() >= end - 0.5:
+                break
+            await asyncio.sleep(min(1.0, max(0.0, end - time.monotonic() - 0.5)))
+        if rss:
+            window.rss_mib, window.fds = statistics.median(rss), min(fds)
 
 
 async def drive(base: str, pid: int, members: list[Member], config: Config) -> Recorder:
