@@ -11,7 +11,8 @@ ticket every few seconds. Every answer outside the expected status is an error.
 
 Per window (SOAK_WINDOW seconds, after SOAK_WARMUP): requests, errors, p50/p99, and the server's
 resident memory and open file descriptors (`/proc/<pid>/status` and `/proc/<pid>/fd` of the server
-and its worker processes, sampled every second: the median memory, the fewest descriptors). It fails (exit 1) when there were errors, when the last window's p99 is
+and its worker processes, sampled every second: the median memory, the fewest descriptors).
+It fails (exit 1) when there were errors, when the last window's p99 is
 above 1.2× the first's by more than SOAK_P99_FLOOR_MS, when resident memory grew by more than
 SOAK_RSS_GROWTH_PCT % (and SOAK_RSS_FLOOR_MIB), or open descriptors by more than SOAK_FD_GROWTH.
 The last line printed is the result as JSON; `--write` stores it in docs/benchmarks.{json,md}.
