@@ -60,9 +60,17 @@ def test_the_admin_renders_without_csp_violations(live_server, web_page):
     assert page.problems == []
 
 
+# ReDoc's menu shows a "Redocly" logo from its CDN: the policy keeps it out (no visitor's address
+# goes to a third party), and that is the one refusal the page causes
+REDOC_LOGO = "cdn.redoc.ly"
+
+
 def test_the_api_docs_render_without_csp_violations(live_server, web_page):
     page = web_page
     page.add_init_script(WATCH_CSP)
     assert visit(page, f"{live_server.url}/api/docs", ".swagger-ui .info") == []
-    assert visit(page, f"{live_server.url}/api/redoc", "h1") == []
     assert page.problems == []
+    violations = visit(page, f"{live_server.url}/api/redoc", "h1")
+    assert [v for v in violations if REDOC_LOGO not in v] == []
+    assert [p for p in page.problems if REDOC_LOGO not in p] == []
+    assert page.locator("h1").first.inner_text().strip() != ""  # the document rendered
