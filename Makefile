@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.synced
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help run test test-fast lint fmt bench bench-http migrations-check migrate screenshots clean
+.PHONY: help run test test-fast lint fmt bench bench-http soak migrations-check migrate screenshots clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/ —/'
@@ -51,6 +51,9 @@ bench: $(STAMP)  ## run the benchmarks and print the numbers (see docs/benchmark
 # 127.0.0.1:5432, redis://127.0.0.1:6379/0); needs wrk (apt-get install -y wrk)
 bench-http: $(STAMP)  ## the HTTP suite under wrk (PG + Redis, SQLite); ARGS="--rows check,me --db postgres --duration 10"
 	$(PY) -m benchmarks.http $(ARGS)
+
+soak: $(STAMP)  ## 10 minutes (SOAK_SECONDS) of mixed traffic on PostgreSQL + Redis (TESSERA_DATABASE_URL, TESSERA_REDIS_URL); numbers to docs/benchmarks.md
+	$(PY) -m benchmarks.soak --write
 
 migrations-check: $(STAMP)  ## fail when a model change has no migration
 	$(VENV)/bin/tessera makemigrations --check --dry-run

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import dj_database_url
+from corsheaders.defaults import default_headers
 from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import NoBackoff
 from redis.retry import Retry
@@ -22,6 +23,7 @@ from tessera.config import (
     var_dir,
 )
 from tessera.log_format import formatter_config
+from tessera.origins import origin_of
 
 ENV = os.environ.get("TESSERA_ENV", "development").strip().lower()
 if ENV not in {"development", "production", "test"}:
@@ -41,6 +43,7 @@ ALLOWED_HOSTS = [
 ] or (["localhost", "127.0.0.1", "[::1]", "testserver"] if not PRODUCTION else [])
 if BASE_DOMAIN:
     ALLOWED_HOSTS += [BASE_DOMAIN, f".{BASE_DOMAIN}"]
+PUBLIC_URL = os.environ.get("TESSERA_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 # browser front ends allowed to sign in with the session cookie (see tessera.api.transport)
 CORS_ORIGINS = [
     o.strip().rstrip("/")
@@ -50,6 +53,16 @@ CORS_ORIGINS = [
 CSRF_TRUSTED_ORIGINS = [
     o.strip() for o in os.environ.get("TESSERA_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
 ]
+# CORS (django-cors-headers) on the API: the deployment's origins here, each tenant's in its
+# settings (`cors.allowed_origins`, tessera.tenancy.cors); credentials only for those origins
+CORS_ALLOWED_ORIGINS = sorted(
+    {o for o in (origin_of(u) for u in [PUBLIC_URL, *CORS_ORIGINS, *CSRF_TRUSTED_ORIGINS]) if o}
+)
+CORS_URLS_REGEX = r"^/api/"
+CORS_ALLOW_CREDENTIALS = True
+CORS_ALLOW_HEADERS = (*default_headers, "x-tenant", "x-request-id", "if-match")
+CORS_EXPOSE_HEADERS = ["x-request-id", "retry-after", "location", "content-disposition"]
+CORS_PREFLIGHT_MAX_AGE = env_int("TESSERA_CORS_PREFLIGHT_MAX_AGE", 600)
 
 INSTALLED_APPS = [
     "tessera.admin_apps.TesseraAdminConfig",
@@ -60,6 +73,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "ninja",
     "channels",
+    "corsheaders",
     "tessera.api",
     "tessera.identity",
     "tessera.tenancy",
@@ -81,6 +95,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "tessera.api.request_id.RequestIdMiddleware",
     "tessera.api.request_metrics.RequestMetricsMiddleware",
+    "tessera.api.security_middleware.SecurityHeadersMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "tessera.api.fallback.ProblemFallbackMiddleware",
     "tessera.api.text_guard.UnstorableTextMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -176,9 +192,12 @@ if REDIS_URL:
             "CONFIG": {
                 "hosts": [
                     {
-                        # no socket_timeout: a consumer waits on a blocking pop (5 s); a publish
-                        # is bounded by REDIS_TIMEOUT in tessera.realtime.notify
+                        # a socket's read waits out channels-redis's 5-second BZPOPMIN with room
+                        # to spare (redis-py's read timeout of those same 5 s killed WebSocket
+                        # consumers under load: found by `make soak`); a publish is bounded by
+                        # REDIS_TIMEOUT in tessera.realtime.notify
                         "address": REDIS_URL,
+                        "socket_timeout": 30,
                         "socket_connect_timeout": REDIS_TIMEOUT,
                         "retry": AsyncRetry(NoBackoff(), 0),
                     }
@@ -277,7 +296,6 @@ EMAIL_USE_SSL = _EMAIL.get("EMAIL_USE_SSL", False)
 # where the file backend (TESSERA_EMAIL_BACKEND=…filebased.EmailBackend) writes: tests
 EMAIL_FILE_PATH = os.environ.get("TESSERA_EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
 DEFAULT_FROM_EMAIL = os.environ.get("TESSERA_EMAIL_FROM", "tessera@localhost")
-PUBLIC_URL = os.environ.get("TESSERA_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 
 # Single sign-on (tessera.sso, docs/sso.md): providers' URLs must be https; plain http only to a
 # loopback host outside production (a provider on this machine, as in the tests).

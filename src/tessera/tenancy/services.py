@@ -13,6 +13,7 @@ from tessera.audit.models import AuditEventType
 from tessera.audit.services import Actor, audit_record
 from tessera.errors import Conflict, ValidationFailed, field_error
 from tessera.tenancy import events
+from tessera.tenancy.cors import forget_tenant_origins
 from tessera.tenancy.errors import ManagerInvalid, MembershipExists
 from tessera.tenancy.models import Membership, MembershipStatus, Tenant, slug_validator
 from tessera.tenancy.tenant_settings import (
@@ -89,6 +90,7 @@ def tenant_create(
                 slug=slug, name=name.strip(), settings=validated.model_dump()
             )
             events.tenant_created.publish(tenant=tenant)  # access seeds the built-in roles
+            transaction.on_commit(forget_tenant_origins)
             audit_record(
                 type=AuditEventType.TENANT_CREATED,
                 actor=actor,
@@ -114,6 +116,7 @@ def tenant_settings_update(
         tenant.settings = merged.model_dump()
         tenant.save(update_fields=["settings", "updated_at"])
         tenant_policy_bump(tenant_id=tenant.pk)  # MFA rules, rate limits: read per version
+        transaction.on_commit(forget_tenant_origins)  # the CORS origins of preflights
         audit_record(
             type=AuditEventType.TENANT_SETTINGS_CHANGED,
             actor=actor,

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from tessera.errors import ValidationFailed, field_error
 from tessera.identity.passwords import PasswordPolicy
+from tessera.origins import browser_origin
 
 
 class _Strict(BaseModel):
@@ -95,6 +96,20 @@ class RetentionPolicy(_Strict):
     )
 
 
+class CorsPolicy(_Strict):
+    """Browser applications allowed to call the API for this tenant (CORS, with credentials),
+    besides the deployment's own origins (TESSERA_PUBLIC_URL, TESSERA_CORS_ORIGINS)."""
+
+    allowed_origins: list[str] = Field(
+        default_factory=list, max_length=50, description="https://host[:port] of each application"
+    )
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins(cls, values: list[str]) -> list[str]:
+        return list(dict.fromkeys(browser_origin(v) for v in values))
+
+
 class TenantSettings(_Strict):
     password: PasswordPolicy = Field(default_factory=PasswordPolicy)
     lockout: LockoutPolicy = Field(default_factory=LockoutPolicy)
@@ -108,6 +123,7 @@ class TenantSettings(_Strict):
     qualifications: QualificationPolicy = Field(default_factory=QualificationPolicy)
     sso: SsoPolicy = Field(default_factory=SsoPolicy)
     retention: RetentionPolicy = Field(default_factory=RetentionPolicy)
+    cors: CorsPolicy = Field(default_factory=CorsPolicy)
 
 
 def parse_tenant_settings(data: dict[str, Any] | None) -> TenantSettings:
