@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from io import StringIO
 
@@ -9,6 +10,8 @@ import pytest
 import uvicorn
 from django.core.management import call_command
 from django.core.management.base import CommandError
+
+from tessera.metrics import MULTIPROC_ENV
 
 
 @pytest.fixture
@@ -18,6 +21,8 @@ def served(monkeypatch):
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append({"app": app, **kw}))
     monkeypatch.setattr("tessera.api.management.commands.serve.call_command", lambda *a, **kw: None)
     monkeypatch.delenv("TESSERA_WORKERS", raising=False)
+    # serve names its metrics directory in the environment the workers inherit: undone after
+    monkeypatch.setenv(MULTIPROC_ENV, "")
     monkeypatch.setattr(os, "cpu_count", lambda: 4)
     return calls
 
@@ -37,11 +42,13 @@ def test_with_redis_one_worker_per_core_on_uvloop_and_httptools(served, settings
     assert call["loop"] == "uvloop" and call["http"] == "httptools"
 
 
-def test_without_redis_one_worker_and_the_reason_is_printed(served, settings):
+def test_without_redis_one_worker_and_the_reason_is_logged(served, settings, caplog):
     settings.REDIS_URL = None
-    out, _ = _serve()
+    with caplog.at_level(logging.INFO, logger="tessera.api.management.commands.serve"):
+        _serve()
     assert served[0]["workers"] == 1
-    assert "TESSERA_REDIS_URL" in out and out.count("\n") == 1
+    (record,) = caplog.records
+    assert "TESSERA_REDIS_URL" in record.getMessage() and record.levelno == logging.INFO
 
 
 def test_workers_flag_and_environment_override_the_default(served, settings, monkeypatch):
@@ -53,11 +60,13 @@ def test_workers_flag_and_environment_override_the_default(served, settings, mon
     assert [c["workers"] for c in served] == [3, 2, 1]
 
 
-def test_several_workers_without_redis_are_served_with_a_warning(served, settings):
+def test_several_workers_without_redis_are_served_with_a_warning(served, settings, caplog):
     settings.REDIS_URL = None
-    out, err = _serve("--workers", "2")
+    with caplog.at_level(logging.INFO, logger="tessera.api.management.commands.serve"):
+        _serve("--workers", "2")
     assert served[0]["workers"] == 2
-    assert "lockout" in err and out == ""
+    (record,) = caplog.records
+    assert "lockout" in record.getMessage() and record.levelno == logging.WARNING
 
 
 @pytest.mark.parametrize("count", ["0", "-2"])

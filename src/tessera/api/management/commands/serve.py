@@ -16,6 +16,7 @@ of the settings, and uvicorn's other lines use that format too.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from pathlib import Path
@@ -27,6 +28,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from tessera.api.access_log import uvicorn_log_config
 from tessera.metrics import MULTIPROC_ENV
+
+logger = logging.getLogger(__name__)  # in the settings' log format, as every line of `serve`
 
 METRICS_DIR_NAME = "prometheus-multiproc"
 
@@ -80,12 +83,13 @@ class Command(BaseCommand):
             raise CommandError("--workers must be at least 1")
         if not settings.REDIS_URL:
             if workers > 1:
-                self.stderr.write(
-                    f"warning: {workers} workers without TESSERA_REDIS_URL: each process keeps "
-                    "its own lockout and rate-limit counters and WebSocket pushes"
+                logger.warning(
+                    "%s workers without TESSERA_REDIS_URL: each process keeps its own lockout "
+                    "and rate-limit counters and WebSocket pushes",
+                    workers,
                 )
             elif not chosen and (os.cpu_count() or 1) > 1:
-                self.stdout.write(SINGLE_PROCESS_NOTE)
+                logger.info(SINGLE_PROCESS_NOTE)
         # Hashed, compressed static files, so that the admin and /api/docs render as in production;
         # unchanged files are not copied again.
         call_command("collectstatic", interactive=False, verbosity=0)
