@@ -22,7 +22,7 @@ from pathlib import Path
 
 import httpx
 
-from benchmarks.bench_http_check import _free_port, cpu_seconds, wait_ready
+from benchmarks.http.server import free_port, tree_cpu_seconds, wait_ready
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIENTS = 16
@@ -124,7 +124,7 @@ async def _refresh(base: str, refresh_tokens: list[str], seconds: float) -> int:
 
 
 def measure(fast: bool, access: str, refresh_tokens: list[str], seconds: int) -> dict[str, float]:
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = start_server(port, fast)
     numbers: dict[str, float] = {}
@@ -142,16 +142,16 @@ def measure(fast: bool, access: str, refresh_tokens: list[str], seconds: int) ->
             ("me", "/api/v1/auth/me", None),
         ):
             _wrk(base + path, access, 1, script)  # warm-up
-            before = cpu_seconds(server.pid) or 0.0
+            before = tree_cpu_seconds(server.pid)
             rate, p99, total = _wrk(base + path, access, seconds, script)
-            cpu = (cpu_seconds(server.pid) or 0.0) - before
+            cpu = tree_cpu_seconds(server.pid) - before
             numbers |= {f"{name}_req_s": rate, f"{name}_p99_ms": p99}
             numbers[f"{name}_cpu_ms"] = cpu * 1000 / total
-        before = cpu_seconds(server.pid) or 0.0
+        before = tree_cpu_seconds(server.pid)
         started = time.perf_counter()
         total = asyncio.run(_refresh(base, refresh_tokens, seconds))
         elapsed = time.perf_counter() - started
-        cpu = (cpu_seconds(server.pid) or 0.0) - before
+        cpu = tree_cpu_seconds(server.pid) - before
         numbers |= {"refresh_req_s": total / elapsed, "refresh_cpu_ms": cpu * 1000 / total}
         return numbers
     finally:

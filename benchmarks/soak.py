@@ -36,9 +36,9 @@ from pathlib import Path
 import httpx
 import websockets
 
-from benchmarks.__main__ import REPORT, RESULTS, machine, render
-from benchmarks.bench_http_check import _free_port, wait_ready
 from benchmarks.child import ensure_database, percentiles
+from benchmarks.http.server import free_port, wait_ready
+from benchmarks.report import REPORT, RESULTS, machine, render
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIENTS = 16  # the first ADMINS of them also administer users
@@ -473,7 +473,7 @@ def main(argv: list[str]) -> int:
     tenant, emails = json.loads(seeded.stdout.strip().splitlines()[-1])
     members = [Member(email=e, tenant=tenant) for e in emails]
 
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(  # noqa: S603
         [
             sys.executable,

@@ -34,6 +34,19 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def wait_ready(base: str, timeout: float = 120.0) -> None:
+    """Until `base`/healthz answers 200 (RuntimeError after `timeout` seconds)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=2.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"the server at {base} did not answer /healthz within {timeout:.0f} s")
+
+
 def _stat(pid: int) -> tuple[int, float] | None:
     """(parent pid, utime + stime in seconds) of a live process, from /proc/<pid>/stat."""
     try:
