@@ -318,6 +318,10 @@ WS_RECHECK_SECONDS = env_int("TESSERA_WS_RECHECK_SECONDS", 30)
 # `tessera serve` on SIGTERM: stop accepting, close WebSockets (1001, "server shutting down"), and
 # give requests in flight this many seconds to finish.
 SHUTDOWN_GRACE_SECONDS = env_int("TESSERA_SHUTDOWN_GRACE_SECONDS", 20)
+# How long an idle keep-alive connection stays open. uvicorn's 5 s raced clients (and load
+# balancers) that reuse a connection after a pause: the request met the server's close and failed
+# with a reset (found by `make soak`). A load balancer's idle timeout must be below this.
+KEEPALIVE_SECONDS = env_int("TESSERA_KEEPALIVE_SECONDS", 75)
 
 # Rate limits (the `limits` library); deployments and benchmarks may raise them.
 RATE_LIMIT_API = os.environ.get("TESSERA_RATE_LIMIT_API", "600/minute")

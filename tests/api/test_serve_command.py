@@ -40,6 +40,8 @@ def test_with_redis_one_worker_per_core_on_uvloop_and_httptools(served, settings
     assert call["app"] == "tessera.asgi:application"
     assert call["workers"] == 4
     assert call["loop"] == "uvloop" and call["http"] == "httptools"
+    # idle keep-alive connections outlive a client's (or a load balancer's) pause between requests
+    assert call["timeout_keep_alive"] == 75
 
 
 def test_without_redis_one_worker_and_the_reason_is_logged(served, settings, caplog):

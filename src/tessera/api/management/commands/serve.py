@@ -111,6 +111,7 @@ class Command(BaseCommand):
                 server_header=False,
                 # SIGTERM: in-flight requests get SHUTDOWN_GRACE_SECONDS, sockets a 1001 close
                 timeout_graceful_shutdown=settings.SHUTDOWN_GRACE_SECONDS,
+                timeout_keep_alive=settings.KEEPALIVE_SECONDS,
                 ws="tessera.api.graceful_websockets:GoingAwayWebSocketProtocol",
             )
         finally:
