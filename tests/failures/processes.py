@@ -215,7 +215,8 @@ def serve_start(env: dict[str, str], log: Path) -> Served:
     env = {**env, "TESSERA_PUBLIC_URL": base}
     with open(log, "w") as out:
         process = subprocess.Popen(  # noqa: S603
-            [TESSERA, "serve", "--port", str(port), "--log-level", "warning"],
+            # one process: its in-process fallback counters and its SIGTERM are what is tested
+            [TESSERA, "serve", "--port", str(port), "--workers", "1", "--log-level", "warning"],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
