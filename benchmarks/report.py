@@ -12,6 +12,16 @@ RESULTS = ROOT / "docs" / "benchmarks.json"
 REPORT = ROOT / "docs" / "benchmarks.md"
 
 
+LAYER_NOTES = (
+    'Each row run once more under py-spy (`make bench-http ARGS="--profile 15"`, '
+    "benchmarks/http/layers.py): every sample of a running server thread goes to the layer of "
+    "its innermost frame that belongs to one; a layer's share of the samples times the server "
+    "CPU per request of that run is its CPU per request. C code counts as the Python frame that "
+    "called it (libpq as the PostgreSQL driver, Argon2 as the password hash). The last line, the "
+    "samples' running time per request, checks the profile against the measured CPU."
+)
+
+
 def machine() -> str:
     cpu = "unknown CPU"
     try:
@@ -52,7 +62,17 @@ def _section(name: str, entry: dict) -> list[str]:
             lines += [f"**{entry['caveat']}**", ""]
         if entry.get("notes"):
             lines += [entry["notes"], ""]
-        return [*lines, *entry["table"], ""]
+        lines += [*entry["table"], ""]
+        if entry.get("layer_table"):
+            lines += [
+                "### Where the server CPU goes, per layer (ms per request)",
+                "",
+                LAYER_NOTES,
+                "",
+                *entry["layer_table"],
+                "",
+            ]
+        return lines
     lines += [f"Run {entry['date']} on {entry['machine']} ({entry['seconds']:.0f} s).", ""]
     if entry.get("notes"):
         lines += [entry["notes"], ""]

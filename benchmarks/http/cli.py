@@ -2,6 +2,11 @@
 
 python -m benchmarks.http [--rows check,batch,me,refresh,users,admin,login]
                           [--db postgres|sqlite|both] [--duration 10] [--warmup 2] [--no-write]
+                          [--profile 15]
+
+--profile S runs each row once more for S seconds with py-spy sampling the server, and shows where
+its server CPU goes, per layer (benchmarks.http.layers); the row's own numbers come from the run
+without the profiler.
 """
 
 from __future__ import annotations
@@ -11,7 +16,15 @@ import datetime
 import os
 import time
 
-from benchmarks.http.report import ENTRY, cpu_model, load_average, merge, row_record, table
+from benchmarks.http.report import (
+    ENTRY,
+    cpu_model,
+    layer_table,
+    load_average,
+    merge,
+    row_record,
+    table,
+)
 from benchmarks.http.rows import select
 from benchmarks.http.suite import run_database
 from benchmarks.http.wrk import wrk_binary
@@ -44,6 +57,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--duration", type=float, default=10.0, help="seconds measured per row")
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds of warm-up per row")
     parser.add_argument("--no-write", action="store_true", help="print only, keep docs/")
+    parser.add_argument(
+        "--profile", type=float, default=0, help="seconds of a py-spy run per row (0: none)"
+    )
     options = parser.parse_args(argv)
     if options.duration < 1 or options.warmup < 0:
         parser.error("--duration must be ≥ 1 and --warmup ≥ 0")
@@ -66,13 +82,19 @@ def run_entry(previous: dict | None, argv: list[str] | None = None) -> dict:
     records, seeding = [], {}
     for db in databases:
         facts, results = run_database(
-            db, options.selected, seconds=options.duration, warmup=options.warmup
+            db,
+            options.selected,
+            seconds=options.duration,
+            warmup=options.warmup,
+            profile=options.profile,
         )
         if facts["seed_seconds"] is not None:
             seeding[db] = facts["seed_seconds"]
         records += [row_record(result, load=load) for result in results]
     seconds = time.perf_counter() - started
     print("\n".join(table(records)))
+    if options.profile:
+        print("\n".join(layer_table(records)))
     print(f"({seconds:.0f} s, load average now {load_average()})")
     noisy = float(load.split()[0]) > NOISY_LOAD_PER_CORE * cores
     meta = {

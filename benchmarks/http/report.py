@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from benchmarks.http.rows import ROWS
-from benchmarks.http.suite import RowResult
+from benchmarks.http.suite import Profile, RowResult
 
 ENTRY = "bench_http"
 TITLE = "Over real HTTP"
@@ -45,7 +45,48 @@ def row_record(result: RowResult, *, load: str) -> dict:
         "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "load_average_start": load,
         **numbers,
+        **({"profile": _profile_record(result.profile)} if result.profile else {}),
     }
+
+
+def _profile_record(profile: Profile) -> dict:
+    return {
+        "requests": profile.requests,
+        "cpu_ms": round(profile.cpu_ms, 3),
+        "sampled_ms": round(profile.sampled_ms, 3),
+        "layers": {s.layer: round(s.cpu_ms, 3) for s in profile.layers},
+    }
+
+
+def layer_table(records: list[dict]) -> list[str]:
+    """Server CPU per request by layer (ms), a column per profiled row, layers by their total."""
+    profiled = [r for r in records if r.get("profile")]
+    if not profiled:
+        return []
+    totals: dict[str, float] = {}
+    for r in profiled:
+        for layer, ms in r["profile"]["layers"].items():
+            totals[layer] = totals.get(layer, 0.0) + ms / max(r["profile"]["cpu_ms"], 1e-9)
+    heads = [f"{r['key']} ({r['db']})" for r in profiled]
+    lines = ["| layer | " + " | ".join(heads) + " |", "|---|" + "---:|" * len(heads)]
+    for layer in sorted(totals, key=lambda name: -totals[name]):
+        cells = [_ms(r["profile"]["layers"].get(layer)) for r in profiled]
+        lines.append(f"| {layer} | " + " | ".join(cells) + " |")
+    lines.append(
+        "| **server CPU per request (profiled run)** | "
+        + " | ".join(f"**{r['profile']['cpu_ms']:.3f}**" for r in profiled)
+        + " |"
+    )
+    lines.append(
+        "| sampled running time per request (check) | "
+        + " | ".join(f"{r['profile']['sampled_ms']:.3f}" for r in profiled)
+        + " |"
+    )
+    return lines
+
+
+def _ms(value: float | None) -> str:
+    return "" if value is None else f"{value:.3f}"
 
 
 def _rate(value: float) -> str:
@@ -85,6 +126,7 @@ def merge(previous: dict | None, records: list[dict], *, meta: dict) -> dict:
         "title": TITLE,
         "rows": rows,
         "table": table(rows),
+        "layer_table": layer_table(rows),
         "runs": {
             r["db"]: f"{r['date']}, load average at start {r['load_average_start']}" for r in rows
         },

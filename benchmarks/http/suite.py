@@ -19,6 +19,8 @@ from pathlib import Path
 import httpx
 
 from benchmarks.child import ensure_database
+from benchmarks.http.layers import Sampler, Share, shares
+from benchmarks.http.prepare import ROTATORS, rotator_email
 from benchmarks.http.rows import Row
 from benchmarks.http.server import ROOT, Server
 from benchmarks.http.wrk import WrkResult, run_wrk
@@ -33,11 +35,22 @@ class SuiteError(RuntimeError):
 
 
 @dataclass(frozen=True)
+class Profile:
+    """A second run of a row with py-spy attached: the server CPU per layer."""
+
+    requests: int
+    cpu_ms: float  # measured server CPU per request over the profiled run
+    sampled_ms: float  # running-thread samples / rate, per request (a check of the profile)
+    layers: list[Share]
+
+
+@dataclass(frozen=True)
 class RowResult:
     row: Row
     db: str
     wrk: WrkResult
     server_cpu_seconds: float
+    profile: Profile | None = None
 
     @property
     def numbers(self) -> dict[str, float]:
@@ -170,7 +183,9 @@ class Suite:
                 f"got {answer.status_code}: {answer.text[:300]}"
             )
 
-    def measure(self, row: Row, *, db: str, seconds: float, warmup: float) -> RowResult:
+    def measure(
+        self, row: Row, *, db: str, seconds: float, warmup: float, profile: float = 0
+    ) -> RowResult:
         headers = self.headers(row)
         body = row.body(self.facts) if row.body else None
         body_file = None
@@ -197,14 +212,42 @@ class Suite:
         result = run_wrk(url, seconds=max(seconds, row.min_seconds), **options)
         cpu = self.server.cpu_seconds() - before
         self.server.wait_idle()
-        return RowResult(row, db, result, cpu)
+        layers = self.profile(row, url, options, seconds=profile) if profile > 0 else None
+        return RowResult(row, db, result, cpu, layers)
+
+    def fresh_chains(self) -> Path:
+        """New refresh-token chains (the measured run spent the seed's): a sign-in per rotator."""
+        path = self.scratch / "refresh-tokens-profile"
+        tokens = [
+            api_login(self.client, rotator_email(n), self.facts)["refresh_token"]
+            for n in range(ROTATORS)
+        ]
+        path.write_text("\n".join(tokens) + "\n")
+        return path
+
+    def profile(self, row: Row, url: str, options: dict, *, seconds: float) -> Profile:
+        """The same load again, with py-spy sampling the server (numbers apart from the row's)."""
+        assert self.server.process is not None
+        if row.auth == "refresh":
+            options = {**options, "tokens_file": self.fresh_chains()}
+        output = self.scratch / "profile.raw"
+        before = self.server.cpu_seconds()
+        sampler = Sampler(self.server.process.pid, seconds + 1, output)
+        result = run_wrk(url, seconds=seconds, **options)
+        counts = sampler.counts()
+        cpu = self.server.cpu_seconds() - before
+        self.server.wait_idle()
+        served = max(result.requests, 1)
+        cpu_ms = cpu * 1000 / served
+        sampled_ms = sum(counts.values()) / Sampler.RATE * 1000 / served
+        return Profile(served, cpu_ms, sampled_ms, shares(counts, cpu_ms))
 
     def close(self) -> None:
         self.client.close()
 
 
 def run_database(
-    db: str, rows: list[Row], *, seconds: float, warmup: float, log=print
+    db: str, rows: list[Row], *, seconds: float, warmup: float, profile: float = 0, log=print
 ) -> tuple[dict, list[RowResult]]:
     """(the prepared facts, a result per row) for one database."""
     env = database_env(db)
@@ -218,7 +261,9 @@ def run_database(
         try:
             for row in rows:
                 log(f"[{db}] {row.workload}")
-                results.append(suite.measure(row, db=db, seconds=seconds, warmup=warmup))
+                results.append(
+                    suite.measure(row, db=db, seconds=seconds, warmup=warmup, profile=profile)
+                )
         finally:
             suite.close()
     return facts, results
