@@ -180,10 +180,11 @@ REDIS_CLIENT_OPTIONS = {
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's Redis cache on one connection pool per process (REDIS_CLIENT_OPTIONS),
+            # shared with the version store and the rate limits (tessera.redis_pool)
+            "BACKEND": "tessera.redis_pool.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": os.environ.get("TESSERA_REDIS_PREFIX", "tessera"),
-            "OPTIONS": REDIS_CLIENT_OPTIONS,
         }
     }
     CHANNEL_LAYERS = {

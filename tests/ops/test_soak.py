@@ -1,7 +1,7 @@
 """The soak in CI: `benchmarks/soak.py` for 60 seconds (windows of 10) against `tessera serve` on
 PostgreSQL + Redis — no error, p99 of the last window near the first's, resident memory and open
-descriptors flat. The thresholds are wider than `make soak`'s: a 2-core CI machine runs another
-test worker beside it."""
+descriptors flat (the pools filling to their bound aside: benchmarks.soak). The thresholds are
+wider than `make soak`'s: a 2-core CI machine runs another test worker beside it."""
 
 from __future__ import annotations
 
@@ -55,3 +55,7 @@ def test_sixty_seconds_of_mixed_traffic_without_errors_or_growth():
     assert all(w["requests"] > 0 for w in result["windows"])
     assert result["ws_sessions"] > 0
     assert all(w["rss_mib"] > 0 and w["fds"] > 0 for w in result["windows"])
+    # what the descriptors are; Redis's within the pools' bound (not one per request: #18)
+    last = result["windows"][-1]["fd_kinds"]
+    assert last["postgres"] > 0 and last["clients"] > 0
+    assert 0 < last["redis"] <= result["fd_pool_bounds"]["redis"]

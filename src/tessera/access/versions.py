@@ -8,8 +8,9 @@ miss; without Redis it is one indexed database query, so several server processe
 (an in-process cache could not be invalidated across processes). That query is compiled once per
 connection (`PreparedRow`): on this hot path the ORM's per-call SQL compilation would cost several
 times the query itself. Likewise the Redis read goes through one process-wide client
-(`redis_get_many`; Django's cache builds a new client object on every call) with the cache's own
-key function and serializer; writes and deletes go through the Django cache.
+(`redis_get_many`; Django's cache builds a new client object on every call) on the process's
+shared connection pool (`tessera.redis_pool`), with the cache's own key function and serializer;
+writes and deletes go through the Django cache.
 
 A request reads its session's liveness in the same round trip (`tessera.authn.session_state`),
 with the keys and loaders below.
@@ -36,6 +37,7 @@ from tessera.access.redis_breaker import (
     redis_configured,
     redis_failed,
 )
+from tessera.redis_pool import shared_pool
 from tessera.tenancy.models import Membership, MembershipStatus, Tenant
 
 STATE_TTL = 3600
@@ -84,7 +86,7 @@ def redis_get_many(keys: list[str]) -> dict:
     url = settings.REDIS_URL or ""  # asked only when a Redis URL is configured (uses_redis)
     if entry is None or entry[0] != url:
         with _redis_lock:
-            entry = (url, redis.Redis.from_url(url, **settings.REDIS_CLIENT_OPTIONS))
+            entry = (url, redis.Redis(connection_pool=shared_pool(url)))
             _redis_client = entry
     raw = entry[1].mget([cache.make_and_validate_key(key) for key in keys])
     return {

@@ -36,6 +36,7 @@ from limits.strategies import MovingWindowRateLimiter
 
 from tessera import metrics
 from tessera.authn.limits_fallback import FallbackStorage
+from tessera.redis_pool import shared_pool
 from tessera.tenancy.models import Membership, MembershipStatus
 
 NAMESPACE = "authn"
@@ -95,8 +96,8 @@ def _limiter_get() -> MovingWindowRateLimiter:
             if _limiter is None or _storage_uri != uri:
                 prefix = settings.CACHES.get("default", {}).get("KEY_PREFIX") or "tessera"
                 options: dict[str, Any] = {}
-                if settings.REDIS_URL:  # timeouts, no retries (docs/operations/failures.md)
-                    options = settings.REDIS_CLIENT_OPTIONS
+                if settings.REDIS_URL:  # the process's pool: timeouts, no retries (failures.md)
+                    options = {"connection_pool": shared_pool(settings.REDIS_URL)}
                 storage = storage_from_string(uri, key_prefix=f"{prefix}:limits", **options)
                 if not isinstance(storage, Storage):  # an async+ URI: not ours to configure
                     raise TypeError(f"{uri!r} is not a synchronous limits storage")
