@@ -5,10 +5,10 @@ members (p50, target ≤ 10 ms).
 The server is `tessera serve` (uvicorn, `TESSERA_BENCH_SCIM_WORKERS` workers, default 2) on
 TESSERA_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/tessera_bench_scim, created when
 missing and kept between runs: a second run provisions another 10,000 users) and TESSERA_REDIS_URL
-when set (`TESSERA_BENCH_SCIM_USERS=0` skips the provisioning, to rerun the lookups on a
-database an earlier run filled). The users are created as a directory creates them (Okta's body: name, work email,
+when set. The users are created as a directory creates them (Okta's body: name, work email,
 externalId, enterprise department and employee number) by `TESSERA_BENCH_SCIM_CLIENTS` concurrent
-keep-alive clients (default 4: Okta and Entra ID provision with a few parallel requests). The
+keep-alive clients (default 4: Okta and Entra ID provision with a few parallel requests);
+`TESSERA_BENCH_SCIM_USERS=0` skips them, to rerun the lookups on a database a run filled. The
 tenant is then topped up to 100,000 members with `tessera seed-members`, and the lookup Okta and
 Entra ID send before every create is timed for existing and unknown addresses, round-robin: one
 client at a time (the latency a directory sees) and 16 at once (throughput), with the server's

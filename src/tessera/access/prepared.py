@@ -30,10 +30,10 @@ from django.db.models import QuerySet
 class _PreparingCursor(psycopg.Cursor):
     """A server-binding cursor that asks psycopg to prepare every statement it executes."""
 
-    def execute(self, query, params=None, *, prepare=None, binary=None):  # type: ignore[override]
+    def execute(self, query, params=None, *, prepare=None, binary=None):
         return super().execute(query, params, prepare=True, binary=binary)
 
-    def _send_query_prepared(self, name, pgq, *, binary=None):  # type: ignore[no-untyped-def]
+    def _send_query_prepared(self, name, pgq, *, binary=None):
         # psycopg records the query it sends only when it sends it unprepared; Django's query
         # log (DEBUG, CaptureQueriesContext) reads it from `_query`
         self._query = pgq
