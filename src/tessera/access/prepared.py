@@ -25,6 +25,9 @@ from typing import Any
 import psycopg
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import QuerySet
+from psycopg.pq import Format
+
+_TIMESTAMPTZ_OID = psycopg.adapters.types["timestamptz"].oid
 
 
 class _PreparingCursor(psycopg.Cursor):
@@ -46,10 +49,17 @@ def _cursor(connection) -> Iterator[Any]:
         with connection.cursor() as cursor:
             yield cursor
         return
+    from django.db.backends.postgresql.psycopg_any import register_tzloader
+
     connection.ensure_connection()
     connection.validate_thread_sharing()
     with connection.wrap_database_errors:
         raw = _PreparingCursor(connection.connection)
+    # as Django's own `create_cursor`: the connection's time zone, should it have changed since
+    # the connection was made
+    loader = raw.adapters.get_loader(_TIMESTAMPTZ_OID, Format.TEXT)
+    if connection.timezone != getattr(loader, "timezone", None):
+        register_tzloader(connection.timezone, raw)
     wrapped = (
         connection.make_debug_cursor(raw)
         if connection.queries_logged
