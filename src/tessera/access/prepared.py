@@ -24,6 +24,7 @@ from typing import Any
 
 import psycopg
 from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.postgresql.psycopg_any import register_tzloader
 from django.db.models import QuerySet
 from psycopg.pq import Format
 
@@ -49,8 +50,6 @@ def _cursor(connection) -> Iterator[Any]:
         with connection.cursor() as cursor:
             yield cursor
         return
-    from django.db.backends.postgresql.psycopg_any import register_tzloader
-
     connection.ensure_connection()
     connection.validate_thread_sharing()
     with connection.wrap_database_errors:
