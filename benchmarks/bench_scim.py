@@ -7,7 +7,8 @@ TESSERA_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/tessera_bench_s
 missing and kept between runs: a second run provisions another 10,000 users) and TESSERA_REDIS_URL
 when set. The users are created as a directory creates them (Okta's body: name, work email,
 externalId, enterprise department and employee number) by `TESSERA_BENCH_SCIM_CLIENTS` concurrent
-keep-alive clients (default 4: Okta and Entra ID provision with a few parallel requests). The
+keep-alive clients (default 4: Okta and Entra ID provision with a few parallel requests);
+`TESSERA_BENCH_SCIM_USERS=0` skips them, to rerun the lookups on a database a run filled. The
 tenant is then topped up to 100,000 members with `tessera seed-members`, and the lookup Okta and
 Entra ID send before every create is timed for existing and unknown addresses, round-robin: one
 client at a time (the latency a directory sees) and 16 at once (throughput), with the server's
@@ -246,11 +247,12 @@ def run() -> dict:
         base = f"http://127.0.0.1:{port}"
         server = _serve(environment, port)
         try:
-            seconds = asyncio.run(_provision(base, token))
-            numbers["provisioned_users"] = PROVISION
-            numbers["provision_clients"] = CLIENTS
-            numbers["provision_seconds"] = round(seconds, 1)
-            numbers["provision_users_per_s"] = round(PROVISION / seconds, 1)
+            if PROVISION > 0:
+                seconds = asyncio.run(_provision(base, token))
+                numbers["provisioned_users"] = PROVISION
+                numbers["provision_clients"] = CLIENTS
+                numbers["provision_seconds"] = round(seconds, 1)
+                numbers["provision_users_per_s"] = round(PROVISION / seconds, 1)
 
             top_up = _child("top-up", environment)
             numbers["members"] = top_up["members"]

@@ -143,6 +143,10 @@ DATABASE_URL = os.environ.get("TESSERA_DATABASE_URL", "").strip()
 # seconds (connecting, one statement; 0 = no statement limit), then the request gets a 503 problem.
 DB_CONNECT_TIMEOUT = env_int("TESSERA_DB_CONNECT_TIMEOUT", 3)
 DB_STATEMENT_TIMEOUT = env_int("TESSERA_DB_STATEMENT_TIMEOUT", 30)
+# The hot-path reads (tessera.access.prepared) are prepared once per PostgreSQL connection; turn
+# that off behind a pooler that cannot keep prepared statements (PgBouncer in transaction mode
+# before 1.21, or without `max_prepared_statements`).
+DB_PREPARED_STATEMENTS = env_bool("TESSERA_DB_PREPARED_STATEMENTS", True)
 DATABASES = {
     "default": dj_database_url.parse(DATABASE_URL, conn_max_age=600, conn_health_checks=True)
     if DATABASE_URL
@@ -161,6 +165,9 @@ DATABASES = {
 if "postgresql" in DATABASES["default"]["ENGINE"]:
     _pg_options = DATABASES["default"].setdefault("OPTIONS", {})
     _pg_options.setdefault("connect_timeout", DB_CONNECT_TIMEOUT)
+    # psycopg prepares only what asks to be (Django's own cursors bind client-side, never
+    # prepared); None turns preparing off altogether
+    _pg_options.setdefault("prepare_threshold", 5 if DB_PREPARED_STATEMENTS else None)
     if DB_STATEMENT_TIMEOUT > 0:
         _pg_options["options"] = (
             f"{_pg_options.get('options', '')} -c statement_timeout={DB_STATEMENT_TIMEOUT * 1000}"

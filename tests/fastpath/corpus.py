@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import random
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from tests.fastpath.world import FIXED_REQUEST_ID, World
 
@@ -17,6 +18,7 @@ CHECK = ("POST", "/api/v1/authz/check")
 BATCH = ("POST", "/api/v1/authz/check/batch")
 ME = ("GET", "/api/v1/auth/me")
 REFRESH = ("POST", "/api/v1/auth/refresh")
+SCIM = ("GET", "/scim/v2/Users")
 
 CREDENTIALS = (
     "admin",
@@ -46,6 +48,38 @@ CREDENTIALS = (
     "key_later_revoked",
     "key_unknown",
     "bearer_key_unknown",
+)
+SCIM_CREDENTIALS = (
+    "scim",
+    "scim",
+    "scim",
+    "scim",
+    "scim_slow",
+    "scim_outsider",
+    "scim_later_revoked",
+    "scim_unknown",
+    "member",
+    "key",
+    "garbage",
+    "basic",
+    "none",
+)
+# what a SCIM lookup asks (`body`): the lookup a directory sends before a create, in its forms,
+# and lists and filters the general query answers
+SCIM_QUERIES = (
+    "username",
+    "username",
+    "username",
+    "username_upper",
+    "external_id",
+    "external_id",
+    "external_id_case",
+    "unknown",
+    "invalid",
+    "and",
+    "list",
+    "page_2",
+    "count_0",
 )
 TENANTS = (None, None, None, None, None, "acme", "globex", "no-such-tenant")
 REQUEST_IDS = (None, None, FIXED_REQUEST_ID, "bad id!")
@@ -84,6 +118,7 @@ CHANGES = (
     (25, "revoke_session", "member_later_revoked"),
     (25, "revoke_session", "refresh_later_revoked"),
     (40, "revoke_key", "key_later_revoked"),
+    (45, "revoke_scim_token", "scim_later_revoked"),
     (55, "suspend", "victim"),
 )
 
@@ -111,13 +146,20 @@ def corpus(seed: int, size: int) -> list[Request | Change]:
     steps: list[Request | Change] = []
     for i in range(size):
         steps += [Change(kind, symbol) for at, kind, symbol in CHANGES if at == i]
-        route = rng.choice((CHECK, CHECK, CHECK, BATCH, ME, ME, REFRESH))
-        bodies = {CHECK: CHECK_BODIES, BATCH: BATCH_BODIES, ME: ("none",), REFRESH: REFRESH_BODIES}
+        route = rng.choice((CHECK, CHECK, CHECK, BATCH, ME, ME, REFRESH, SCIM, SCIM))
+        bodies = {
+            CHECK: CHECK_BODIES,
+            BATCH: BATCH_BODIES,
+            ME: ("none",),
+            REFRESH: REFRESH_BODIES,
+            SCIM: SCIM_QUERIES,
+        }
+        credentials = {REFRESH: ("none",), SCIM: SCIM_CREDENTIALS}.get(route, CREDENTIALS)
         steps.append(
             Request(
                 method=route[0],
                 path=route[1],
-                credential="none" if route == REFRESH else rng.choice(CREDENTIALS),
+                credential=rng.choice(credentials),
                 tenant=rng.choice(TENANTS),
                 body=rng.choice(bodies[route]),
                 request_id=rng.choice(REQUEST_IDS),
@@ -159,6 +201,30 @@ def _batch_body(kind: str, request: Request, world: World) -> object:
         "wrong_type": {"checks": "all of them"},
         "missing": {},
     }[kind]
+
+
+def _scim_query(request: Request, world: World) -> dict[str, str]:
+    member = world.memberships.get(request.subject)
+    email = member.user.email if member is not None else f"{request.subject}@nowhere.test"
+    return {
+        "username": {"filter": f'userName eq "{email}"'},
+        "username_upper": {"filter": f'userName eq "{email.upper()}"'},
+        "external_id": {"filter": 'externalId eq "00u-member"'},
+        "external_id_case": {"filter": 'externalId eq "00U-MEMBER"'},
+        "unknown": {"filter": 'userName eq "nobody@nowhere.test"'},
+        "invalid": {"filter": 'userName eq "unclosed'},
+        "and": {"filter": f'userName eq "{email}" and active eq true'},
+        "list": {},
+        "page_2": {"filter": f'userName eq "{email}"', "startIndex": "2"},
+        "count_0": {"filter": f'userName eq "{email}"', "count": "0"},
+    }[request.body]
+
+
+def target(request: Request, world: World) -> str:
+    """The request's path, with its query string in `world`."""
+    if request.path != SCIM[1]:
+        return request.path
+    return f"{request.path}?{urlencode(_scim_query(request, world))}"
 
 
 def render(request: Request, world: World) -> tuple[dict[str, str], bytes]:

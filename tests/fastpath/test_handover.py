@@ -52,6 +52,9 @@ def _send_sync(app, method, path, **kwargs) -> httpx.Response:
         ("GET", "/api/v1/auth/me/", {}),
         ("GET", "/api/v1/auth/me", {"Cookie": "tessera_session=abc"}),
         ("POST", "/api/v1/authz/check", {"Cookie": "csrftoken=x"}),
+        ("POST", "/scim/v2/Users", {}),
+        ("GET", "/scim/v2/Users/.search", {}),
+        ("GET", "/scim/v2/Users", {"Cookie": "tessera_session=abc"}),
     ],
 )
 def test_other_routes_and_cookie_requests_go_to_django(db, method, path, headers):

@@ -14,6 +14,8 @@ from django.utils import timezone
 
 from tessera.authn.api_keys import api_key_create, api_key_revoke
 from tessera.authn.sessions import session_create, session_revoke, session_tokens_issue
+from tessera.scim.models import ScimGroup, ScimGroupMember, ScimUser
+from tessera.scim.tokens import scim_token_create, scim_token_revoke
 from tessera.tenancy.models import MembershipStatus
 from tessera.tenancy.services import membership_set_status
 from tests.factories import make_member, make_tenant
@@ -41,6 +43,7 @@ class World:
     sessions: dict[str, object] = field(default_factory=dict)
     keys: dict[str, object] = field(default_factory=dict)
     memberships: dict[str, object] = field(default_factory=dict)
+    scim_tokens: dict[str, object] = field(default_factory=dict)
 
     def name(self, symbol: str, concrete) -> None:
         self.symbols[str(concrete)] = f"<{symbol}>"
@@ -57,6 +60,9 @@ class World:
 
     def revoke_key(self, symbol: str) -> None:
         api_key_revoke(key=self.keys[symbol])
+
+    def revoke_scim_token(self, symbol: str) -> None:
+        scim_token_revoke(token=self.scim_tokens[symbol])
 
     def suspend(self, symbol: str) -> None:
         membership_set_status(
@@ -104,6 +110,28 @@ def _key(world: World, symbol: str, membership, **kwargs) -> None:
     world.headers[symbol] = {"X-API-Key": created.raw}
 
 
+def _scim_token(world: World, symbol: str, tenant) -> None:
+    created = scim_token_create(tenant=tenant, name=symbol, by=None)
+    world.scim_tokens[symbol] = created.token
+    world.headers[symbol] = {"Authorization": f"Bearer {created.raw}"}
+
+
+def _directory(world: World, tenant, member) -> None:
+    """What a directory wrote: the member's SCIM row (externalId, document) and a group."""
+    ScimUser.objects.create(
+        membership=member,
+        tenant=tenant,
+        external_id="00u-member",
+        display_name="Member",
+        document={"name": {"givenName": "Mem", "familyName": "Ber"}, "active": True},
+    )
+    group = ScimGroup.objects.create(tenant=tenant, display_name="Engineering")
+    ScimGroupMember.objects.create(group=group, membership=member)
+    world.name("engineering.group", group.pk)
+    for symbol in ("scim", "scim_later_revoked"):
+        _scim_token(world, symbol, tenant)
+
+
 def world_build(suffix: str, client_ip: str) -> World:
     world = World(suffix=suffix, client_ip=client_ip)
     acme = make_tenant(f"acme-{suffix}")
@@ -141,6 +169,10 @@ def world_build(suffix: str, client_ip: str) -> World:
     _key(world, "key_ip_outside", member, allowed_ips=["10.9.9.9"])
     _key(world, "key_ip_inside", member, allowed_ips=[client_ip])
     _key(world, "key_later_revoked", member)
+    _directory(world, acme, member)
+    _scim_token(world, "scim_slow", slow)
+    _scim_token(world, "scim_outsider", globex)
+    world.headers["scim_unknown"] = {"Authorization": "Bearer tscim_abcdefgh_" + "x" * 43}
     world.headers["key_unknown"] = {"X-API-Key": "tsk_" + "x" * 40}
     world.headers["bearer_key_unknown"] = {"Authorization": "Bearer tsk_" + "y" * 40}
     world.headers["garbage"] = {"Authorization": "Bearer not-a-token"}

@@ -6,11 +6,12 @@ is announced (`tenancy.events`) and this store drops its cached copy, writing th
 back after the commit. With Redis configured a read is one `MGET`, filled from the database on a
 miss; without Redis it is one indexed database query, so several server processes never disagree
 (an in-process cache could not be invalidated across processes). That query is compiled once per
-connection (`PreparedRow`): on this hot path the ORM's per-call SQL compilation would cost several
-times the query itself. Likewise the Redis read goes through one process-wide client
-(`redis_get_many`; Django's cache builds a new client object on every call) on the process's
-shared connection pool (`tessera.redis_pool`), with the cache's own key function and serializer;
-writes and deletes go through the Django cache.
+connection and prepared once on PostgreSQL (`tessera.access.prepared`): on this hot path the ORM's
+per-call SQL compilation and PostgreSQL's planning would cost several times the query itself.
+Likewise the Redis read goes through one process-wide client (`redis_get_many`; Django's cache
+builds a new client object on every call) on the process's shared connection pool
+(`tessera.redis_pool`), with the cache's own key function and serializer; writes and deletes go
+through the Django cache.
 
 A request reads its session's liveness in the same round trip (`tessera.authn.session_state`),
 with the keys and loaders below.
@@ -19,7 +20,6 @@ with the keys and loaders below.
 from __future__ import annotations
 
 import threading
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,9 +28,9 @@ import redis
 from django.conf import settings
 from django.core.cache import cache
 from django.core.cache.backends.redis import RedisSerializer
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
-from django.db.models import QuerySet
+from django.db import DatabaseError, transaction
 
+from tessera.access.prepared import PreparedRow
 from tessera.access.redis_breaker import (
     REDIS_ERRORS,
     redis_available,
@@ -94,50 +94,6 @@ def redis_get_many(keys: list[str]) -> dict:
         for key, value in zip(keys, raw, strict=True)
         if isinstance(value, bytes)  # a missing key answers None
     }
-
-
-class PreparedRow:
-    """A one-row read by primary key whose SQL is compiled once per database connection.
-
-    `build(pk)` returns the queryset; its compiled SQL, parameter and converters are kept per
-    thread for the connection it was compiled for, and each call only executes it.
-    """
-
-    _PLACEHOLDER = uuid.UUID(int=0)
-
-    def __init__(self, model, build: Callable[[uuid.UUID], QuerySet]) -> None:
-        self.model = model
-        self.build = build
-        self._local = threading.local()
-
-    def _prepared(self, connection):
-        entry = getattr(self._local, "entry", None)
-        if entry is None or entry[0] is not connection:
-            compiler = self.build(self._PLACEHOLDER).query.get_compiler(connection=connection)
-            sql, params = compiler.as_sql()
-            if len(params) != 1:
-                raise RuntimeError("a prepared row read takes exactly one parameter")
-            fields = [column[0] for column in compiler.select[: compiler.col_count]]
-            entry = (connection, sql, compiler, compiler.get_converters(fields))
-            self._local.entry = entry
-        return entry
-
-    def fetch(self, pk) -> tuple | None:
-        try:
-            key = pk if isinstance(pk, uuid.UUID) else uuid.UUID(str(pk))
-        except ValueError:
-            return None
-        connection = connections[DEFAULT_DB_ALIAS]
-        _, sql, compiler, converters = self._prepared(connection)
-        param = self.model._meta.pk.get_db_prep_value(key, connection)
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [param])
-            row = cursor.fetchone()
-        if row is None:
-            return None
-        if converters:
-            row = next(iter(compiler.apply_converters([row], converters)))
-        return tuple(row)
 
 
 _MEMBERSHIP_STATE_ROW = PreparedRow(

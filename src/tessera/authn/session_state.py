@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from tessera.access.prepared import PreparedRow
 from tessera.access.redis_breaker import REDIS_ERRORS, redis_failed
 from tessera.access.versions import (
     DENIED,
     AccessState,
-    PreparedRow,
     cache_fill,
     membership_key,
     membership_state,

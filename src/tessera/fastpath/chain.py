@@ -1,7 +1,8 @@
 """The fast path's handler: Django's own middlewares around the resolved view, minus those that
 act only on cookies, pages or static files.
 
-The fast path takes no request that carries a `Cookie` header and only API paths, so the skipped
+The fast path takes no request that carries a `Cookie` header and only API paths (the SCIM
+views, bearer-authenticated, are exempt from CSRF and read no session), so the skipped
 middlewares would do nothing to its requests: the session, CSRF, authentication (Django's admin
 user), messages and page-language middlewares read cookies or act on page paths only; WhiteNoise
 serves /static/. Every other middleware of `settings.MIDDLEWARE` — request ids, problem+json

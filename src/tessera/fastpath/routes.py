@@ -1,4 +1,6 @@
-"""Which requests the fast path answers, and the view Django's URL resolver reaches for each."""
+"""Which requests the fast path answers, and the view Django's URL resolver reaches for each:
+the decision endpoints, the caller's identity and token refresh, and the SCIM Users list, where
+a directory sends its lookup before every create (`filter=userName eq "…"`)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ HOT_ROUTES: frozenset[tuple[str, str]] = frozenset(
         ("POST", "/api/v1/authz/check/batch"),
         ("GET", "/api/v1/auth/me"),
         ("POST", "/api/v1/auth/refresh"),
+        ("GET", "/scim/v2/Users"),
     }
 )
 

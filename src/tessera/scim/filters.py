@@ -193,19 +193,36 @@ def _lookup(column: str, op: CompareOperator, value: Any) -> Q:
     return Q(**{f"{column}__{_TEXT_LOOKUPS[op]}": value})
 
 
-def filter_query(
-    text: str, *, model: type, attributes: Mapping[str, Attribute], core_urn: str
-) -> Q:
-    """The Q for filter `text` on a resource of `model`; ScimInvalidFilter when it is invalid."""
+def _parsed(text: str, model: type) -> FilterNode:
     if len(text) > MAX_FILTER_LENGTH:
         raise ScimInvalidFilter(f"A filter is at most {MAX_FILTER_LENGTH} characters")
     try:
-        tree: FilterNode = ScimFilter[model](text).ast  # type: ignore[valid-type]
+        return ScimFilter[model](text).ast  # type: ignore[valid-type]
     except SCIMException as exc:
         raise ScimInvalidFilter(f"Invalid filter: {exc}") from None
     except (ValueError, TypeError) as exc:
         raise ScimInvalidFilter(f"Invalid filter: {exc}") from None
-    return _ToQuery(attributes, core_urn).visit(tree)
+
+
+def filter_query(
+    text: str, *, model: type, attributes: Mapping[str, Attribute], core_urn: str
+) -> Q:
+    """The Q for filter `text` on a resource of `model`; ScimInvalidFilter when it is invalid."""
+    return _ToQuery(attributes, core_urn).visit(_parsed(text, model))
+
+
+def filter_equality(text: str, *, model: type, core_urn: str) -> tuple[str, Any] | None:
+    """(attribute key, value) when filter `text` is one `attribute eq value` comparison of a
+    top-level attribute (`userName eq "…"`: ("username", "…")), else None; ScimInvalidFilter
+    when it is invalid."""
+    tree = _parsed(text, model)
+    if not isinstance(tree, Comparison) or tree.op != CompareOperator.eq:
+        return None
+    if tree.attr_path.sub_attr is not None:
+        return None
+    key = _key(tree.attr_path)
+    core_prefix = core_urn.lower() + ":"
+    return (key[len(core_prefix) :] if key.startswith(core_prefix) else key), tree.value
 
 
 def related_exists(queryset: QuerySet, link: str) -> Callable[[Q], Q]:

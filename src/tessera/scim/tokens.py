@@ -14,11 +14,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from tessera.access.escalation import ensure_actor_holds
+from tessera.access.prepared import PreparedQuery
 from tessera.audit.models import ActorType, AuditEventType
 from tessera.audit.services import Actor, audit_record
 from tessera.errors import ValidationFailed, field_error
@@ -114,16 +115,30 @@ def scim_token_get(*, tenant: Tenant, token_id) -> ScimToken | None:
     return ScimToken.objects.filter(tenant=tenant, pk=token_id).first()
 
 
+_TOKEN_COLUMNS = tuple(field.attname for field in ScimToken._meta.concrete_fields)
+_TENANT_COLUMNS = tuple(field.attname for field in Tenant._meta.concrete_fields)
+# every request of a directory reads its credential: one prepared query (tessera.access.prepared)
+# for the live token and its tenant, read afresh each time so a revocation holds at once
+_LIVE_TOKEN = PreparedQuery(
+    lambda digest: (
+        ScimToken.objects.filter(token_hash=digest, revoked_at__isnull=True)
+        .values_list(*_TOKEN_COLUMNS, *(f"tenant__{column}" for column in _TENANT_COLUMNS))
+        .order_by()[:1]
+    ),
+    placeholders=("\x00scim-token-digest",),
+)
+
+
 def scim_token_authenticate(raw: str, *, now: datetime) -> ScimToken:
     """The live credential `raw` names (its tenant active); ScimUnauthorized for anything else."""
     if not raw.startswith(TOKEN_PREFIX) or len(raw) > MAX_TOKEN_LENGTH:
         raise ScimUnauthorized("Use Authorization: Bearer <the tenant's SCIM token>")
-    token = (
-        ScimToken.objects.select_related("tenant")
-        .filter(token_hash=token_digest(raw), revoked_at__isnull=True)
-        .first()
-    )
-    if token is None or not token.tenant.is_active:
+    row = _LIVE_TOKEN.one(token_digest(raw))
+    if row is None:
+        raise ScimUnauthorized("The SCIM token is unknown or revoked")
+    token = ScimToken.from_db(DEFAULT_DB_ALIAS, _TOKEN_COLUMNS, row[: len(_TOKEN_COLUMNS)])
+    token.tenant = Tenant.from_db(DEFAULT_DB_ALIAS, _TENANT_COLUMNS, row[len(_TOKEN_COLUMNS) :])
+    if not token.tenant.is_active:
         raise ScimUnauthorized("The SCIM token is unknown or revoked")
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_WRITE_INTERVAL:
         ScimToken.objects.filter(pk=token.pk).update(last_used_at=now)

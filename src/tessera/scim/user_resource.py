@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from scim2_models import Context, SCIMException
@@ -47,59 +48,102 @@ def version_check(if_match: str | None, current: str) -> None:
     raise ScimPreconditionFailed("The resource changed since that version (If-Match)")
 
 
-def _scim_row(membership: Membership) -> ScimUser | None:
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    """What a User resource shows of a member: read from a `Membership` (`user_record`) or
+    straight from the columns by the single-user lookup (`tessera.scim.lookup`)."""
+
+    user_id: Any
+    email: str
+    first_name: str
+    last_name: str
+    status: str
+    job_title: str
+    department: str
+    employee_id: str | None
+    cost_center: str
+    created_at: datetime
+    updated_at: datetime
+    manager_user_id: Any
+    # the directory's row (externalId, document as sent), None for a member it never wrote
+    scim: tuple[str | None, dict[str, Any]] | None
+    # (id, displayName) of the directory groups the member is in, in the groups' order
+    groups: list[tuple[Any, str]]
+
+
+def user_record(membership: Membership) -> UserRecord:
+    user = membership.user
     try:
-        return membership.scim
+        row: ScimUser | None = membership.scim
     except ScimUser.DoesNotExist:
-        return None
+        row = None
+    manager = membership.manager
+    return UserRecord(
+        user_id=user.pk,
+        email=user.email,
+        first_name=user.first_name,
+        last_name=user.last_name,
+        status=membership.status,
+        job_title=membership.job_title,
+        department=membership.department,
+        employee_id=membership.employee_id,
+        cost_center=membership.cost_center,
+        created_at=membership.created_at,
+        updated_at=membership.updated_at,
+        manager_user_id=manager.user_id if manager is not None else None,
+        scim=(row.external_id, row.document) if row is not None else None,
+        groups=[(g.pk, g.display_name) for g in membership.scim_groups.all()],
+    )
 
 
 def user_body(membership: Membership, *, location_base: str) -> dict[str, Any]:
     """The member as a SCIM User (JSON, all attributes, `meta` with version and location)."""
-    user = membership.user
-    row = _scim_row(membership)
-    body: dict[str, Any] = dict(row.document) if row is not None else {}
+    return record_body(user_record(membership), location_base=location_base)
+
+
+def record_body(record: UserRecord, *, location_base: str) -> dict[str, Any]:
+    """A member's record as a SCIM User (the body `user_body` answers)."""
+    body: dict[str, Any] = dict(record.scim[1]) if record.scim is not None else {}
     body["schemas"] = ["urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE_URN]
-    body["id"] = str(user.pk)
-    body["userName"] = user.email
-    suspended = membership.status == MembershipStatus.SUSPENDED
-    if row is None:
+    body["id"] = str(record.user_id)
+    body["userName"] = record.email
+    suspended = record.status == MembershipStatus.SUSPENDED
+    if record.scim is None:
         # a member the directory never wrote: what Tessera knows of the person
         body["active"] = not suspended
-        shown = f"{user.first_name} {user.last_name}".strip()
+        shown = f"{record.first_name} {record.last_name}".strip()
         if shown:
             body["displayName"] = shown
             body["name"] = {
                 k: v
-                for k, v in (("givenName", user.first_name), ("familyName", user.last_name))
+                for k, v in (("givenName", record.first_name), ("familyName", record.last_name))
                 if v
             }
-        body["emails"] = [{"value": user.email, "type": "work", "primary": True}]
+        body["emails"] = [{"value": record.email, "type": "work", "primary": True}]
     else:
         # the directory's own document; `active` is shown once the directory set it (removing
         # it leaves the status as it is and stops showing it)
         if "active" in body:
             body["active"] = not suspended
-        if row.external_id:
-            body["externalId"] = row.external_id
-    if membership.job_title:
-        body["title"] = membership.job_title
+        if record.scim[0]:
+            body["externalId"] = record.scim[0]
+    if record.job_title:
+        body["title"] = record.job_title
     else:
         body.pop("title", None)
     enterprise = dict(body.get(ENTERPRISE_URN) or {})
     for key in _ENTERPRISE_OWN:
         enterprise.pop(key, None)
-    if membership.department:
-        enterprise["department"] = membership.department
-    if membership.employee_id:
-        enterprise["employeeNumber"] = membership.employee_id
-    if membership.cost_center:
-        enterprise["costCenter"] = membership.cost_center
-    manager = membership.manager
-    if manager is not None:
+    if record.department:
+        enterprise["department"] = record.department
+    if record.employee_id:
+        enterprise["employeeNumber"] = record.employee_id
+    if record.cost_center:
+        enterprise["costCenter"] = record.cost_center
+    if record.manager_user_id is not None:
         enterprise["manager"] = {
-            "value": str(manager.user_id),
-            "$ref": f"{location_base}/Users/{manager.user_id}",
+            "value": str(record.manager_user_id),
+            "$ref": f"{location_base}/Users/{record.manager_user_id}",
         }
     if enterprise:
         body[ENTERPRISE_URN] = enterprise
@@ -107,16 +151,16 @@ def user_body(membership: Membership, *, location_base: str) -> dict[str, Any]:
         body.pop(ENTERPRISE_URN, None)
         body["schemas"] = body["schemas"][:1]
     groups = [
-        {"value": str(g.pk), "display": g.display_name, "$ref": f"{location_base}/Groups/{g.pk}"}
-        for g in membership.scim_groups.all()
+        {"value": str(pk), "display": name, "$ref": f"{location_base}/Groups/{pk}"}
+        for pk, name in record.groups
     ]
     if groups:
         body["groups"] = groups
     body["meta"] = {
         "resourceType": "User",
-        "created": membership.created_at.isoformat(),
-        "lastModified": membership.updated_at.isoformat(),
-        "location": f"{location_base}/Users/{user.pk}",
+        "created": record.created_at.isoformat(),
+        "lastModified": record.updated_at.isoformat(),
+        "location": f"{location_base}/Users/{record.user_id}",
     }
     body["meta"]["version"] = etag_of(body)
     return body

@@ -32,6 +32,7 @@ from tessera.scim.groups import (
     scim_groups,
 )
 from tessera.scim.listing import page_of, paging
+from tessera.scim.lookup import scim_user_lookup
 from tessera.scim.messages import resource_read
 from tessera.scim.resources import (
     CONFIG,
@@ -42,7 +43,7 @@ from tessera.scim.resources import (
     ScimGroupModel,
     ScimUserModel,
 )
-from tessera.scim.user_resource import user_body
+from tessera.scim.user_resource import record_body, user_body
 from tessera.scim.users import (
     USER_ATTRIBUTES,
     scim_user_create,
@@ -222,8 +223,18 @@ def _list_users(request: ScimRequest) -> HttpResponse:
     query = _query(request)
     parameters = _parameters(query, ScimUserModel)
     start, count = paging(query.get("startIndex"), query.get("count"))
-    page = _user_page(request, query, start=start, count=count)
     base = location_base(request)
+    found = (
+        scim_user_lookup(tenant_id=request.tenant.pk, filter_text=query["filter"])
+        if query.get("filter") and start == 1 and count
+        else None
+    )
+    if found is not None:  # the directory's lookup before a create: at most one, all on page 1
+        records = [
+            _shaped(record_body(r, location_base=base), ScimUserModel, parameters) for r in found
+        ]
+        return _list(records, total=len(records), start=start)
+    page = _user_page(request, query, start=start, count=count)
     items = [_shaped(_user(m, base), ScimUserModel, parameters) for m in page.items]
     return _list(items, total=page.total, start=page.start_index)
 
