@@ -152,3 +152,23 @@ def test_groups_honour_if_match_too(scim):
     assert late.status_code == 412
     assert scim.get(path).json()["displayName"] == "V2"
     assert scim.delete(path, HTTP_IF_MATCH="*").status_code == 204
+
+
+def test_addresses_at_special_use_domains_are_provisioned_and_shaped_as_tessera_accepts_them(
+    scim, scim_tenant
+):
+    # Active Directory forests often live at `corp.local`; Tessera's own validation takes it
+    make_member(scim_tenant, "ann@corp.local")
+    created = scim.post("/Users", user_payload("bob@lab.test"))
+    assert created.status_code == 201, created.content
+
+    for address in ("ann@corp.local", "bob@lab.test"):
+        found = scim.get(
+            "/Users", {"filter": f'userName eq "{address}"', "attributes": "userName,emails"}
+        )
+        assert found.status_code == 200, found.content
+        (resource,) = found.json()["Resources"]
+        assert resource["userName"] == address
+        assert resource["emails"][0]["value"] == address
+    listed = scim.get("/Users", {"attributes": "emails", "count": 10})
+    assert listed.status_code == 200
