@@ -13,12 +13,13 @@ REPORT = ROOT / "docs" / "benchmarks.md"
 
 
 LAYER_NOTES = (
-    'Each row run once more under py-spy (`make bench-http ARGS="--profile 15"`, '
-    "benchmarks/http/layers.py): every sample of a running server thread goes to the layer of "
-    "its innermost frame that belongs to one; a layer's share of the samples times the server "
-    "CPU per request of that run is its CPU per request. C code counts as the Python frame that "
-    "called it (libpq as the PostgreSQL driver, Argon2 as the password hash). The last line, the "
-    "samples' running time per request, checks the profile against the measured CPU."
+    'Each row run once more for 15 s under py-spy (`make bench-http ARGS="--profile 15"`, '
+    "benchmarks/http/layers.py). py-spy samples the thread holding the GIL, 97 times a second; "
+    "a sample goes to the layer of its innermost frame that belongs to one, and a layer's "
+    "samples over the rate, per request, are its Python time. What runs without the GIL is "
+    "measured from /proc instead: the kernel's system time, and the user time the samples do "
+    "not explain (Argon2's hash, libpq I/O, other C code). The layers add up to the server CPU "
+    "per request of the profiled run (bold); the last line is the sampled Python part."
 )
 
 

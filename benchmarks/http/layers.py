@@ -1,17 +1,18 @@
-"""Where a row's server CPU goes, per layer: py-spy's sampled stacks of the server's running
-threads, each sample given to the layer of its innermost frame that belongs to one (`LAYERS`,
-first match wins).
+"""Where a row's server CPU goes, per layer.
 
-A frame in no layer (the standard library's `typing`, `functools`, `re`, …) passes its sample to
-its caller, so a sample lands where the work was asked for: `json.dumps` called by django-ninja is
-JSON, the ORM called by authentication is the ORM. C code (psycopg's libpq, uvloop, httptools,
-argon2) is sampled as the Python frame that called it. A layer's share of the samples times the
-row's server CPU per request (measured over the profiled run) is that layer's CPU per request.
+py-spy samples the server (`--gil`: at each tick, the stack of the thread that holds the GIL, if
+one does) and each sample goes to the layer of its innermost frame that belongs to one (`LAYERS`,
+first match wins). A frame in no layer (the standard library's `typing`, `functools`, `re`, …)
+passes its sample to its caller, so a sample lands where the work was asked for: `json.dumps`
+called by django-ninja is JSON, the ORM called by authentication is the ORM. A layer's samples
+over the rate are its time running Python, per request.
 
-py-spy counts a thread as running from its state in /proc: on a busy machine a thread waiting in
-the run queue (for example just woken by Redis's answer) counts too, so profiles are taken on a
-quiet machine, and `sampled_ms` (samples / rate / requests) is shown next to the measured CPU as a
-check: they agree when the profile is sound.
+What runs without the GIL is not in those samples, and is measured instead, from /proc: the
+kernel's share of the server's CPU (system time: sockets, polling, waking threads), and the rest
+of the user time (C code that releases the GIL: Argon2's hash, libpq sending and receiving). The
+three add up to the server CPU per request measured over the profiled run. (Sampling every
+running thread instead counts threads waiting on PostgreSQL or Redis as running: their samples
+came to two or three times the CPU the process used.)
 """
 
 from __future__ import annotations
@@ -65,12 +66,15 @@ OTHER = "other"
 FRAME = re.compile(r"\((?P<file>[^():]+):\d+\)$")
 
 
+KERNEL = "kernel (system CPU: sockets, polling, thread wake-ups)"
+OUTSIDE_GIL = "user CPU outside the GIL (Argon2, libpq I/O, other C code)"
+
+
 @dataclass(frozen=True)
 class Share:
     layer: str
-    samples: int
-    share: float  # of all samples
-    cpu_ms: float  # share × the row's server CPU per request
+    samples: int  # GIL samples (0 for the measured layers)
+    cpu_ms: float  # per request
 
 
 def layer_of(file: str) -> str | None:
@@ -105,20 +109,23 @@ def count_raw(lines: Iterable[str]) -> Counter[str]:
     return counts
 
 
-def shares(counts: Counter[str], cpu_ms: float) -> list[Share]:
-    total = sum(counts.values())
-    if not total:
-        return []
-    return [
-        Share(layer, n, n / total, cpu_ms * n / total)
-        for layer, n in sorted(counts.items(), key=lambda item: -item[1])
-    ]
+def shares(
+    counts: Counter[str], *, rate: float, requests: int, cpu_ms: float, system_ms: float
+) -> list[Share]:
+    """The layers' CPU per request, the two measured ones included, the largest first."""
+    per_sample = 1000 / rate / max(requests, 1)
+    layers = [Share(layer, n, n * per_sample) for layer, n in counts.items()]
+    python_ms = sum(share.cpu_ms for share in layers)
+    layers.append(Share(KERNEL, 0, system_ms))
+    layers.append(Share(OUTSIDE_GIL, 0, max(0.0, cpu_ms - system_ms - python_ms)))
+    return sorted((s for s in layers if s.cpu_ms > 0), key=lambda s: -s.cpu_ms)
 
 
 class Sampler:
-    """py-spy recording a server's processes (uvicorn's workers included) while a load runs."""
+    """py-spy recording the GIL holder of a server's processes (uvicorn's workers included) while
+    a load runs."""
 
-    RATE = 97  # samples per second: py-spy keeps up on a busy 2-core machine
+    RATE = 97  # samples per second: py-spy keeps up, and costs the server little
 
     def __init__(self, pid: int, seconds: float, output: Path) -> None:
         self.output = output
@@ -129,7 +136,7 @@ class Sampler:
                 "--pid",
                 str(pid),
                 "--subprocesses",
-                "--nonblocking",
+                "--gil",
                 "--format",
                 "raw",
                 "--rate",

@@ -47,32 +47,41 @@ def wait_ready(base: str, timeout: float = 120.0) -> None:
     raise RuntimeError(f"the server at {base} did not answer /healthz within {timeout:.0f} s")
 
 
-def _stat(pid: int) -> tuple[int, float] | None:
-    """(parent pid, utime + stime in seconds) of a live process, from /proc/<pid>/stat."""
+def _stat(pid: int) -> tuple[int, float, float] | None:
+    """(parent pid, utime + stime, stime) in seconds of a live process, from /proc/<pid>/stat."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
         return None
-    return int(fields[1]), (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    user, system = int(fields[11]) / CLOCK_TICKS, int(fields[12]) / CLOCK_TICKS
+    return int(fields[1]), user + system, system
 
 
-def tree_cpu_seconds(root: int) -> float:
-    """CPU time (user + system) of a process and its live descendants (uvicorn workers)."""
+def tree_cpu(root: int) -> tuple[float, float]:
+    """(user + system, system) CPU seconds of a process and its live descendants (uvicorn
+    workers)."""
     parents: dict[int, int] = {}
-    cpu: dict[int, float] = {}
+    cpu: dict[int, tuple[float, float]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             stat = _stat(int(entry.name))
             if stat is not None:
-                parents[int(entry.name)], cpu[int(entry.name)] = stat
-    total = 0.0
-    for pid, seconds in cpu.items():
+                parents[int(entry.name)] = stat[0]
+                cpu[int(entry.name)] = stat[1:]
+    total = system = 0.0
+    for pid, (seconds, kernel) in cpu.items():
         ancestor = pid
         while ancestor not in (root, 0, 1) and ancestor in parents:
             ancestor = parents[ancestor]
         if ancestor == root:
             total += seconds
-    return total
+            system += kernel
+    return total, system
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """CPU time (user + system) of a process and its live descendants (uvicorn workers)."""
+    return tree_cpu(root)[0]
 
 
 class Server:
@@ -141,6 +150,11 @@ class Server:
     def cpu_seconds(self) -> float:
         assert self.process is not None
         return tree_cpu_seconds(self.process.pid)
+
+    def cpu_split(self) -> tuple[float, float]:
+        """(user + system, system) CPU seconds of the server so far."""
+        assert self.process is not None
+        return tree_cpu(self.process.pid)
 
     def wait_idle(self, *, interval: float = 0.25, timeout: float = 120.0) -> None:
         """Until the requests a finished wrk run left in flight are answered (they would count in

@@ -40,7 +40,8 @@ class Profile:
 
     requests: int
     cpu_ms: float  # measured server CPU per request over the profiled run
-    sampled_ms: float  # running-thread samples / rate, per request (a check of the profile)
+    system_ms: float  # of which the kernel's (system time)
+    python_ms: float  # GIL-holding samples / rate, per request
     layers: list[Share]
 
 
@@ -231,16 +232,20 @@ class Suite:
         if row.auth == "refresh":
             options = {**options, "tokens_file": self.fresh_chains()}
         output = self.scratch / "profile.raw"
-        before = self.server.cpu_seconds()
+        cpu_before, system_before = self.server.cpu_split()
         sampler = Sampler(self.server.process.pid, seconds + 1, output)
         result = run_wrk(url, seconds=seconds, **options)
         counts = sampler.counts()
-        cpu = self.server.cpu_seconds() - before
+        cpu_after, system_after = self.server.cpu_split()
         self.server.wait_idle()
         served = max(result.requests, 1)
-        cpu_ms = cpu * 1000 / served
-        sampled_ms = sum(counts.values()) / Sampler.RATE * 1000 / served
-        return Profile(served, cpu_ms, sampled_ms, shares(counts, cpu_ms))
+        cpu_ms = (cpu_after - cpu_before) * 1000 / served
+        system_ms = (system_after - system_before) * 1000 / served
+        python_ms = sum(counts.values()) / Sampler.RATE * 1000 / served
+        layers = shares(
+            counts, rate=Sampler.RATE, requests=served, cpu_ms=cpu_ms, system_ms=system_ms
+        )
+        return Profile(served, cpu_ms, system_ms, python_ms, layers)
 
     def close(self) -> None:
         self.client.close()

@@ -6,9 +6,18 @@ import os
 import subprocess
 import sys
 import time
+from collections import Counter
 
 import pytest
-from benchmarks.http.layers import OTHER, Sampler, classify, count_raw, shares
+from benchmarks.http.layers import (
+    KERNEL,
+    OTHER,
+    OUTSIDE_GIL,
+    Sampler,
+    classify,
+    count_raw,
+    shares,
+)
 from benchmarks.http.report import layer_table
 
 ROOT = 'process 1:"tessera serve";<module> (tessera:10);main (tessera/cli.py:13)'
@@ -40,25 +49,36 @@ def test_a_stack_in_no_layer_is_other():
     assert classify(["<module> (foo.py:1)", "bar (baz/qux.py:2)"]) == OTHER
 
 
-def test_raw_lines_are_counted_per_layer_and_shares_scale_the_measured_cpu():
+def test_raw_lines_are_counted_per_layer():
     lines = [
         f"{ROOT};{LOOP} 30",
         f"{ROOT};{THREAD};{VIEW};dumps (json/__init__.py:231) 10",
         f"{ROOT};{THREAD};{VIEW} 60",
         "not a sample line",
     ]
-    counts = count_raw(lines)
-    assert counts == {
+    assert count_raw(lines) == {
         "HTTP server and event loop (uvicorn, httptools, asyncio)": 30,
         "JSON": 10,
         "Tessera views, services, middleware": 60,
     }
-    table = shares(counts, cpu_ms=2.0)
+
+
+def test_layers_are_sampled_python_time_plus_the_measured_kernel_and_outside_the_gil_rest():
+    counts = Counter({"JSON": 10, "Tessera views, services, middleware": 30})
+    # 40 samples at 100/s over 100 requests: 4 ms of Python per request
+    table = shares(counts, rate=100, requests=100, cpu_ms=7.0, system_ms=2.0)
     assert [(s.layer, round(s.cpu_ms, 3)) for s in table] == [
-        ("Tessera views, services, middleware", 1.2),
-        ("HTTP server and event loop (uvicorn, httptools, asyncio)", 0.6),
-        ("JSON", 0.2),
+        ("Tessera views, services, middleware", 3.0),
+        (KERNEL, 2.0),
+        ("JSON", 1.0),
+        (OUTSIDE_GIL, 1.0),
     ]
+    assert round(sum(s.cpu_ms for s in table), 6) == 7.0
+
+
+def test_samples_that_explain_more_than_the_user_time_leave_nothing_outside_the_gil():
+    table = shares(Counter({"JSON": 50}), rate=100, requests=100, cpu_ms=5.0, system_ms=1.0)
+    assert [s.layer for s in table] == ["JSON", KERNEL]
 
 
 def test_the_layer_table_has_a_column_per_profiled_row_and_the_totals():
@@ -66,7 +86,12 @@ def test_the_layer_table_has_a_column_per_profiled_row_and_the_totals():
         {
             "key": "check",
             "db": "postgres",
-            "profile": {"cpu_ms": 2.0, "sampled_ms": 1.9, "layers": {"JSON": 0.5, "other": 1.5}},
+            "profile": {
+                "cpu_ms": 2.0,
+                "system_ms": 0.5,
+                "python_ms": 1.2,
+                "layers": {"JSON": 0.5, "other": 1.5},
+            },
         },
         {"key": "me", "db": "postgres"},  # not profiled: no column
     ]
@@ -74,7 +99,7 @@ def test_the_layer_table_has_a_column_per_profiled_row_and_the_totals():
     assert lines[0] == "| layer | check (postgres) |"
     assert "| other | 1.500 |" in lines
     assert "| JSON | 0.500 |" in lines
-    assert lines[-2].endswith("**2.000** |") and lines[-1].endswith("1.900 |")
+    assert lines[-2].endswith("**2.000** |") and lines[-1].endswith("1.200 |")
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="py-spy reads /proc")
