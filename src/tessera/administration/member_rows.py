@@ -14,7 +14,7 @@ from typing import Any
 from django.utils import timezone
 
 from tessera.access.models import RoleAssignment
-from tessera.administration.member_selectors import MemberCursor, member_filter
+from tessera.administration.member_selectors import MemberCursor, after_cursor, member_filter
 from tessera.expiry import active_at
 from tessera.tenancy.models import Tenant
 
@@ -63,11 +63,7 @@ def member_rows_page(
 ) -> MemberRowsPage:
     """One page of the tenant's members, oldest first, in two queries whatever the page size."""
     qs = member_filter(tenant=tenant, q=q, role=role, status=status, department=department)
-    if cursor is not None:
-        # a range on the index's leading column (then an exact tie-break), so the scan stays ordered
-        qs = qs.filter(created_at__gte=cursor.created_at).exclude(
-            created_at=cursor.created_at, id__lte=cursor.id
-        )
+    qs = after_cursor(qs, cursor)
     rows = list(qs.order_by("created_at", "id").values(*MEMBER_ROW_FIELDS)[: limit + 1])
     items = rows[:limit]
     following = None

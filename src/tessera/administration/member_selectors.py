@@ -129,6 +129,16 @@ def member_filter(
     return qs
 
 
+def after_cursor(qs, cursor: MemberCursor | None):
+    """The members after `cursor` in (created_at, id) order: a range on the index's leading
+    column, then an exact tie-break, so the scan stays ordered."""
+    if cursor is None:
+        return qs
+    return qs.filter(created_at__gte=cursor.created_at).exclude(
+        created_at=cursor.created_at, id__lte=cursor.id
+    )
+
+
 def member_list(
     *,
     tenant: Tenant,
@@ -141,11 +151,7 @@ def member_list(
 ) -> MemberPage:
     """One page of the tenant's members, oldest first, with identity, manager and roles loaded."""
     qs = member_filter(tenant=tenant, q=q, role=role, status=status, department=department)
-    if cursor is not None:
-        # a range on the index's leading column (then an exact tie-break), so the scan stays ordered
-        qs = qs.filter(created_at__gte=cursor.created_at).exclude(
-            created_at=cursor.created_at, id__lte=cursor.id
-        )
+    qs = after_cursor(qs, cursor)
     rows = list(_with_roles(qs.order_by("created_at", "id"))[: limit + 1])
     items = rows[:limit]
     following = None
