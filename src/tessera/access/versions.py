@@ -23,6 +23,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import redis
 from django.conf import settings
@@ -56,6 +57,7 @@ class AccessState:
     idle_seconds: int = 0
     mfa_setup_required: bool = False
     device_trusted: bool = False
+    spent: int | None = None  # a ride-along budget counter's value after this request's spend
 
 
 DENIED = AccessState(False, False, 0, 0)
@@ -75,25 +77,78 @@ def uses_redis() -> bool:
 
 
 _redis_lock = threading.Lock()
-_redis_client: tuple[str, redis.Redis] | None = None
+_redis_client: _Client | None = None
 _serializer = RedisSerializer()
 
 
-def redis_get_many(keys: list[str]) -> dict:
-    """`cache.get_many` in one MGET, through a client kept for the process."""
+@dataclass(frozen=True, slots=True)
+class RideAlong:
+    """A request-budget counter spent in the same round trip as a state read
+    (`redis_get_many_counting`; the budget's rule is `tessera.api.throttle`'s).
+
+    `key`: the counter's Redis key as the `limits` storage names it (prefix included); `expiry`:
+    its window in seconds. The counter is spent exactly as `limits`' fixed window spends it
+    (INCRBY 1; EXPIRE when it was the window's first request)."""
+
+    key: str
+    expiry: int
+
+
+# MGET of KEYS[1..n-1] and the fixed-window spend of KEYS[n] (limits' `incr_expire.lua`, cost 1):
+# the values, then the counter. A missing key answers false (nil to the client).
+_READ_AND_SPEND = """
+local n = #KEYS
+local values = redis.call('MGET', unpack(KEYS, 1, n - 1))
+local count = redis.call('INCRBY', KEYS[n], 1)
+if count == 1 then
+    redis.call('EXPIRE', KEYS[n], ARGV[1])
+end
+values[n] = count
+return values
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class _Client:
+    url: str
+    redis: redis.Redis
+    read_and_spend: Any  # redis.commands.core.Script: EVALSHA, loaded again on NOSCRIPT
+
+
+def _client() -> _Client:
     global _redis_client
     entry = _redis_client
     url = settings.REDIS_URL or ""  # asked only when a Redis URL is configured (uses_redis)
-    if entry is None or entry[0] != url:
+    if entry is None or entry.url != url:
         with _redis_lock:
-            entry = (url, redis.Redis(connection_pool=shared_pool(url)))
+            client = redis.Redis(connection_pool=shared_pool(url))
+            entry = _Client(url, client, client.register_script(_READ_AND_SPEND))
             _redis_client = entry
-    raw = entry[1].mget([cache.make_and_validate_key(key) for key in keys])
+    return entry
+
+
+def _decoded(keys: list[str], raw: list) -> dict:
     return {
         key: _serializer.loads(value)
         for key, value in zip(keys, raw, strict=True)
         if isinstance(value, bytes)  # a missing key answers None
     }
+
+
+def redis_get_many(keys: list[str]) -> dict:
+    """`cache.get_many` in one MGET, through a client kept for the process."""
+    return _decoded(keys, _client().redis.mget([cache.make_and_validate_key(k) for k in keys]))
+
+
+def redis_get_many_counting(keys: list[str], counter: RideAlong) -> tuple[dict, int]:
+    """`redis_get_many`, and `counter` spent, in one round trip (one EVALSHA): what was found, and
+    the counter's value after this spend."""
+    client = _client()
+    raw = client.read_and_spend(
+        keys=[*(cache.make_and_validate_key(k) for k in keys), counter.key],
+        args=[counter.expiry],
+    )
+    return _decoded(keys, raw[: len(keys)]), int(raw[len(keys)])
 
 
 _MEMBERSHIP_STATE_ROW = PreparedRow(
@@ -140,19 +195,31 @@ def cache_fill(missing: dict) -> None:
         redis_failed(exc)
 
 
-def membership_state(*, tenant_id, membership_id, now: datetime) -> AccessState:
+def membership_state(
+    *, tenant_id, membership_id, now: datetime, counter: RideAlong | None = None
+) -> AccessState:
     """Whether the membership may act (it, its user and its tenant active) and its versions: the
-    state behind a credential without a session (an API key), or of a member asked about."""
+    state behind a credential without a session (an API key), or of a member asked about.
+    With `counter`, that counter is spent in the same Redis round trip (`AccessState.spent`;
+    None when it was not: no Redis)."""
     if not uses_redis():
         return _membership_state_db(tenant_id, membership_id)
     keys = [tenant_key(tenant_id), membership_key(tenant_id, membership_id)]
+    spent = None
     try:
-        found = redis_get_many(keys)
+        if counter is None:
+            found = redis_get_many(keys)
+        else:
+            found, spent = redis_get_many_counting(keys, counter)
     except REDIS_ERRORS as exc:
         redis_failed(exc)
         return _membership_state_db(tenant_id, membership_id)
     return versions_state(
-        found, tenant_id=tenant_id, membership_id=membership_id, session_ok=True, extras={}
+        found,
+        tenant_id=tenant_id,
+        membership_id=membership_id,
+        session_ok=True,
+        extras={"spent": spent},
     )
 
 

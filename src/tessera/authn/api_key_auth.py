@@ -24,6 +24,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -32,6 +33,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 from django.db.models import F
 
+from tessera.access.versions import RideAlong
 from tessera.authn.api_key_text import (
     CACHE_SIZE,
     DEFAULT_FLUSH_SECONDS,
@@ -148,8 +150,16 @@ def _ip_allowed(ip: str | None, networks: tuple) -> bool:
     return any(address in network for network in networks)
 
 
-def api_key_authenticate(raw: str, *, ip: str | None, now: datetime) -> ApiKeyMatch:
-    """The key's owner, scopes and policy versions; ApiKeyInvalid (401) for any bad key."""
+def api_key_authenticate(
+    raw: str,
+    *,
+    ip: str | None,
+    now: datetime,
+    counter: Callable[[Any, Any, Any], RideAlong | None] | None = None,
+) -> ApiKeyMatch:
+    """The key's owner, scopes and policy versions; ApiKeyInvalid (401) for any bad key.
+    `counter(tenant_id, user_id, key_id)`: a request-budget counter to spend with the state read
+    (`ApiKeyMatch.counter` and `.spent`)."""
     prefix = key_prefix_of(raw)
     if prefix is None:
         raise ApiKeyInvalid(INVALID_DETAIL)
@@ -157,8 +167,13 @@ def api_key_authenticate(raw: str, *, ip: str | None, now: datetime) -> ApiKeyMa
     entry = _cache.get(prefix) or _load(prefix)
     if entry is None or not hmac.compare_digest(entry.digest, digest):
         raise ApiKeyInvalid(INVALID_DETAIL)
+    ride = counter(entry.tenant_id, entry.user_id, entry.key_id) if counter is not None else None
     state = access_state(
-        session_id=None, tenant_id=entry.tenant_id, membership_id=entry.membership_id, now=now
+        session_id=None,
+        tenant_id=entry.tenant_id,
+        membership_id=entry.membership_id,
+        now=now,
+        counter=ride,
     )
     if (state.tenant_version, state.membership_version) != entry.versions:
         entry = _load(prefix)  # something changed since the row was read: read it again
@@ -180,6 +195,8 @@ def api_key_authenticate(raw: str, *, ip: str | None, now: datetime) -> ApiKeyMa
         scopes=entry.scopes,
         tenant_version=state.tenant_version,
         membership_version=state.membership_version,
+        counter=ride,
+        spent=state.spent,
     )
 
 

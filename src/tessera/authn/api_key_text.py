@@ -55,6 +55,8 @@ class ApiKeyMatch:
     scopes: frozenset[str]
     tenant_version: int
     membership_version: int
+    counter: Any = None  # the request-budget counter spent with the key's state (RideAlong)
+    spent: int | None = None  # its value after that spend
 
 
 # --- the key's text -----------------------------------------------------------------------------

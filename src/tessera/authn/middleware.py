@@ -11,6 +11,7 @@ address keep working (offices share one), and cost no extra look-up.
 
 from __future__ import annotations
 
+from tessera.api.throttle import ride_along
 from tessera.authn import lockout
 from tessera.authn.errors import TooManyAttempts
 from tessera.authn.request_auth import AUTH_PREFIX, SESSION_COOKIE, authenticate_request
@@ -45,6 +46,7 @@ class PrincipalMiddleware:
             if wait:
                 request.principal = None
                 return _too_many(request, wait)
+        request.budget_counter = ride_along  # spent with the credential's state (throttle)
         try:
             request.principal = authenticate_request(request)
         except TesseraError as exc:

@@ -41,6 +41,7 @@ from django.middleware.csrf import CsrfViewMiddleware
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 
+from tessera.access.versions import RideAlong
 from tessera.authn.api_key_auth import api_key_authenticate
 from tessera.authn.errors import (
     ApiKeyNotAllowed,
@@ -149,9 +150,25 @@ def _csrf_protected_view(request):  # pragma: no cover - never called, only insp
     return None
 
 
+def _budget_counter(request, *, tenant_id, user_id, api_key_id=None) -> RideAlong | None:
+    """The request-budget counter to spend with the credential's state: asked of the throttle's
+    `ride_along`, which the middleware hands over as `request.budget_counter` (None: none)."""
+    counter_for = getattr(request, "budget_counter", None) if request is not None else None
+    if counter_for is None:
+        return None
+    return counter_for(request.path, tenant_id=tenant_id, user_id=user_id, api_key_id=api_key_id)
+
+
+def _note_spent(request, counter: RideAlong | None, spent: int | None) -> None:
+    if counter is not None and spent is not None:
+        request.budget_spent = (counter, spent)
+
+
 def _principal(request, *, method: str, sid, tid, mid, user_id, claims) -> Principal:
     now = timezone.now()
-    state = access_state(session_id=sid, tenant_id=tid, membership_id=mid, now=now)
+    counter = _budget_counter(request, tenant_id=_uuid(tid), user_id=_uuid(user_id))
+    state = access_state(session_id=sid, tenant_id=tid, membership_id=mid, now=now, counter=counter)
+    _note_spent(request, counter, state.spent)
     if not state.session_ok:
         raise SessionEnded("The session has ended; sign in again")
     if mid is not None and not state.membership_ok:
@@ -200,7 +217,11 @@ def _from_bearer(request, token: str) -> Principal:
 
 
 def _from_api_key(request, raw: str) -> Principal:
-    match = api_key_authenticate(raw, ip=client_ip(request), now=timezone.now())
+    def counter(tenant_id, user_id, key_id):
+        return _budget_counter(request, tenant_id=tenant_id, user_id=user_id, api_key_id=key_id)
+
+    match = api_key_authenticate(raw, ip=client_ip(request), now=timezone.now(), counter=counter)
+    _note_spent(request, match.counter, match.spent)
     membership = _lazy_membership(match.membership_id, match.tenant_id, match.user_id)
     tenant = KnownIdLazyObject(lambda: membership.tenant, pk=match.tenant_id, id=match.tenant_id)
     return Principal(

@@ -3,7 +3,8 @@
 Every authenticated request asks `access_state`: its session's liveness (revoked, expired, bound
 to the membership it names, its MFA and risk facts) read together with the versions of the
 version store (`tessera.access.versions`). With Redis configured it is one `MGET` over three keys
-(session, tenant version, membership version), filled from the database on a miss and rewritten
+(session, tenant version, membership version) — one EVALSHA when the request's budget counter
+rides along (`RideAlong`, tessera.api.throttle) — filled from the database on a miss and rewritten
 after any commit that changes them; without Redis — or while it does not answer
 (`tessera.access.redis_breaker`) — it is one indexed database query (compiled once per
 connection) joining the session to its membership and tenant.
@@ -18,10 +19,12 @@ from tessera.access.redis_breaker import REDIS_ERRORS, redis_failed
 from tessera.access.versions import (
     DENIED,
     AccessState,
+    RideAlong,
     cache_fill,
     membership_key,
     membership_state,
     redis_get_many,
+    redis_get_many_counting,
     refresh_after_commit,
     tenant_key,
     uses_redis,
@@ -100,13 +103,19 @@ def _session_extras(row) -> dict:
     }
 
 
-def access_state(*, session_id, tenant_id, membership_id, now: datetime) -> AccessState:
-    """The live state behind a credential (session may be None for API keys)."""
+def access_state(
+    *, session_id, tenant_id, membership_id, now: datetime, counter: RideAlong | None = None
+) -> AccessState:
+    """The live state behind a credential (session may be None for API keys). With `counter`,
+    that request-budget counter is spent in the same Redis round trip and its value answered as
+    `spent` (None when it was not spent: no Redis, or Redis failing)."""
     if session_id is None:
-        return membership_state(tenant_id=tenant_id, membership_id=membership_id, now=now)
+        return membership_state(
+            tenant_id=tenant_id, membership_id=membership_id, now=now, counter=counter
+        )
     if uses_redis():
         try:
-            return _access_state_redis(session_id, tenant_id, membership_id, now)
+            return _access_state_redis(session_id, tenant_id, membership_id, now, counter)
         except REDIS_ERRORS as exc:  # Redis went away: the database answers (redis_breaker)
             redis_failed(exc)
     return _access_state_db(session_id, tenant_id, membership_id, now)
@@ -136,11 +145,15 @@ def _load_session(session_id) -> tuple:
     return tuple(row) if row is not None else ("missing",)
 
 
-def _access_state_redis(session_id, tenant_id, membership_id, now) -> AccessState:
+def _access_state_redis(session_id, tenant_id, membership_id, now, counter) -> AccessState:
     keys = [_session_key(tenant_id, session_id)]
     if membership_id is not None:
         keys += [tenant_key(tenant_id), membership_key(tenant_id, membership_id)]
-    found = redis_get_many(keys)
+    spent = None
+    if counter is None:
+        found = redis_get_many(keys)
+    else:
+        found, spent = redis_get_many_counting(keys, counter)
     missing = {}
     sess = found.get(keys[0])
     if sess is None:
@@ -149,7 +162,7 @@ def _access_state_redis(session_id, tenant_id, membership_id, now) -> AccessStat
     if sess == ("missing",):
         return DENIED
     session_ok = _session_ok(sess, now, membership_id)
-    extras = _session_extras(sess)
+    extras = {**_session_extras(sess), "spent": spent}
     if membership_id is None:
         return AccessState(session_ok, False, 0, 0, **extras)
     return versions_state(
