@@ -123,9 +123,12 @@ def _ip_failures_item() -> RateLimitItem:
     return item
 
 
-def _account_keys(email: str) -> tuple[RateLimitItem, RateLimitItem, tuple[str, ...]]:
-    """(failures item, block item, identifiers) of the account's one counter."""
-    rule = LockoutRule.for_email(email)
+def _account_keys(
+    email: str, rule: LockoutRule | None = None
+) -> tuple[RateLimitItem, RateLimitItem, tuple[str, ...]]:
+    """(failures item, block item, identifiers) of the account's one counter (`rule`: the
+    email's `LockoutRule.for_email`, when the caller has read it already)."""
+    rule = rule or LockoutRule.for_email(email)
     return (
         _item(rule.max_failures, rule.lockout_seconds),
         _item(1, rule.lockout_seconds),
@@ -150,14 +153,17 @@ def _blocked_for(limiter: MovingWindowRateLimiter, block: RateLimitItem, ids) ->
     return max(1, math.ceil(reset - time.time()))
 
 
-def login_blocked(*, email: str, tenant=None, ip: str | None) -> int:
-    """Seconds until a login for this email from this IP may be tried; 0 = now."""
+def login_blocked(
+    *, email: str, tenant=None, ip: str | None, rule: LockoutRule | None = None
+) -> int:
+    """Seconds until a login for this email from this IP may be tried; 0 = now. (`rule`: the
+    email's `LockoutRule.for_email`, read once by a login that needs it twice.)"""
     limiter = _limiter_get()
     wait = 0
     ip_keys = _ip_keys(ip)
     if ip_keys is not None:
         wait = _blocked_for(limiter, ip_keys[1], ("ip-block", *ip_keys[2]))
-    _failures, block, ids = _account_keys(email)
+    _failures, block, ids = _account_keys(email, rule)
     wait = max(wait, _blocked_for(limiter, block, ("account-block", *ids)))
     if wait:
         metrics.rate_limit_refused("login_failures")
@@ -189,9 +195,9 @@ def login_failed(*, email: str, tenant=None, ip: str | None) -> FailureOutcome:
     return FailureOutcome(account_locked=locked, ip_blocked=blocked)
 
 
-def login_succeeded(*, email: str, tenant=None) -> None:
+def login_succeeded(*, email: str, tenant=None, rule: LockoutRule | None = None) -> None:
     """A completed login: forget the account's failures."""
-    failures, _block, ids = _account_keys(email)
+    failures, _block, ids = _account_keys(email, rule)
     _limiter_get().clear(failures, "account-failures", *ids)
 
 

@@ -101,16 +101,21 @@ def _uuid(value):
     return value if value is None or isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
 
-def _lazy_user(user_id):
+def _lazy_user(user_id, membership=None):
+    """The caller's user row, loaded on first use: with the membership's row when the credential
+    names one (one query for both), else alone."""
     user_id = _uuid(user_id)
+    if membership is not None:
+        return KnownIdLazyObject(lambda: membership.user, pk=user_id, id=user_id)
     return KnownIdLazyObject(lambda: User.objects.get(pk=user_id), pk=user_id, id=user_id)
 
 
 def _lazy_membership(membership_id, tenant_id, user_id):
+    """The credential's membership row, with its tenant and user, loaded on first use."""
     membership_id, tenant_id, user_id = _uuid(membership_id), _uuid(tenant_id), _uuid(user_id)
 
     def load():
-        return Membership.objects.select_related("tenant").get(pk=membership_id)
+        return Membership.objects.select_related("tenant", "user").get(pk=membership_id)
 
     return KnownIdLazyObject(
         load, pk=membership_id, id=membership_id, tenant_id=tenant_id, user_id=user_id
@@ -182,7 +187,7 @@ def _principal(request, *, method: str, sid, tid, mid, user_id, claims) -> Princ
         membership = _lazy_membership(mid, tid, user_id)
         tenant = KnownIdLazyObject(lambda: membership.tenant, pk=_uuid(tid), id=_uuid(tid))
     return Principal(
-        user=_lazy_user(user_id),
+        user=_lazy_user(user_id, membership),
         auth_method=method,
         session_id=sid,
         tenant_id=tid,
@@ -225,7 +230,7 @@ def _from_api_key(request, raw: str) -> Principal:
     membership = _lazy_membership(match.membership_id, match.tenant_id, match.user_id)
     tenant = KnownIdLazyObject(lambda: membership.tenant, pk=match.tenant_id, id=match.tenant_id)
     return Principal(
-        user=_lazy_user(match.user_id),
+        user=_lazy_user(match.user_id, membership),
         auth_method="api_key",
         tenant_id=match.tenant_id,
         membership_id=match.membership_id,

@@ -198,7 +198,8 @@ def login_password(
     actor = actor or Actor.system()
     normalized = _normalized(email)
     named = tenant_find(hint=tenant)
-    wait = lockout.login_blocked(email=normalized, ip=actor.ip)
+    lockout_rule = lockout.LockoutRule.for_email(normalized)
+    wait = lockout.login_blocked(email=normalized, ip=actor.ip, rule=lockout_rule)
     if wait:
         metrics.login_attempt("locked")
         raise TooManyAttempts(TOO_MANY_ATTEMPTS_DETAIL, retry_after=wait)
@@ -251,7 +252,7 @@ def login_password(
         pending = step(attempt)
         if pending is not None:
             return pending
-    lockout.login_succeeded(email=normalized)
+    lockout.login_succeeded(email=normalized, rule=lockout_rule)
     return login_complete(attempt)
 
 
