@@ -17,7 +17,7 @@ from tessera.access.bridge import decisions
 from tessera.access.bridge.decisions import BatchItem, make_resource
 from tessera.access.bridge.guard import is_allowed, require_member, requires
 from tessera.access.bridge.policy_lookup import caller_versions
-from tessera.api.authz.inputs import BatchIn, CheckIn, SubjectsQuery
+from tessera.api.authz.inputs import BatchIn, CheckIn, ContextIn, SubjectsQuery
 from tessera.api.authz.outputs import BatchOut, CheckOut, ExplainOut, FieldsOut, SubjectsOut
 from tessera.api.pagination import clamp_limit, decode_cursor, encode_cursor
 from tessera.api.security import principal_auth
@@ -60,7 +60,7 @@ def _batch_subjects(request, payload: BatchIn) -> dict[str | None, tuple]:
     found: dict[str | None, tuple] = {}
     others: dict[str, int] = {}  # subject id → index of its first check
     for i, item in enumerate(payload.checks):
-        key = item.subject_id
+        key = item.get("subject_id")
         if key in found or key in others:
             continue
         if key is None or _same_id(key, caller.user_id):
@@ -97,9 +97,9 @@ def _uuid_or_none(text: str) -> uuid.UUID | None:
         return None
 
 
-def _context(request, payload: CheckIn, about_self: bool) -> Context:
-    supplied = payload.context.as_dict() if payload.context is not None else None
-    return decisions.supplied_context(request, supplied, about_self=about_self)
+def _context(request, supplied: ContextIn | None, about_self: bool) -> Context:
+    facts = supplied.as_dict() if supplied is not None else None
+    return decisions.supplied_context(request, facts, about_self=about_self)
 
 
 def _resource(payload: CheckIn):
@@ -113,7 +113,7 @@ def check(request, payload: CheckIn):
         membership=subject,
         action=payload.action,
         resource=_resource(payload),
-        context=_context(request, payload, about_self),
+        context=_context(request, payload.context, about_self),
         versions=versions,
     )
     return {"allowed": decision.allowed}
@@ -125,18 +125,19 @@ def check_batch(request, payload: BatchIn):
     plain_contexts: dict[bool, Context] = {}  # the context of checks that state none, built once
     items = []
     for item, action in zip(payload.checks, payload.actions, strict=True):
-        membership, versions, about_self = subjects[item.subject_id]
-        if item.context is None:
+        membership, versions, about_self = subjects[item.get("subject_id")]
+        supplied = item.get("context")
+        if supplied is None:
             if about_self not in plain_contexts:
-                plain_contexts[about_self] = _context(request, item, about_self)
+                plain_contexts[about_self] = _context(request, None, about_self)
             context = plain_contexts[about_self]
         else:
-            context = _context(request, item, about_self)
+            context = _context(request, supplied, about_self)
         items.append(
             BatchItem(
                 membership=membership,
                 action=action,
-                resource=_resource(item),
+                resource=make_resource(item.get("resource")),
                 context=context,
                 versions=versions,
             )
@@ -152,7 +153,7 @@ def explain(request, payload: CheckIn):
         membership=subject,
         action=payload.action,
         resource=_resource(payload),
-        context=_context(request, payload, about_self),
+        context=_context(request, payload.context, about_self),
         versions=versions,
     )
     return {**decision.to_json(), "subject_id": str(subject.user_id), "action": payload.action}
