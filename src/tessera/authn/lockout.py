@@ -26,6 +26,7 @@ import hashlib
 import math
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,15 +64,21 @@ class LockoutRule:
     def for_email(cls, email: str) -> LockoutRule:
         """The strictest rule among the active memberships of the person with this email (the
         defaults when none, or no such person)."""
-
-        rules = [
-            cls.for_tenant(m.tenant)
+        return cls.strictest(
+            m.tenant
             for m in Membership.objects.filter(
                 user__email=email, status=MembershipStatus.ACTIVE, tenant__is_active=True
             )
             .select_related("tenant")
             .only("tenant__id", "tenant__settings")
-        ]
+        )
+
+    @classmethod
+    def strictest(cls, tenants: Iterable) -> LockoutRule:
+        """The strictest rule among these tenants' (the tenants of a person's active memberships
+        in active tenants: `for_email`'s rows, when the caller has read them); the defaults for
+        none."""
+        rules = [cls.for_tenant(tenant) for tenant in tenants]
         if not rules:
             return cls()
         return cls(min(r.max_failures for r in rules), max(r.lockout_seconds for r in rules))

@@ -13,7 +13,8 @@ from tessera.access.selectors import role_slugs_by_membership
 from tessera.authn.api_key_auth import usage_flush
 from tessera.authn.models import ApiKey, Session
 from tessera.engine import effective_permissions
-from tessera.tenancy.models import Membership, MembershipStatus, Tenant
+from tessera.tenancy.models import Membership, Tenant
+from tessera.tenancy.selectors import memberships_active
 
 
 def sessions_live_for_user(
@@ -43,15 +44,13 @@ def session_get_for_user(*, user_id, session_id) -> Session | None:
     return Session.objects.filter(pk=session_id, user_id=user_id).first()
 
 
-def memberships_with_roles(*, user_id, now: datetime) -> list[tuple[Membership, list[str]]]:
-    """The user's active memberships in active tenants, each with its role slugs (two queries)."""
-    memberships = list(
-        Membership.objects.filter(
-            user_id=user_id, status=MembershipStatus.ACTIVE, tenant__is_active=True
-        )
-        .select_related("tenant")
-        .order_by("tenant__slug")
-    )
+def memberships_with_roles(
+    *, user_id, now: datetime, memberships: list[Membership] | None = None
+) -> list[tuple[Membership, list[str]]]:
+    """The user's active memberships in active tenants, each with its role slugs (two queries;
+    one when the caller has read `memberships_active` already and passes it)."""
+    if memberships is None:
+        memberships = memberships_active(user_id=user_id)
     slugs = role_slugs_by_membership([m.pk for m in memberships], now)
     return [(m, slugs.get(str(m.pk), [])) for m in memberships]
 

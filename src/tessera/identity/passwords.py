@@ -102,11 +102,14 @@ def policy_merge(policies: Iterable[PasswordPolicy]) -> PasswordPolicy:
     )
 
 
-def policy_for_user(user, *, tenant=None) -> PasswordPolicy:
-    """The policy a user's password must follow: every active tenant of theirs, plus `tenant`."""
+def policy_for_user(user, *, tenant=None, member_of: Iterable[Any] | None = None) -> PasswordPolicy:
+    """The policy a user's password must follow: every active tenant of theirs, plus `tenant`.
+    (`member_of`: those active tenants, when the caller has read them already.)"""
 
     tenants: dict[Any, Any] = {}
-    for t in _tenants_of(user, active_tenants_only=True):
+    if member_of is None:
+        member_of = _tenants_of(user, active_tenants_only=True)
+    for t in member_of:
         tenants[t.pk] = t
     if tenant is not None:
         tenants[tenant.pk] = tenant

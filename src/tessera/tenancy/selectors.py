@@ -119,6 +119,18 @@ def manager_chain_user_ids(*, membership: Membership) -> tuple[str, ...]:
     return tuple(chain)
 
 
+def memberships_active(*, user_id) -> list[Membership]:
+    """The person's active memberships in active tenants, with their tenants, by tenant slug
+    (one query): where they may sign in, whose lockout and password rules apply to them."""
+    return list(
+        Membership.objects.filter(
+            user_id=user_id, status=MembershipStatus.ACTIVE, tenant__is_active=True
+        )
+        .select_related("tenant")
+        .order_by("tenant__slug")
+    )
+
+
 def member_tenants(user, *, active_tenants_only: bool) -> list[Tenant]:
     """The tenants where `user` is an active member (with `active_tenants_only`, active ones):
     whose password policies apply to the person (`tessera.identity.passwords`)."""

@@ -145,7 +145,10 @@ def session_answer(
     tenant,
     password_change_required: bool,
     mfa_setup_required: bool = False,
+    memberships=None,
 ):
+    """The answer of a completed sign-in (`memberships`: the person's active memberships in
+    active tenants, when the sign-in has read them)."""
     now = timezone.now()
     return {
         "access_token": tokens.access_token,
@@ -157,7 +160,9 @@ def session_answer(
         "tenant": tenant_ref_as_dict(tenant),
         "memberships": [
             {"tenant": tenant_ref_as_dict(m.tenant), "roles": roles}
-            for m, roles in selectors.memberships_with_roles(user_id=user.pk, now=now)
+            for m, roles in selectors.memberships_with_roles(
+                user_id=user.pk, now=now, memberships=memberships
+            )
         ],
         "password_change_required": password_change_required,
         "mfa_setup_required": mfa_setup_required,

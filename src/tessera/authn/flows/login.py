@@ -63,8 +63,8 @@ from tessera.identity.password_change import PasswordChangeRequired
 from tessera.identity.password_upgrade import password_verify_and_upgrade
 from tessera.identity.passwords import password_expired, policy_for_user
 from tessera.tenancy.errors import NotAMember
-from tessera.tenancy.models import Membership, MembershipStatus, Tenant
-from tessera.tenancy.selectors import tenant_find
+from tessera.tenancy.models import Membership, Tenant
+from tessera.tenancy.selectors import memberships_active, tenant_find
 
 
 @dataclass(slots=True)
@@ -88,6 +88,8 @@ class LoginAttempt:
     # "api": tokens; "web": a session for the hosted pages' cookie (tessera.web, no tokens);
     # "admin": a session for the admin site (no tokens)
     purpose: str = "api"
+    # the person's active memberships in active tenants, as read at the password step
+    memberships: list[Membership] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +101,7 @@ class LoginSuccess:
     password_change_required: bool
     mfa_setup_required: bool = False
     session: Session | None = None
+    memberships: list[Membership] | None = None  # as `LoginAttempt.memberships`, when read
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,28 +155,19 @@ def _verify(user: User | None, password: str) -> TypeGuard[User]:
     return password_verify_and_upgrade(user, password)  # outdated parameters: re-encoded
 
 
-def _membership_for(user: User, tenant: Tenant | None, hint: str | None):
-    """(tenant, membership) the session is bound to; 403 when a named tenant is not the user's."""
+def _membership_for(memberships: list[Membership], tenant: Tenant | None, hint: str | None):
+    """(tenant, membership) the session is bound to, among the person's active memberships in
+    active tenants; 403 when a named tenant is not one of theirs. Unnamed, the only one (none
+    when there are several: the person picks later)."""
     if hint:
         membership = None
         if tenant is not None:
-            membership = (
-                Membership.objects.filter(
-                    user_id=user.pk, tenant=tenant, status=MembershipStatus.ACTIVE
-                )
-                .select_related("tenant")
-                .first()
-            )
+            membership = next((m for m in memberships if m.tenant_id == tenant.pk), None)
         if membership is None:
             raise NotAMember("You are not an active member of this tenant")
         return membership.tenant, membership
-    active = list(
-        Membership.objects.filter(
-            user_id=user.pk, status=MembershipStatus.ACTIVE, tenant__is_active=True
-        ).select_related("tenant")[:2]
-    )
-    if len(active) == 1:
-        return active[0].tenant, active[0]
+    if len(memberships) == 1:
+        return memberships[0].tenant, memberships[0]
     return None, None
 
 
@@ -198,14 +192,17 @@ def login_password(
     actor = actor or Actor.system()
     normalized = _normalized(email)
     named = tenant_find(hint=tenant)
-    lockout_rule = lockout.LockoutRule.for_email(normalized)
+    user = User.objects.filter(email=normalized).first() if normalized else None
+    # read once: the lockout rule, the membership the session binds and the password policy
+    # come from these rows, and so does the answer's list of memberships
+    memberships = memberships_active(user_id=user.pk) if user is not None else []
+    lockout_rule = lockout.LockoutRule.strictest(m.tenant for m in memberships)
     wait = lockout.login_blocked(email=normalized, ip=actor.ip, rule=lockout_rule)
     if wait:
         metrics.login_attempt("locked")
         raise TooManyAttempts(TOO_MANY_ATTEMPTS_DETAIL, retry_after=wait)
     if purpose == "api":
         _gates_check(normalized, actor)
-    user = User.objects.filter(email=normalized).first() if normalized else None
     if not _verify(user, password or ""):
         reason = "bad_credentials"
         if user is not None and not user.is_active:
@@ -219,7 +216,7 @@ def login_password(
         _admin_allowed(user, actor)
     try:
         bound_tenant, membership = (
-            (None, None) if purpose == "admin" else _membership_for(user, named, tenant)
+            (None, None) if purpose == "admin" else _membership_for(memberships, named, tenant)
         )
     except NotAMember:
         with transaction.atomic():
@@ -233,7 +230,7 @@ def login_password(
             )
         raise
     now = timezone.now()
-    policy = policy_for_user(user, tenant=bound_tenant)
+    policy = policy_for_user(user, tenant=bound_tenant, member_of=[m.tenant for m in memberships])
     attempt = LoginAttempt(
         user=user,
         tenant=bound_tenant,
@@ -245,6 +242,7 @@ def login_password(
         extra={"device_token": device_token} if device_token else {},
         lockout_tenant=named,
         purpose=purpose,
+        memberships=memberships,
     )
     if purpose == "admin" and attempt.password_change_required:
         _admin_refuse(user, actor, "password_change_required")
@@ -393,4 +391,5 @@ def login_complete(
         password_change_required=attempt.password_change_required,
         mfa_setup_required=attempt.mfa_setup_required,
         session=session,
+        memberships=attempt.memberships,
     )

@@ -1,0 +1,33 @@
+"""A password login reads the person's memberships once: the lockout rule, the membership the
+session is bound to, the password policy and the answer's `memberships` all come from that read."""
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from tests.factories import DEFAULT_PASSWORD, make_member, make_tenant
+
+
+def test_a_login_reads_the_persons_memberships_once(client, tenant):
+    member = make_member(tenant, "twice@example.test", roles=["viewer"])
+    make_member(make_tenant("globex"), user=member.user, roles=["member"])
+    with CaptureQueriesContext(connection) as queries:
+        answer = client.post(
+            "/api/v1/auth/login",
+            {"email": "twice@example.test", "password": DEFAULT_PASSWORD, "tenant": "globex"},
+            content_type="application/json",
+        )
+    assert answer.status_code == 200, answer.content
+    body = answer.json()
+    assert body["tenant"]["slug"] == "globex"
+    assert [(m["tenant"]["slug"], m["roles"]) for m in body["memberships"]] == [
+        ("acme", ["viewer"]),
+        ("globex", ["member"]),
+    ]
+
+    def reads_memberships(sql: str) -> bool:
+        tables = sql.split("WHERE")[0]
+        return sql.startswith("SELECT") and (
+            'FROM "tenancy_membership"' in tables or 'JOIN "tenancy_membership"' in tables
+        )
+
+    membership_reads = [q["sql"] for q in queries.captured_queries if reads_memberships(q["sql"])]
+    assert len(membership_reads) == 1, membership_reads
