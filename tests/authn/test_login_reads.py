@@ -1,5 +1,9 @@
-"""A password login reads the person's memberships once: the lockout rule, the membership the
-session is bound to, the password policy and the answer's `memberships` all come from that read."""
+"""A password login reads the person's memberships once, and their roles once: the lockout rule,
+the membership the session is bound to, the password policy, the answer's `memberships` and the
+access token's `roles` all come from those two reads."""
+
+import base64
+import json
 
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -31,3 +35,8 @@ def test_a_login_reads_the_persons_memberships_once(client, tenant):
 
     membership_reads = [q["sql"] for q in queries.captured_queries if reads_memberships(q["sql"])]
     assert len(membership_reads) == 1, membership_reads
+    role_reads = [q["sql"] for q in queries.captured_queries if "access_roleassignment" in q["sql"]]
+    assert len(role_reads) == 1, role_reads
+    claims = body["access_token"].split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))
+    assert claims["roles"] == ["member"]

@@ -126,10 +126,13 @@ def audit_record(
     changes: dict[str, Any] | None = None,
     risk_score: int | None = None,
 ) -> AuditEvent:
-    """Append one event to its tenant's chain, in the current transaction (opened if none)."""
+    """Append one event to its tenant's chain, in the current transaction (opened if none).
+
+    Inside a transaction it sets no savepoint of its own: an event that cannot be written fails
+    the change it records (the caller's transaction rolls back whole), never just the event."""
     actor = actor or Actor.system()
     key = chain_key(tenant_id)
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         head = AuditChain.objects.select_for_update().filter(key=key).first()
         if head is None:  # the chain's first event
             AuditChain.objects.get_or_create(key=key)

@@ -138,7 +138,7 @@ def session_create(
     absolute = now + timedelta(minutes=policy.absolute_lifetime_minutes)
     if lifetime is not None:
         absolute = min(absolute, now + lifetime)
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # inside a login's transaction: joins it
         # serialise logins of one user so two of them cannot both keep the limit's last slot
         list(User.objects.select_for_update().filter(pk=user.pk).order_by().values_list("pk"))
         session = Session.objects.create(
@@ -187,17 +187,20 @@ def _session_limit_enforce(*, user_id, keep, limit: int, actor: Actor | None, no
             )
 
 
-def _tokens_issue(session: Session, now: datetime) -> tuple[IssuedTokens, RefreshToken]:
+def _tokens_issue(
+    session: Session, now: datetime, roles: list[str] | None = None
+) -> tuple[IssuedTokens, RefreshToken]:
     raw, digest = opaque_token_new()
     expires = min(now + timedelta(seconds=settings.REFRESH_TOKEN_TTL), session.absolute_expires_at)
     row = RefreshToken.objects.create(
         session=session, token_hash=digest, created_at=now, expires_at=expires
     )
-    roles = (
-        membership_role_slugs(membership_id=session.membership_id, now=now)
-        if session.membership_id is not None
-        else []
-    )
+    if roles is None:
+        roles = (
+            membership_role_slugs(membership_id=session.membership_id, now=now)
+            if session.membership_id is not None
+            else []
+        )
     access, expires_in = access_token_issue(
         user_id=session.user_id,
         session_id=session.pk,
@@ -210,9 +213,12 @@ def _tokens_issue(session: Session, now: datetime) -> tuple[IssuedTokens, Refres
     return IssuedTokens(access, raw, expires_in, session), row
 
 
-def session_tokens_issue(*, session: Session, now: datetime | None = None) -> IssuedTokens:
-    """A new refresh token (a new link of the session's chain) and an access token."""
-    return _tokens_issue(session, now or timezone.now())[0]
+def session_tokens_issue(
+    *, session: Session, now: datetime | None = None, roles: list[str] | None = None
+) -> IssuedTokens:
+    """A new refresh token (a new link of the session's chain) and an access token (`roles`:
+    the session's membership's unexpired role slugs at `now`, when the caller has read them)."""
+    return _tokens_issue(session, now or timezone.now(), roles)[0]
 
 
 def session_revoke(

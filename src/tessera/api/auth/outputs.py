@@ -145,11 +145,13 @@ def session_answer(
     tenant,
     password_change_required: bool,
     mfa_setup_required: bool = False,
-    memberships=None,
+    memberships_with_roles=None,
 ):
-    """The answer of a completed sign-in (`memberships`: the person's active memberships in
-    active tenants, when the sign-in has read them)."""
+    """The answer of a completed sign-in (`memberships_with_roles`: the person's active
+    memberships in active tenants with their role slugs, when the sign-in has read them)."""
     now = timezone.now()
+    if memberships_with_roles is None:
+        memberships_with_roles = selectors.memberships_with_roles(user_id=user.pk, now=now)
     return {
         "access_token": tokens.access_token,
         "refresh_token": tokens.refresh_token,
@@ -160,9 +162,7 @@ def session_answer(
         "tenant": tenant_ref_as_dict(tenant),
         "memberships": [
             {"tenant": tenant_ref_as_dict(m.tenant), "roles": roles}
-            for m, roles in selectors.memberships_with_roles(
-                user_id=user.pk, now=now, memberships=memberships
-            )
+            for m, roles in memberships_with_roles
         ],
         "password_change_required": password_change_required,
         "mfa_setup_required": mfa_setup_required,

@@ -109,7 +109,7 @@ def login(request, response: HttpResponse, payload: LoginIn):
         tenant=outcome.tenant,
         password_change_required=outcome.password_change_required,
         mfa_setup_required=outcome.mfa_setup_required,
-        memberships=outcome.memberships,
+        memberships_with_roles=outcome.memberships_with_roles,
     )
 
 

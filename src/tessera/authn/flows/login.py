@@ -49,6 +49,7 @@ from tessera.authn.errors import (
 )
 from tessera.authn.flows.failures import login_failure_record
 from tessera.authn.models import AuthMethod, Session
+from tessera.authn.selectors import memberships_with_roles
 from tessera.authn.sessions import (
     IssuedTokens,
     admin_session_policy,
@@ -101,7 +102,8 @@ class LoginSuccess:
     password_change_required: bool
     mfa_setup_required: bool = False
     session: Session | None = None
-    memberships: list[Membership] | None = None  # as `LoginAttempt.memberships`, when read
+    # `LoginAttempt.memberships`, each with its role slugs, when the login read them
+    memberships_with_roles: list[tuple[Membership, list[str]]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,6 +343,7 @@ def login_complete(
     mfa_verified_at = mfa_verified_at or attempt.mfa_verified_at
     device_info = device_info if device_info is not None else attempt.device_info
     now = timezone.now()
+    with_roles = None
     with transaction.atomic():
         session = session_create(
             user=user,
@@ -364,9 +367,17 @@ def login_complete(
                 mfa_setup_required=session.mfa_setup_required,
                 device_trusted=session.device_trusted,
             )
-        tokens = (
-            session_tokens_issue(session=session, now=now) if attempt.purpose == "api" else None
-        )
+        tokens = None
+        if attempt.purpose == "api":
+            roles = None  # read by the token issue
+            if attempt.memberships is not None:  # the answer lists them, with their roles
+                with_roles = memberships_with_roles(
+                    user_id=user.pk, now=now, memberships=attempt.memberships
+                )
+                roles = next((r for m, r in with_roles if m.pk == session.membership_id), None)
+            if session.membership_id is None:
+                roles = []
+            tokens = session_tokens_issue(session=session, now=now, roles=roles)
         User.objects.filter(pk=user.pk).update(last_login=now)
         audit_record(
             type=AuditEventType.LOGIN,
@@ -391,5 +402,5 @@ def login_complete(
         password_change_required=attempt.password_change_required,
         mfa_setup_required=attempt.mfa_setup_required,
         session=session,
-        memberships=attempt.memberships,
+        memberships_with_roles=with_roles,
     )
