@@ -20,20 +20,22 @@ from tessera.authn.models import RefreshToken, Session
 from tessera.authn.session_state import state_invalidate_session
 from tessera.authn.sessions import IssuedTokens, _actor_for, _session_end, _tokens_issue
 from tessera.crypto import opaque_token_hash
-from tessera.tenancy.models import Membership, MembershipStatus
+from tessera.tenancy.models import MembershipStatus
 
 # --- refresh tokens -------------------------------------------------------------------------------
 
 
 def _membership_live(session: Session) -> bool:
+    """The session's membership and tenant still active (as read with the token's row)."""
     if session.membership_id is None:
         return True
-    row = (
-        Membership.objects.filter(pk=session.membership_id)
-        .values_list("status", "tenant__is_active")
-        .first()
+    membership, tenant = session.membership, session.tenant
+    return (
+        membership is not None
+        and membership.status == MembershipStatus.ACTIVE
+        and tenant is not None
+        and tenant.is_active
     )
-    return row is not None and row[0] == MembershipStatus.ACTIVE and bool(row[1])
 
 
 def refresh_rotate(*, raw: str, actor: Actor | None = None) -> IssuedTokens:
