@@ -37,7 +37,8 @@ from tessera.audit.actors import actor_from_request
 from tessera.audit.models import AuditEventType
 from tessera.authn import lockout
 from tessera.authn.errors import InvalidCredentials, TooManyAttempts
-from tessera.authn.flows.login import AdminMfaRequired, LoginPending, login_password
+from tessera.authn.flows.admin_door import AdminMfaRequired
+from tessera.authn.flows.login import LoginPending, login_password
 from tessera.authn.flows.mfa import mfa_verify
 from tessera.authn.models import Session
 from tessera.authn.passwords import password_change

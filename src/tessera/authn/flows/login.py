@@ -32,7 +32,6 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, TypeGuard
 
-from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.db import transaction
 from django.utils import timezone
@@ -47,6 +46,7 @@ from tessera.authn.errors import (
     InvalidCredentials,
     TooManyAttempts,
 )
+from tessera.authn.flows.admin_door import admin_allowed, admin_refuse
 from tessera.authn.flows.failures import login_failure_record
 from tessera.authn.models import AuthMethod, Session
 from tessera.authn.selectors import memberships_with_roles
@@ -56,11 +56,9 @@ from tessera.authn.sessions import (
     session_create,
     session_tokens_issue,
 )
-from tessera.errors import PermissionDenied, TesseraError, ValidationFailed
+from tessera.errors import TesseraError, ValidationFailed
 from tessera.identity.emails import normalize_email
-from tessera.identity.mfa import mfa_enabled
 from tessera.identity.models import User
-from tessera.identity.password_change import PasswordChangeRequired
 from tessera.identity.password_upgrade import password_verify_and_upgrade
 from tessera.identity.passwords import password_expired, policy_for_user
 from tessera.tenancy.errors import NotAMember
@@ -215,7 +213,7 @@ def login_password(
         raise InvalidCredentials(INVALID_CREDENTIALS_DETAIL)
     actor = _with_user(actor, user)
     if purpose == "admin":
-        _admin_allowed(user, actor)
+        admin_allowed(user, actor)
     try:
         bound_tenant, membership = (
             (None, None) if purpose == "admin" else _membership_for(memberships, named, tenant)
@@ -247,7 +245,7 @@ def login_password(
         memberships=memberships,
     )
     if purpose == "admin" and attempt.password_change_required:
-        _admin_refuse(user, actor, "password_change_required")
+        admin_refuse(user, actor, "password_change_required")
     for step in STEPS:
         pending = step(attempt)
         if pending is not None:
@@ -268,50 +266,6 @@ def _gates_check(email: str, actor: Actor) -> None:
                     changes={"reason": refusal.code},
                 )
             raise refusal
-
-
-class AdminMfaRequired(PermissionDenied):
-    code = "mfa_setup_required"
-
-
-ADMIN_PASSWORD_CHANGE_DETAIL = (
-    "Your password must be changed before you use the admin site: sign in to the API and change "
-    "it (POST /api/v1/auth/password/change), then sign in here again."
-)
-ADMIN_MFA_REQUIRED_DETAIL = (
-    "Platform administrators must have a second factor to use the admin site. Sign in to the API "
-    "and set up an authenticator (POST /api/v1/auth/mfa/totp/setup, then /totp/confirm), then "
-    "sign in here again."
-)
-
-
-def _admin_allowed(user: User, actor: Actor) -> None:
-    """The admin site's door: platform administrators only (others: the one 401), with a second
-    factor when the platform requires one. Both refusals are in the platform's trail."""
-    reason = None
-    if not user.is_platform_admin:
-        reason = "not_platform_admin"
-    elif settings.ADMIN_REQUIRE_MFA and not mfa_enabled(user_id=user.pk):
-        reason = "mfa_not_set_up"
-    if reason is not None:
-        _admin_refuse(user, actor, reason)
-
-
-def _admin_refuse(user: User, actor: Actor, reason: str) -> None:
-    with transaction.atomic():
-        audit_record(
-            type=AuditEventType.LOGIN_FAILED,
-            actor=actor,
-            tenant_id=None,
-            resource_type="user",
-            resource_id=user.pk,
-            changes={"reason": reason, "door": "admin"},
-        )
-    if reason == "not_platform_admin":
-        raise InvalidCredentials(INVALID_CREDENTIALS_DETAIL)
-    if reason == "password_change_required":
-        raise PasswordChangeRequired(ADMIN_PASSWORD_CHANGE_DETAIL)
-    raise AdminMfaRequired(ADMIN_MFA_REQUIRED_DETAIL)
 
 
 def _with_user(actor: Actor, user: User, membership: Membership | None = None) -> Actor:
