@@ -109,7 +109,12 @@ def test_postgres_restarted_under_load(served, backing, admin_token):
     refused = [s for s in during if s.status == 503]
     assert refused, "no request was refused while PostgreSQL was down"
     assert all(s.retry_after for s in refused)
-    assert all(s.status < 300 or s.status == 503 for s in during)
+    # a removal sent as PostgreSQL returns may find the role absent: the assignment before it was
+    # refused with 503, so 404 ("not assigned") is the true answer, not a failure
+    assert all(
+        s.status < 300 or s.status == 503 or (s.kind == "role-remove" and s.status == 404)
+        for s in during
+    ), brief([s for s in during if not (s.status < 300 or s.status == 503)])
     assert max(s.answered - s.sent for s in samples) < SLOWEST
     assert recovered < 5.0, tried
     assert any(s.allowed for s in samples)  # the decisions were read
