@@ -92,3 +92,27 @@ def test_api_keys_spend_their_budget_in_the_same_round_trip(client, tenant, toke
     assert len(round_trips) == 1
     codes = [client.get("/api/v1/auth/me", headers=bearer(key)).status_code for _ in range(2)]
     assert codes == [200, 429]  # the key's third request of the minute, then its fourth
+
+
+def test_a_session_bound_to_no_tenant_spends_its_budget_in_the_same_round_trip(
+    client, tenant, other_tenant, settings, round_trips
+):
+    """A person with two memberships signs in without naming a tenant: their session's budget
+    (tenant "-") rides along too, counted once per request; naming a tenant with `X-Tenant` is
+    refused (switch-tenant is the way) and opens no other budget."""
+    member = make_member(tenant, "both@example.test", roles=["viewer"])
+    make_member(other_tenant, user=member.user, roles=["viewer"])
+    signed_in = login(client, "both@example.test")
+    assert signed_in.status_code == 200 and signed_in.json()["tenant"] is None
+    token = signed_in.json()["access_token"]
+    settings.RATE_LIMIT_API = "3/minute"
+    round_trips.clear()
+    assert client.get("/api/v1/auth/me", headers=bearer(token)).status_code == 200
+    assert len(round_trips) <= 2  # the session's state filled on first use, then one trip
+    round_trips.clear()
+    assert client.get("/api/v1/auth/me", headers=bearer(token)).status_code == 200
+    assert len(round_trips) == 1
+    in_acme = {**bearer(token), "X-Tenant": tenant.slug}
+    assert client.get("/api/v1/auth/me", headers=in_acme).status_code == 403
+    codes = [client.get("/api/v1/auth/me", headers=bearer(token)).status_code for _ in range(2)]
+    assert codes == [429, 429]  # two spent, one refused by tenant resolution, then over budget

@@ -140,9 +140,11 @@ def redis_get_many(keys: list[str]) -> dict:
     return _decoded(keys, _client().redis.mget([cache.make_and_validate_key(k) for k in keys]))
 
 
-def redis_get_many_counting(keys: list[str], counter: RideAlong) -> tuple[dict, int]:
+def redis_get_many_counting(keys: list[str], counter: RideAlong | None) -> tuple[dict, int | None]:
     """`redis_get_many`, and `counter` spent, in one round trip (one EVALSHA): what was found, and
-    the counter's value after this spend."""
+    the counter's value after this spend (None without a counter: a plain MGET)."""
+    if counter is None:
+        return redis_get_many(keys), None
     client = _client()
     raw = client.read_and_spend(
         keys=[*(cache.make_and_validate_key(k) for k in keys), counter.key],
@@ -205,12 +207,8 @@ def membership_state(
     if not uses_redis():
         return _membership_state_db(tenant_id, membership_id)
     keys = [tenant_key(tenant_id), membership_key(tenant_id, membership_id)]
-    spent = None
     try:
-        if counter is None:
-            found = redis_get_many(keys)
-        else:
-            found, spent = redis_get_many_counting(keys, counter)
+        found, spent = redis_get_many_counting(keys, counter)
     except REDIS_ERRORS as exc:
         redis_failed(exc)
         return _membership_state_db(tenant_id, membership_id)

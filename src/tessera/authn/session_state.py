@@ -23,7 +23,6 @@ from tessera.access.versions import (
     cache_fill,
     membership_key,
     membership_state,
-    redis_get_many,
     redis_get_many_counting,
     refresh_after_commit,
     tenant_key,
@@ -149,11 +148,7 @@ def _access_state_redis(session_id, tenant_id, membership_id, now, counter) -> A
     keys = [_session_key(tenant_id, session_id)]
     if membership_id is not None:
         keys += [tenant_key(tenant_id), membership_key(tenant_id, membership_id)]
-    spent = None
-    if counter is None:
-        found = redis_get_many(keys)
-    else:
-        found, spent = redis_get_many_counting(keys, counter)
+    found, spent = redis_get_many_counting(keys, counter)
     missing = {}
     sess = found.get(keys[0])
     if sess is None:

@@ -323,14 +323,12 @@ def login_complete(
             )
         tokens = None
         if attempt.purpose == "api":
-            roles = None  # read by the token issue
+            roles = None  # None: the token issue reads them
             if attempt.memberships is not None:  # the answer lists them, with their roles
                 with_roles = memberships_with_roles(
                     user_id=user.pk, now=now, memberships=attempt.memberships
                 )
                 roles = next((r for m, r in with_roles if m.pk == session.membership_id), None)
-            if session.membership_id is None:
-                roles = []
             tokens = session_tokens_issue(session=session, now=now, roles=roles)
         User.objects.filter(pk=user.pk).update(last_login=now)
         audit_record(
