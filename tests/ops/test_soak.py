@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import psycopg
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
@@ -20,9 +21,14 @@ pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
 
 def _soak_database_url() -> str:
-    """The test database server, with a database of the soak's own (created when missing)."""
-    parts = urlsplit(os.environ["TESSERA_TEST_DATABASE_URL"])
-    return urlunsplit(parts._replace(path="/tessera_soak"))
+    """The test database server, with a database of the soak's own, made afresh: one left by an
+    earlier run holds signing keys sealed with that checkout's secret, which this one cannot
+    open (every login would fail)."""
+    server = os.environ["TESSERA_TEST_DATABASE_URL"]
+    with psycopg.connect(server, autocommit=True) as connection:
+        connection.execute("DROP DATABASE IF EXISTS tessera_soak WITH (FORCE)")
+        connection.execute("CREATE DATABASE tessera_soak")
+    return urlunsplit(urlsplit(server)._replace(path="/tessera_soak"))
 
 
 def test_sixty_seconds_of_mixed_traffic_without_errors_or_growth():
